@@ -1,0 +1,200 @@
+"""Emit text: Expr -> the expression language, with as few parentheses as parse back the same.
+
+Contract: for expressions built from user input, `parse(to_text(e))` (with the
+same declarations) gives `e` again.  Precedence levels follow SYNTAX.md:
+sum < product < prefix minus < power < postfix < atom.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+SUM, PRODUCT, PREFIX, POWER, POSTFIX, ATOM = range(6)
+
+_FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
+                   "softmax": "softmax", "logsumexp": "logsumexp", "diagm": "diag", "diagv": "diag"}
+
+
+def to_text(e) -> str:
+    return _Printer().text(e)[0]
+
+
+def _number(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+class _Printer:
+    def __init__(self):
+        self.memo: dict = {}
+
+    def text(self, e) -> tuple[str, int]:
+        """(text, precedence level of its outermost operator)."""
+        found = self.memo.get(e)
+        if found is None:
+            found = self.memo[e] = getattr(self, "_" + e.op)(e)
+        return found
+
+    def at(self, e, level: int) -> str:
+        text, own = self.text(e)
+        return text if own >= level else f"({text})"
+
+    # leaves
+    def _sym(self, e):
+        return e.value[0], ATOM
+
+    def _num(self, e):
+        q = e.value
+        if q < 0:
+            return "-" + _number(-q), PREFIX
+        return _number(q), ATOM if q.denominator == 1 else PRODUCT
+
+    def _I(self, e):
+        return "I", ATOM
+
+    def _ones(self, e):
+        if e.shape[1] == 1:
+            return "1", ATOM
+        if e.shape[0] == 1:
+            return "1^T", POSTFIX
+        return "1 1^T", PRODUCT
+
+    def _zero(self, e):
+        return "0", ATOM
+
+    def _dim(self, e):
+        return "tr(I)", ATOM
+
+    def _d(self, e):
+        inner = e.args[0]
+        if inner.op == "sym":
+            return "d" + inner.value[0], ATOM
+        return f"d({self.text(inner)[0]})", ATOM
+
+    # sums and products
+    def _add(self, e):
+        from .expr import mul_parts
+        parts = []
+        terms = list(e.args)
+        positive = [t for t in terms if mul_parts(t)[0] > 0]
+        if positive and mul_parts(terms[0])[0] < 0:
+            terms.remove(positive[0])
+            terms.insert(0, positive[0])
+        for i, term in enumerate(terms):
+            q = mul_parts(term)[0]
+            if q < 0 and i > 0:
+                from .expr import neg
+                parts.append(" - " + self.at(neg(term), PRODUCT))
+            else:
+                parts.append((" + " if i else "") + self.at(term, PRODUCT))
+        return "".join(parts), SUM
+
+    def _mul(self, e):
+        from .expr import mul_parts
+        q, scalars, chain = mul_parts(e)
+        numerator, denominator = [], []
+        for s in scalars:
+            if s.op == "pow" and s.args[1].op == "num" and s.args[1].value < 0:
+                from .expr import power, number
+                denominator.append(power(s.args[0], number(-s.args[1].value)))
+            else:
+                numerator.append(s)
+        words = []
+        if q.denominator != 1 and not numerator and not chain and not denominator:
+            return _number(q) if q > 0 else "-" + _number(-q), PRODUCT if q > 0 else PREFIX
+        if abs(q) != 1 or (not numerator and not chain):
+            words.append(_number(abs(q)))
+        for s in numerator:
+            words.append(self._scalar_factor(s))
+        for f in chain:
+            words.append(self.at(f, POWER) if f.op != "mul" else f"({self.text(f)[0]})")
+        text = " ".join(words)
+        if denominator:
+            from .expr import mul
+            below = mul(*denominator)
+            below_text = self.text(below)[0]
+            if not (below.op in ("sym", "num") or self.text(below)[1] >= POWER):
+                below_text = f"({below_text})"
+            text = f"{text} / {below_text}"
+        if q < 0:
+            return "-" + text, PREFIX
+        return text, PRODUCT
+
+    def _scalar_factor(self, s) -> str:
+        text, level = self.text(s)
+        if s.op == "mul" or level < POWER:
+            return f"({text})"
+        return text
+
+    def _had(self, e):
+        pieces = []
+        for i, f in enumerate(e.args):
+            if i and f.op == "epow" and f.args[1].op == "num" and f.args[1].value < 0:
+                from .expr import elementwise_power, number
+                pieces.append(" ./ " + self.at(elementwise_power(f.args[0], number(-f.args[1].value)), POWER))
+            else:
+                pieces.append((" .* " if i else "") + self.at(f, POWER))
+        return "".join(pieces), PRODUCT
+
+    def _kron(self, e):
+        return "kron(" + ", ".join(self.text(f)[0] for f in e.args) + ")", ATOM
+
+    # postfix and powers
+    def _T(self, e):
+        inner = e.args[0]
+        if inner.op == "inv":
+            return f"inv({self.text(inner.args[0])[0]})^T", POSTFIX
+        return self.at(inner, POSTFIX) + "^T", POSTFIX
+
+    def _inv(self, e):
+        inner = e.args[0]
+        if self.text(inner)[1] >= POSTFIX:
+            return self.at(inner, POSTFIX) + "^-1", POSTFIX
+        return f"inv({self.text(inner)[0]})", ATOM
+
+    def _exponent(self, p) -> str:
+        if p.op == "num":
+            q = p.value
+            if q.denominator == 1:
+                return str(q.numerator)
+            return f"({_number(q)})" if q > 0 else f"(-{_number(-q)})"
+        return self.at(p, ATOM)
+
+    def _pow(self, e):
+        base, p = e.args
+        if p.op == "num" and p.value < 0:
+            from .expr import power, number
+            return "1 / " + self.at(power(base, number(-p.value)), POWER), PRODUCT
+        return f"{self.at(base, POSTFIX)}^{self._exponent(p)}", POWER
+
+    def _mpow(self, e):
+        return f"{self.at(e.args[0], POSTFIX)}^{self._exponent(e.args[1])}", POWER
+
+    def _epow(self, e):
+        base, p = e.args
+        if p.op == "num" and p.value < 0:
+            from .expr import elementwise_power, number
+            return "1 ./ " + self.at(elementwise_power(base, number(-p.value)), POWER), PRODUCT
+        return f"{self.at(base, POSTFIX)} .^ {self._exponent(p)}", POWER
+
+    # functions
+    def _fn(self, e):
+        return f"{e.value}({self.text(e.args[0])[0]})", ATOM
+
+    def _call(self, e):
+        return f"{_FUNCTION_NAMES[e.op]}({self.text(e.args[0])[0]})", ATOM
+
+    _tr = _det = _logdet = _sum = _softmax = _logsumexp = _diagm = _diagv = _call
+
+    def _norm(self, e):
+        suffix = {"2": "", "F": "_F", "1": "_1"}[e.value]
+        return f"||{self.text(e.args[0])[0]}||{suffix}", ATOM
+
+    def _entry(self, e):
+        i, j = e.value
+        inner = e.args[0]
+        index = str(i) if inner.shape[1] == 1 else (str(j) if inner.shape[0] == 1 else f"{i}, {j}")
+        return f"{self.at(inner, POSTFIX)}[{index}]", POSTFIX
+
+    def _lit(self, e):
+        rows, cols = e.shape
+        return "[" + "; ".join(", ".join(self.text(e.args[r * cols + c])[0] for c in range(cols))
+                               for r in range(rows)) + "]", ATOM

@@ -1,0 +1,592 @@
+"""The one expression type, and the constructors that keep it canonical.
+
+Contract: an `Expr` that exists is well-shaped and canonical.  Nodes are
+interned (hash-consed), so two equal expressions are the same object and
+`==` is identity.  Shapes are (rows, cols); a dimension is an int or a
+symbolic name; scalars are (1, 1) and vectors (n, 1).
+
+The constructors hold the algebraic facts of each operator, never identities
+between different operators (those live in rules/):
+  sums       flatten, broadcast scalars, collect like terms, order terms;
+  products   flatten, fold numeric coefficients, pull scalar factors forward
+             and order them, keep the matrix chain in order, drop identities;
+  transposes cancel, vanish on scalars, and move through products
+             (through sums only when that does not add transposes);
+  traces     of 1 x 1 vanish, pull scalars out, rotate to a canonical cycle.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import ShapeError
+
+ELEMENTWISE = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "sqrt", "abs",
+               "relu", "softplus", "sign", "step")
+VECTOR_FUNCTIONS = ("softmax", "logsumexp")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Expr:
+    op: str
+    args: tuple
+    value: object
+    shape: tuple
+    size: int
+    lead: str
+    dhash: int
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == (1, 1)
+
+    @property
+    def is_column(self) -> bool:
+        return self.shape[1] == 1 and self.shape[0] != 1
+
+    @property
+    def is_row(self) -> bool:
+        return self.shape[0] == 1 and self.shape[1] != 1
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.size, self.lead, self.dhash)
+
+    def __repr__(self) -> str:
+        from .emit_text import to_text
+        return f"Expr({to_text(self)!r})"
+
+    def __str__(self) -> str:
+        from .emit_text import to_text
+        return to_text(self)
+
+
+_interned: dict = {}
+
+
+def _make(op: str, args: tuple, value, shape: tuple) -> Expr:
+    key = (op, args, value, shape)
+    node = _interned.get(key)
+    if node is None:
+        size = 1 + sum(a.size for a in args)
+        lead = args[0].lead if args else (value[0] if op == "sym" else "")
+        seed = zlib.crc32(f"{op}|{value!r}|{shape!r}".encode())
+        h = seed
+        for a in args:
+            h = (h * 1000003 ^ a.dhash) & 0xFFFFFFFFFFFFFFFF
+        node = Expr(op, args, value, shape, size, lead, h)
+        _interned[key] = node
+    return node
+
+
+# ---------------------------------------------------------------- leaves
+
+def symbol(name: str, shape: tuple, kind: str) -> Expr:
+    """A variable. kind: scalar, vector, matrix or symmetric."""
+    return _make("sym", (), (name, kind), shape)
+
+
+def number(q) -> Expr:
+    return _make("num", (), Fraction(q), (1, 1))
+
+
+ZERO = number(0)
+ONE = number(1)
+
+
+def identity(n) -> Expr:
+    if n == 1:
+        return ONE
+    return _make("I", (), None, (n, n))
+
+
+def ones(rows, cols) -> Expr:
+    if (rows, cols) == (1, 1):
+        return ONE
+    return _make("ones", (), None, (rows, cols))
+
+
+def zeros(shape: tuple) -> Expr:
+    if shape == (1, 1):
+        return ZERO
+    return _make("zero", (), None, shape)
+
+
+def differential(variable: Expr) -> Expr:
+    """d(X) for the variable X: the direction the derivative is taken in."""
+    return _make("d", (variable,), None, variable.shape)
+
+
+def is_zero(e: Expr) -> bool:
+    return e.op == "zero" or (e.op == "num" and e.value == 0)
+
+
+def is_number(e: Expr, q=None) -> bool:
+    return e.op == "num" and (q is None or e.value == q)
+
+
+# ---------------------------------------------------------------- sums
+
+def _split_coefficient(e: Expr) -> tuple[Fraction, Expr]:
+    if e.op == "num":
+        return e.value, ONE
+    if e.op == "mul" and e.value[0] != 1:
+        return e.value[0], _mul_node(Fraction(1), e.args[:e.value[1]], e.args[e.value[1]:])
+    return Fraction(1), e
+
+
+def _sum_shape(terms, what="add") -> tuple:
+    shape = None
+    for t in terms:
+        if t.is_scalar:
+            continue
+        if shape is None:
+            shape = t.shape
+        elif t.shape != shape:
+            raise ShapeError(f"cannot {what} operands of shapes {fmt_shape(shape)} and {fmt_shape(t.shape)}")
+    return shape or (1, 1)
+
+
+def add(*terms: Expr) -> Expr:
+    flat = []
+    for t in terms:
+        flat.extend(t.args if t.op == "add" else (t,))
+    shape = _sum_shape(flat)
+    coefficients: dict = {}
+    for t in flat:
+        if t.op == "zero":
+            continue
+        q, core = _split_coefficient(t)
+        coefficients[core] = coefficients.get(core, 0) + q
+    kept = [(core, q) for core, q in coefficients.items() if q != 0]
+    if not kept:
+        return zeros(shape)
+    kept.sort(key=lambda cq: cq[0].sort_key)
+    parts = tuple(mul(number(q), core) for core, q in kept)
+    if len(parts) == 1 and parts[0].shape == shape:
+        return parts[0]
+    if len(parts) == 1:
+        return mul(parts[0], ones(*shape))  # a lone scalar broadcast to the sum's shape
+    return _make("add", parts, None, shape)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    return add(a, neg(b))
+
+
+def neg(a: Expr) -> Expr:
+    return mul(number(-1), a)
+
+
+# ---------------------------------------------------------------- products
+
+def _chain_shape(chain) -> tuple:
+    rows, cols = chain[0].shape
+    for f in chain[1:]:
+        if f.shape[0] != cols:
+            raise ShapeError(
+                f"cannot multiply {fmt_shape((rows, cols))} by {fmt_shape(f.shape)}")
+        cols = f.shape[1]
+    return (rows, cols)
+
+
+def _mul_node(coefficient: Fraction, scalars, chain) -> Expr:
+    scalars, chain = tuple(scalars), tuple(chain)
+    if coefficient == 1 and not scalars and len(chain) == 1:
+        return chain[0]
+    if coefficient == 1 and len(scalars) == 1 and not chain:
+        return scalars[0]
+    if not scalars and not chain:
+        return number(coefficient)
+    shape = _chain_shape(chain) if chain else (1, 1)
+    return _make("mul", scalars + chain, (coefficient, len(scalars)), shape)
+
+
+def mul_parts(e: Expr) -> tuple[Fraction, tuple, tuple]:
+    """(coefficient, scalar factors, matrix chain) of any expression."""
+    if e.op == "mul":
+        k = e.value[1]
+        return e.value[0], e.args[:k], e.args[k:]
+    if e.op == "num":
+        return e.value, (), ()
+    if e.is_scalar:
+        return Fraction(1), (e,), ()
+    return Fraction(1), (), (e,)
+
+
+def mul(*factors: Expr) -> Expr:
+    coefficient = Fraction(1)
+    scalars: list = []
+    chain: list = []
+    for f in factors:
+        q, s, c = mul_parts(f)
+        coefficient *= q
+        scalars.extend(s)
+        if c and _chain_shape(c) == (1, 1) and f.op == "mul":
+            scalars.append(_mul_node(Fraction(1), (), c))
+        else:
+            chain.extend(c)
+    shape = _chain_shape(chain) if chain else (1, 1)
+    if coefficient == 0 or any(is_zero(x) for x in scalars + chain):
+        return zeros(shape)
+    if chain:
+        kept = [f for f in chain if f.op != "I"]
+        chain = kept or chain[:1]
+    scalars = _collect_powers(scalars)
+    if not chain and len(scalars) == 1 and scalars[0].op == "mul" and scalars[0].value[1] == 0:
+        chain = list(scalars[0].args)
+        scalars = []
+    if chain and not scalars and shape == (1, 1) and len(chain) > 1:
+        chain = _oriented_scalar_chain(chain)
+    return _mul_node(coefficient, scalars, chain)
+
+
+def _collect_powers(scalars) -> list:
+    exponents: dict = {}
+    for s in scalars:
+        base, p = (s.args[0], s.args[1]) if s.op == "pow" else (s, ONE)
+        exponents[base] = add(exponents[base], p) if base in exponents else p
+    out = [power(b, p) for b, p in exponents.items()]
+    out = [s for s in out if not is_number(s, 1)]
+    out.sort(key=lambda s: s.sort_key)
+    return out
+
+
+def _oriented_scalar_chain(chain) -> list:
+    """A 1 x 1 chain equals its transpose: keep the orientation that sorts first."""
+    flipped = [transpose(f) for f in reversed(chain)]
+    key = lambda c: tuple(f.sort_key for f in c)  # noqa: E731
+    return flipped if key(flipped) < key(chain) else list(chain)
+
+
+def divide(a: Expr, b: Expr) -> Expr:
+    if not b.is_scalar:
+        raise ShapeError(f"cannot divide by a {fmt_shape(b.shape)} operand; use ./ for elementwise division")
+    return mul(a, power(b, number(-1)))
+
+
+# ---------------------------------------------------------------- transpose, inverse, powers
+
+def _transpose_count(e: Expr) -> int:
+    return sum(1 for t in (e.args if e.op in ("add", "had") else (e,)) if t.op == "T")
+
+
+def transpose(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    if a.op == "T":
+        return a.args[0]
+    if a.op in ("I", "diagm") or (a.op == "sym" and a.value[1] == "symmetric"):
+        return a
+    if a.op == "ones":
+        return ones(a.shape[1], a.shape[0])
+    if a.op == "zero":
+        return zeros((a.shape[1], a.shape[0]))
+    if a.op == "mul":
+        q, s, c = mul_parts(a)
+        return mul(number(q), *s, *(transpose(f) for f in reversed(c)))
+    if a.op == "kron":
+        return kron(*(transpose(f) for f in a.args))
+    if a.op in ("add", "had"):
+        pushed = (add if a.op == "add" else hadamard)(*(transpose(t) for t in a.args))
+        if _transpose_count(pushed) < _transpose_count(a) + 1:
+            return pushed
+    if a.op == "lit":
+        rows = [[a.args[i * a.shape[1] + j] for i in range(a.shape[0])] for j in range(a.shape[1])]
+        return literal(rows)
+    return _make("T", (a,), None, (a.shape[1], a.shape[0]))
+
+
+def _require_square(a: Expr, what: str) -> None:
+    if a.shape[0] != a.shape[1]:
+        raise ShapeError(f"{what} needs a square matrix, not {fmt_shape(a.shape)}")
+
+
+def inverse(a: Expr) -> Expr:
+    if a.is_scalar:
+        return power(a, number(-1))
+    _require_square(a, "the inverse")
+    if a.op == "inv":
+        return a.args[0]
+    if a.op == "I":
+        return a
+    if a.op == "T":
+        return transpose(inverse(a.args[0]))
+    if a.op == "mul":
+        q, s, c = mul_parts(a)
+        if q != 1 or s:
+            return mul(number(1 / q), *(power(x, number(-1)) for x in s), inverse(_mul_node(Fraction(1), (), c)))
+    return _make("inv", (a,), None, a.shape)
+
+
+def power(a: Expr, p: Expr) -> Expr:
+    """a^p: scalar a with any scalar p; square matrix a with integer p."""
+    if not p.is_scalar:
+        raise ShapeError(f"an exponent must be a scalar, not {fmt_shape(p.shape)}")
+    if a.is_scalar:
+        if is_number(p, 0):
+            return ONE
+        if is_number(p, 1):
+            return a
+        if a.op == "num" and is_number(p) and p.value.denominator == 1:
+            if a.value == 0 and p.value < 0:
+                raise ShapeError("division by zero")
+            return number(a.value ** int(p.value))
+        if is_number(a, 1):
+            return ONE
+        if a.op == "pow" and is_number(p) and p.value.denominator == 1:
+            return power(a.args[0], mul(a.args[1], p))
+        if a.op == "mul" and is_number(p) and p.value.denominator == 1:
+            q, s, c = mul_parts(a)
+            rest = [_mul_node(Fraction(1), (), c)] if c else []
+            return mul(number(q ** int(p.value)), *(power(x, p) for x in (*s, *rest)))
+        return _make("pow", (a, p), None, (1, 1))
+    _require_square(a, "a matrix power")
+    if not (is_number(p) and p.value.denominator == 1):
+        raise ShapeError("a matrix power needs an integer exponent")
+    k = int(p.value)
+    if k == 0:
+        return identity(a.shape[0])
+    if k == 1:
+        return a
+    if k == -1:
+        return inverse(a)
+    if k < 0:
+        return inverse(power(a, number(-k)))
+    if a.op == "I":
+        return a
+    return _make("mpow", (a, p), None, a.shape)
+
+
+# ---------------------------------------------------------------- elementwise
+
+def hadamard(*factors: Expr) -> Expr:
+    flat = []
+    for f in factors:
+        flat.extend(f.args if f.op == "had" else (f,))
+    scalars = [f for f in flat if f.is_scalar]
+    rest = [f for f in flat if not f.is_scalar]
+    if not rest:
+        return mul(*scalars)
+    shape = rest[0].shape
+    for f in rest[1:]:
+        if f.shape != shape:
+            raise ShapeError(f"cannot multiply elementwise {fmt_shape(shape)} and {fmt_shape(f.shape)}")
+    if any(f.op == "zero" for f in rest):
+        return zeros(shape)
+    pulled = []
+    kept = []
+    for f in rest:
+        q, s, c = mul_parts(f)
+        if f.op == "mul" and (q != 1 or s):
+            pulled.extend((number(q), *s))
+            f = _mul_node(Fraction(1), (), c)
+        if f.op != "ones":
+            kept.append(f)
+    exponents: dict = {}
+    for f in kept:
+        base, p = (f.args[0], f.args[1]) if f.op == "epow" else (f, ONE)
+        exponents[base] = add(exponents[base], p) if base in exponents else p
+    kept = sorted((elementwise_power(b, p) for b, p in exponents.items()), key=lambda f: f.sort_key)
+    kept = [f for f in kept if f.op != "ones"]
+    if not kept:
+        core = ones(*shape)
+    elif len(kept) == 1:
+        core = kept[0]
+    else:
+        core = _make("had", tuple(kept), None, shape)
+    return mul(*scalars, *pulled, core)
+
+
+def elementwise_power(a: Expr, p: Expr) -> Expr:
+    if not p.is_scalar:
+        raise ShapeError(f"an exponent must be a scalar, not {fmt_shape(p.shape)}")
+    if a.is_scalar:
+        return power(a, p)
+    if is_number(p, 1):
+        return a
+    if is_number(p, 0):
+        return ones(*a.shape)
+    if a.op == "epow":
+        return elementwise_power(a.args[0], mul(a.args[1], p))
+    return _make("epow", (a, p), None, a.shape)
+
+
+def elementwise_divide(a: Expr, b: Expr) -> Expr:
+    return hadamard(a, elementwise_power(b, number(-1)))
+
+
+_FOLD = {"exp": {0: 1}, "log": {1: 0}, "sin": {0: 0}, "cos": {0: 1}, "tanh": {0: 0},
+         "sqrt": {0: 0, 1: 1}, "abs": {}, "relu": {}, "sign": {}, "step": {},
+         "sigmoid": {0: Fraction(1, 2)}, "softplus": {}}
+
+
+def func(name: str, a: Expr) -> Expr:
+    """An elementwise function applied to a."""
+    if a.op == "num":
+        if a.value in _FOLD[name]:
+            return number(_FOLD[name][a.value])
+        if name in ("abs", "relu", "sign", "step"):
+            v = a.value
+            return number({"abs": abs(v), "relu": max(v, 0), "sign": (v > 0) - (v < 0),
+                           "step": 1 if v > 0 else 0}[name])
+    return _make("fn", (a,), name, a.shape)
+
+
+# ---------------------------------------------------------------- matrix functions
+
+def trace(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    _require_square(a, "the trace")
+    if a.op == "T":
+        return trace(a.args[0])
+    if a.op == "I":
+        return _dim_number(a.shape[0])
+    if a.op == "zero":
+        return ZERO
+    if a.op == "mul":
+        q, s, c = mul_parts(a)
+        if q != 1 or s:
+            return mul(number(q), *s, trace(_mul_node(Fraction(1), (), c)))
+        return _canonical_cycle(list(c))
+    return _make("tr", (a,), None, (1, 1))
+
+
+def _dim_number(n) -> Expr:
+    if isinstance(n, int):
+        return number(n)
+    return _make("dim", (), n, (1, 1))
+
+
+def _canonical_cycle(chain: list) -> Expr:
+    """tr(A B C) = tr(B C A) = tr(C^T B^T A^T): pick one representative."""
+    candidates = []
+    for orientation in (chain, [transpose(f) for f in reversed(chain)]):
+        for i in range(len(orientation)):
+            rotated = orientation[i:] + orientation[:i]
+            if _chain_shape(rotated) == (1, 1):
+                return _mul_node(Fraction(1), (), rotated) if len(rotated) > 1 else rotated[0]
+            candidates.append(rotated)
+    best = min(candidates, key=lambda c: tuple(f.sort_key for f in c))
+    return _make("tr", (_mul_node(Fraction(1), (), best),), None, (1, 1))
+
+
+def det(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    _require_square(a, "the determinant")
+    if a.op == "I":
+        return ONE
+    return _make("det", (a,), None, (1, 1))
+
+
+def logdet(a: Expr) -> Expr:
+    if a.is_scalar:
+        return func("log", a)
+    _require_square(a, "logdet")
+    if a.op == "I":
+        return ZERO
+    return _make("logdet", (a,), None, (1, 1))
+
+
+def diag(a: Expr) -> Expr:
+    """diag(vector) is a diagonal matrix; diag(square matrix) its diagonal."""
+    if a.is_scalar:
+        return a
+    if a.is_column:
+        if a.op == "ones":
+            return identity(a.shape[0])
+        return _make("diagm", (a,), None, (a.shape[0], a.shape[0]))
+    if a.is_row:
+        return diag(transpose(a))
+    _require_square(a, "diag of a matrix")
+    if a.op == "diagm":
+        return a.args[0]
+    if a.op == "I":
+        return ones(a.shape[0], 1)
+    return _make("diagv", (a,), None, (a.shape[0], 1))
+
+
+def total(a: Expr) -> Expr:
+    """sum(X): the sum of all entries."""
+    if a.is_scalar:
+        return a
+    if a.op == "zero":
+        return ZERO
+    return _make("sum", (a,), None, (1, 1))
+
+
+def norm(a: Expr, kind: str) -> Expr:
+    """kind: '2' (Euclidean, vectors), 'F' (Frobenius), '1' (sum of |x_i|)."""
+    if a.is_scalar:
+        return func("abs", a)
+    if kind == "2" and not (a.is_column or a.is_row):
+        raise ShapeError(f"||.|| is the Euclidean norm of a vector, not of a {fmt_shape(a.shape)} "
+                         f"matrix; write ||X||_F for the Frobenius norm")
+    if a.is_row:
+        a = transpose(a)
+    return _make("norm", (a,), kind, (1, 1))
+
+
+def vector_function(name: str, a: Expr) -> Expr:
+    if not a.is_column:
+        raise ShapeError(f"{name} takes a column vector, not {fmt_shape(a.shape)}")
+    return _make(name, (a,), None, a.shape if name == "softmax" else (1, 1))
+
+
+def kron(*factors: Expr) -> Expr:
+    flat = []
+    for f in factors:
+        flat.extend(f.args if f.op == "kron" else (f,))
+    scalars = [f for f in flat if f.is_scalar]
+    rest = [f for f in flat if not f.is_scalar]
+    if len(rest) < 2:
+        return mul(*scalars, *rest)
+    rows, cols = 1, 1
+    for f in rest:
+        rows, cols = _dim_product(rows, f.shape[0]), _dim_product(cols, f.shape[1])
+    if any(f.op == "zero" for f in rest):
+        return zeros((rows, cols))
+    return mul(*scalars, _make("kron", tuple(rest), None, (rows, cols)))
+
+
+def _dim_product(a, b):
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    return f"{a}*{b}"
+
+
+def entry(a: Expr, i: int, j: int) -> Expr:
+    rows, cols = a.shape
+    for index, size in ((i, rows), (j, cols)):
+        if index < 1 or (isinstance(size, int) and index > size):
+            raise ShapeError(f"index {index} is out of range for {fmt_shape(a.shape)}")
+    if a.op == "lit":
+        return a.args[(i - 1) * cols + (j - 1)]
+    if a.is_scalar:
+        return a
+    return _make("entry", (a,), (i, j), (1, 1))
+
+
+def literal(rows: list) -> Expr:
+    """A matrix of scalar expressions, given as a list of rows."""
+    width = len(rows[0])
+    for r in rows:
+        if len(r) != width:
+            raise ShapeError("rows of a literal matrix must have equal lengths")
+        for x in r:
+            if not x.is_scalar:
+                raise ShapeError(f"entries of a literal must be scalars, not {fmt_shape(x.shape)}")
+    if len(rows) == 1 and width == 1:
+        return rows[0][0]
+    return _make("lit", tuple(x for r in rows for x in r), None, (len(rows), width))
+
+
+def fmt_shape(shape: tuple) -> str:
+    return f"{shape[0]} x {shape[1]}"

@@ -1,0 +1,24 @@
+"""Where the grammar and the rules files are, installed or in a source checkout.
+
+An installed wheel carries them as package data (matcalc/grammar, matcalc/rules);
+a source checkout keeps them at the top level, beside the package.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+
+def data_dir(kind: str):
+    packaged = resources.files("matcalc") / kind
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / kind
+
+
+def read_text(kind: str, name: str) -> str:
+    return (data_dir(kind) / name).read_text(encoding="utf-8")
+
+
+def list_files(kind: str, suffix: str) -> list:
+    return sorted((p for p in data_dir(kind).iterdir() if p.name.endswith(suffix)), key=lambda p: p.name)

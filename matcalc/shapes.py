@@ -1,0 +1,478 @@
+"""Shapes: a syntax tree plus declarations -> a canonical, well-shaped Expr.
+
+Contract: `analyse(program, scalars, symmetric, declare)` gives an `Analysis`
+whose `body` is an Expr with every dimension resolved, or raises a
+MatcalcError pointing at the offending operator.  Kinds come from declarations
+or the naming convention (lowercase: column vector, uppercase: matrix);
+unknown dimensions are unified across the whole program (union-find) and then
+named n, m, k, p, q, ... in order of first appearance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import expr as E
+from .errors import MatcalcError, ShapeError, UnknownNameError
+from .syntax import Node, Program, error_at, parse_program
+
+DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
+ELEMENTWISE_CALLS = E.ELEMENTWISE
+RESERVED = {"I"}
+
+
+class _Var:
+    """An unknown dimension."""
+    __slots__ = ("parent", "order")
+
+    def __init__(self, order: int):
+        self.parent = None
+        self.order = order
+
+
+class Dims:
+    """Union-find over dimensions: ints, declared names, unknown `_Var`s, kron products."""
+
+    def __init__(self):
+        self.count = 0
+
+    def fresh(self) -> _Var:
+        self.count += 1
+        return _Var(self.count)
+
+    def find(self, d):
+        while isinstance(d, _Var) and d.parent is not None:
+            d = d.parent
+        if isinstance(d, tuple):
+            return ("*",) + tuple(self.find(x) for x in d[1:])
+        return d
+
+    def unify(self, a, b) -> bool:
+        a, b = self.find(a), self.find(b)
+        if a is b or a == b:
+            return True
+        if a == 1 or b == 1:
+            return False  # a symbolic dimension is never 1: that would make a vector a scalar
+        if isinstance(a, _Var):
+            a.parent = b
+            return True
+        if isinstance(b, _Var):
+            b.parent = a
+            return True
+        if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+            return all(self.unify(x, y) for x, y in zip(a[1:], b[1:]))
+        return False
+
+
+@dataclass
+class Analysis:
+    source: str
+    body: E.Expr
+    symbols: dict = field(default_factory=dict)      # name -> symbol Expr
+    definitions: dict = field(default_factory=dict)  # name -> Expr
+
+
+def kind_by_convention(name: str) -> str:
+    return "matrix" if name[:1].isupper() else "vector"
+
+
+class _Analyser:
+    def __init__(self, program: Program, scalars, symmetric, declare):
+        self.program = program
+        self.source = program.source
+        self.dims = Dims()
+        self.kinds: dict = {}
+        self.declared_dims: dict = {}
+        self.symbol_shapes: dict = {}
+        self.definitions: dict = {}
+        self.shapes: dict = {}      # id(Node) -> (rows, cols) of dims
+        self.ones_nodes: set = set()
+        for name in scalars:
+            self.kinds[name] = "scalar"
+        for name in symmetric:
+            self.kinds[name] = "symmetric"
+        for text in declare:
+            extra = parse_program(text + "; 0")
+            for name, kind, dims, _ in extra.declarations:
+                self._declare(name, kind, dims)
+        for name, kind, dims, _ in program.declarations:
+            self._declare(name, kind, dims)
+        for name, node, offset in program.definitions:
+            if name in RESERVED:
+                raise error_at(MatcalcError, f"{name} is the identity matrix and cannot be redefined",
+                               self.source, offset)
+            self.definitions[name] = node
+
+    def _declare(self, name, kind, dims):
+        self.kinds[name] = kind
+        if dims is not None:
+            self.declared_dims[name] = dims
+
+    # ------------------------------------------------------------ pass 1: shapes
+    def symbol_shape(self, name: str, node: Node):
+        if name not in self.symbol_shapes:
+            kind = self.kinds.get(name) or kind_by_convention(name)
+            declared = self.declared_dims.get(name)
+            if kind == "scalar":
+                shape = (1, 1)
+            elif kind == "vector":
+                shape = (declared[0] if declared else self.dims.fresh(), 1)
+            elif kind == "symmetric":
+                d = declared[0] if declared else self.dims.fresh()
+                shape = (d, d)
+            else:
+                shape = tuple(declared) if declared else (self.dims.fresh(), self.dims.fresh())
+            self.symbol_shapes[name] = shape
+        return self.symbol_shapes[name]
+
+    def infer(self, node: Node, active=()):
+        """Shape of a node, as a pair of dims; stores it for the build pass."""
+        cached = self.shapes.get(id(node))
+        if cached is not None:
+            return cached
+        shape = self._infer(node, active)
+        self.shapes[id(node)] = shape
+        return shape
+
+    def _is_scalar(self, shape) -> bool:
+        return self.dims.find(shape[0]) == 1 and self.dims.find(shape[1]) == 1
+
+    def _fail(self, node: Node, message: str, cls=ShapeError):
+        return error_at(cls, message, self.source, self._caret(node))
+
+    def _caret(self, node: Node) -> int:
+        """Binary operators point at the operator, between their operands."""
+        if node.op in ("add", "sub", "mul", "hadamard", "elementwise_divide", "divide", "kron"):
+            at = node.args[0].end
+            while at < len(self.source) and self.source[at] in " \t\r\n":
+                at += 1
+            return at
+        return node.at
+
+    def describe(self, node: Node, shape) -> str:
+        text = " ".join(self.source[node.start:node.end].split())
+        if len(text) > 40:
+            text = text[:37] + "..."
+        return f"{text} ({self.dim_text(shape[0])} x {self.dim_text(shape[1])})"
+
+    def dim_text(self, d) -> str:
+        d = self.dims.find(d)
+        if isinstance(d, tuple):
+            return "*".join(self.dim_text(x) for x in d[1:])
+        if isinstance(d, _Var):
+            return self.names_for_vars().get(d, "?")
+        return str(d)
+
+    def names_for_vars(self) -> dict:
+        taken = {d for dims in self.declared_dims.values() for d in dims if isinstance(d, str)}
+        names = {}
+        free = (n for n in DIM_NAMES + tuple(f"n{i}" for i in range(1, 1000)) if n not in taken)
+        for shape in self.symbol_shapes.values():
+            for d in shape:
+                d = self.dims.find(d)
+                if isinstance(d, _Var) and d not in names:
+                    names[d] = next(free)
+        for shape in self.shapes.values():
+            for d in shape:
+                d = self.dims.find(d)
+                if isinstance(d, _Var) and d not in names:
+                    names[d] = next(free)
+        return names
+
+    def _same_shape(self, node, what, a, b, sa, sb):
+        if self._is_scalar(sa):
+            return sb
+        if self._is_scalar(sb):
+            return sa
+        if not (self.dims.unify(sa[0], sb[0]) and self.dims.unify(sa[1], sb[1])):
+            raise self._fail(node, f"cannot {what} {self.describe(a, sa)} and {self.describe(b, sb)}")
+        return sa
+
+    def _square(self, node, arg, shape, what):
+        if not self.dims.unify(shape[0], shape[1]):
+            raise self._fail(node, f"{what} needs a square matrix, not {self.describe(arg, shape)}")
+
+    def _is_one(self, node: Node) -> bool:
+        return node.op == "number" and node.value == 1
+
+    def _infer(self, node: Node, active):
+        op = node.op
+        if op == "number":
+            return (1, 1)
+        if op == "name":
+            name = node.value
+            if name == "I":
+                d = self.dims.fresh()
+                return (d, d)
+            if name in self.definitions:
+                if name in active:
+                    raise self._fail(node, f"{name} is defined in terms of itself", MatcalcError)
+                return self.infer(self.definitions[name], active + (name,))
+            return self.symbol_shape(name, node)
+        if op in ("add", "sub", "hadamard", "elementwise_divide"):
+            a, b = node.args
+            sa, sb = self.infer(a, active), self.infer(b, active)
+            verb = {"add": "add", "sub": "subtract", "hadamard": "multiply elementwise",
+                    "elementwise_divide": "divide elementwise"}[op]
+            return self._same_shape(node, verb, a, b, sa, sb)
+        if op == "neg":
+            return self.infer(node.args[0], active)
+        if op == "mul":
+            a, b = node.args
+            sa, sb = self.infer(a, active), self.infer(b, active)
+            if self._is_one(b) and self.dims.find(sa[1]) != 1:
+                self.ones_nodes.add(id(b))
+                sb = (sa[1], 1)
+                self.shapes[id(b)] = sb
+            elif self._is_one(a) and self.dims.find(sb[0]) == 1 and not self._is_scalar(sb):
+                self.ones_nodes.add(id(a))
+                sa = (self.dims.fresh(), 1)
+                self.shapes[id(a)] = sa
+            if self._is_scalar(sa):
+                return sb
+            if self._is_scalar(sb):
+                return sa
+            if not self.dims.unify(sa[1], sb[0]):
+                if a.op == "name" and self.source[a.end:a.end + 1] == "(":
+                    raise error_at(UnknownNameError, f"unknown function {a.value}", self.source, a.start)
+                raise self._fail(node, f"cannot multiply {self.describe(a, sa)} by {self.describe(b, sb)}")
+            return (sa[0], sb[1])
+        if op == "divide":
+            a, b = node.args
+            sa, sb = self.infer(a, active), self.infer(b, active)
+            if not self._is_scalar(sb):
+                raise self._fail(node, f"cannot divide by {self.describe(b, sb)}: "
+                                       f"use ./ for elementwise division")
+            return sa
+        if op == "kron":
+            a, b = node.args
+            sa, sb = self.infer(a, active), self.infer(b, active)
+            return (self._kron_dim(sa[0], sb[0]), self._kron_dim(sa[1], sb[1]))
+        if op in ("power", "elementwise_power"):
+            base, exponent = node.args
+            sb, se = self.infer(base, active), self.infer(exponent, active)
+            if not self._is_scalar(se):
+                raise self._fail(exponent, f"an exponent must be a scalar, not {self.describe(exponent, se)}")
+            if op == "power" and not self._is_scalar(sb):
+                if exponent.op != "number" or exponent.value.denominator != 1:
+                    raise self._fail(node, f"a matrix power needs an integer exponent "
+                                           f"(use .^ for an elementwise power)")
+                self._square(node, base, sb, "a matrix power")
+            return sb
+        if op == "transpose":
+            (a,) = node.args
+            if self._is_one(a):
+                self.ones_nodes.add(id(a))
+                self.shapes[id(a)] = (self.dims.fresh(), 1)
+            sa = self.infer(a, active)
+            return (sa[1], sa[0])
+        if op == "inverse":
+            (a,) = node.args
+            sa = self.infer(a, active)
+            if not self._is_scalar(sa):
+                self._square(node, a, sa, "the inverse")
+            return sa
+        if op == "entry":
+            (a,) = node.args
+            sa = self.infer(a, active)
+            indices = node.value
+            if len(indices) == 1:
+                if self.dims.find(sa[1]) == 1:
+                    indices = (indices[0], 1)
+                elif self.dims.find(sa[0]) == 1:
+                    indices = (1, indices[0])
+                else:
+                    raise self._fail(node, f"a matrix entry needs two indices: {self.describe(a, sa)}")
+            for index, d in zip(indices, sa):
+                d = self.dims.find(d)
+                if index < 1 or (isinstance(d, int) and index > d):
+                    raise self._fail(node, f"index {index} is out of range for {self.describe(a, sa)}")
+            self.shapes[("entry", id(node))] = indices
+            return (1, 1)
+        if op == "norm":
+            (a,) = node.args
+            sa = self.infer(a, active)
+            if node.value == "2" and not self._is_scalar(sa) and \
+                    self.dims.find(sa[0]) != 1 and self.dims.find(sa[1]) != 1:
+                raise self._fail(node, f"||.|| is the Euclidean norm of a vector; "
+                                       f"{self.describe(a, sa)} is a matrix: write ||X||_F")
+            return (1, 1)
+        if op == "literal":
+            rows = node.args
+            width = len(rows[0])
+            for row in rows:
+                if len(row) != width:
+                    raise self._fail(node, "rows of a literal must have the same number of entries")
+                for item in row:
+                    si = self.infer(item, active)
+                    if not self._is_scalar(si):
+                        raise self._fail(item, f"entries of a literal must be scalars: "
+                                               f"{self.describe(item, si)}")
+            return (len(rows), width)
+        if op == "call":
+            return self._infer_call(node, active)
+        if op == "differential":
+            raise self._fail(node, "d(...) is the differential of the rules files; "
+                                   "for a product write d (...) or d * (...)", MatcalcError)
+        raise self._fail(node, f"unsupported construct {op}", MatcalcError)
+
+    def _kron_dim(self, a, b):
+        a, b = self.dims.find(a), self.dims.find(b)
+        if a == 1:
+            return b
+        if b == 1:
+            return a
+        if isinstance(a, int) and isinstance(b, int):
+            return a * b
+        return ("*", a, b)
+
+    def _infer_call(self, node: Node, active):
+        name = node.value
+        args = node.args
+        expected = 2 if name == "kron" else 1
+        if len(args) != expected:
+            raise self._fail(node, f"{name} takes {expected} argument{'s' if expected > 1 else ''}, "
+                                   f"not {len(args)}", MatcalcError)
+        shapes = [self.infer(a, active) for a in args]
+        (a, sa) = args[0], shapes[0]
+        if name == "kron":
+            sb = shapes[1]
+            return (self._kron_dim(sa[0], sb[0]), self._kron_dim(sa[1], sb[1]))
+        if name in ELEMENTWISE_CALLS:
+            return sa
+        if name in ("tr", "det", "logdet", "inv"):
+            if not self._is_scalar(sa):
+                self._square(node, a, sa, {"tr": "the trace", "det": "the determinant",
+                                           "logdet": "logdet", "inv": "the inverse"}[name])
+            return sa if name == "inv" else (1, 1)
+        if name in ("sum", "norm", "logsumexp"):
+            if name == "norm" and self.dims.find(sa[0]) != 1 and self.dims.find(sa[1]) != 1 \
+                    and not self._is_scalar(sa):
+                raise self._fail(node, f"norm is the Euclidean norm of a vector; "
+                                       f"{self.describe(a, sa)} is a matrix: write ||X||_F")
+            if name == "logsumexp" and self.dims.find(sa[1]) != 1:
+                raise self._fail(node, f"logsumexp takes a column vector, not {self.describe(a, sa)}")
+            return (1, 1)
+        if name == "softmax":
+            if self.dims.find(sa[1]) != 1:
+                raise self._fail(node, f"softmax takes a column vector, not {self.describe(a, sa)}")
+            return sa
+        if name == "diag":
+            if self._is_scalar(sa):
+                return sa
+            if self.dims.find(sa[1]) == 1:
+                return (sa[0], sa[0])
+            if self.dims.find(sa[0]) == 1:
+                return (sa[1], sa[1])
+            self._square(node, a, sa, "diag of a matrix")
+            return (sa[0], 1)
+        raise self._fail(node, f"unknown function {name}", UnknownNameError)
+
+    # ------------------------------------------------------------ pass 2: build
+    def resolve(self, d):
+        d = self.dims.find(d)
+        if isinstance(d, tuple):
+            return E._dim_product(self.resolve(d[1]), self.resolve(d[2])) if len(d) == 3 else d
+        if isinstance(d, _Var):
+            return self.var_names[d]
+        return d
+
+    def resolved_shape(self, node):
+        rows, cols = self.shapes[id(node)]
+        return (self.resolve(rows), self.resolve(cols))
+
+    def symbol(self, name: str) -> E.Expr:
+        rows, cols = self.symbol_shapes[name]
+        kind = self.kinds.get(name) or kind_by_convention(name)
+        return E.symbol(name, (self.resolve(rows), self.resolve(cols)), kind)
+
+    def build(self, node: Node) -> E.Expr:
+        """Bottom-up, without recursion: definitions and deep trees stay cheap."""
+        built: dict = {}
+        stack = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if id(current) in built:
+                continue
+            children = self._children(current)
+            if not ready:
+                stack.append((current, True))
+                stack.extend((c, False) for c in children if id(c) not in built)
+                continue
+            try:
+                built[id(current)] = self._build_one(current, [built[id(c)] for c in children])
+            except ShapeError as exc:
+                if exc.line is not None:
+                    raise
+                raise self._fail(current, exc.message) from None
+        return built[id(node)]
+
+    def _children(self, node: Node) -> list:
+        if node.op == "literal":
+            return [x for row in node.args for x in row]
+        if node.op == "name" and node.value in self.definitions:
+            return [self.definitions[node.value]]
+        return list(node.args)
+
+    def _build_one(self, node: Node, kids: list) -> E.Expr:
+        op = node.op
+        if op == "number":
+            if id(node) in self.ones_nodes:
+                rows, cols = self.resolved_shape(node)
+                return E.ones(rows, cols)
+            return E.number(node.value)
+        if op == "name":
+            if node.value == "I":
+                rows, _ = self.resolved_shape(node)
+                return E.identity(rows)
+            if node.value in self.definitions:
+                return kids[0]
+            return self.symbol(node.value)
+        if op == "literal":
+            width = len(node.args[0])
+            return E.literal([kids[i:i + width] for i in range(0, len(kids), width)])
+        if op == "entry":
+            i, j = self.shapes[("entry", id(node))]
+            return E.entry(kids[0], i, j)
+        if op == "call":
+            return _call(node.value, kids)
+        if op == "norm":
+            return E.norm(kids[0], node.value)
+        if op == "power" and kids[0].is_scalar:
+            return E.power(kids[0], kids[1])
+        return _BUILDERS[op](*kids)
+
+
+def _call(name: str, args: list) -> E.Expr:
+    if name in E.ELEMENTWISE:
+        return E.func(name, args[0])
+    if name in E.VECTOR_FUNCTIONS:
+        return E.vector_function(name, args[0])
+    return {"tr": E.trace, "det": E.det, "logdet": E.logdet, "inv": E.inverse, "diag": E.diag,
+            "sum": E.total, "norm": lambda a: E.norm(a, "2"), "kron": E.kron}[name](*args)
+
+
+_BUILDERS = {
+    "add": E.add, "sub": E.sub, "neg": E.neg, "mul": E.mul, "hadamard": E.hadamard,
+    "elementwise_divide": E.elementwise_divide, "divide": E.divide, "kron": E.kron,
+    "power": E.power, "elementwise_power": E.elementwise_power, "transpose": E.transpose,
+    "inverse": E.inverse,
+}
+
+
+def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
+    analyser = _Analyser(program, scalars, symmetric, declare)
+    for name, node, _ in program.definitions:
+        analyser.infer(node, (name,))
+    analyser.infer(program.body)
+    analyser.var_names = analyser.names_for_vars()
+    body = analyser.build(program.body)
+    definitions = {name: analyser.build(node) for name, node, _ in program.definitions}
+    symbols = {name: analyser.symbol(name) for name in analyser.symbol_shapes}
+    return Analysis(program.source, body, symbols, definitions)
+
+
+def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:
+    return analyse(parse_program(text), scalars, symmetric, declare)
+
+
