@@ -343,6 +343,8 @@ def power(a: Expr, p: Expr) -> Expr:
             return mul(number(q ** int(p.value)), *(power(x, p) for x in (*s, *rest)))
         return _make("pow", (a, p), None, (1, 1))
     _require_square(a, "a matrix power")
+    if p.op != "num":
+        return _make("mpow", (a, p), None, a.shape)   # a rules-file pattern: X^k, k guarded integer
     if not (is_number(p) and p.value.denominator == 1):
         raise ShapeError("a matrix power needs an integer exponent")
     k = int(p.value)
@@ -590,3 +592,91 @@ def literal(rows: list) -> Expr:
 
 def fmt_shape(shape: tuple) -> str:
     return f"{shape[0]} x {shape[1]}"
+
+
+# ---------------------------------------------------------------- generic traversal
+
+def rebuild(e: Expr, args: tuple) -> Expr:
+    """The node `e` with new arguments, through its canonical constructor."""
+    op = e.op
+    if not args:
+        return e
+    if op == "add":
+        return add(*args)
+    if op == "mul":
+        return mul(number(e.value[0]), *args)
+    if op == "had":
+        return hadamard(*args)
+    if op == "kron":
+        return kron(*args)
+    if op == "fn":
+        return func(e.value, args[0])
+    if op == "norm":
+        return norm(args[0], e.value)
+    if op == "entry":
+        return entry(args[0], *e.value)
+    if op == "lit":
+        cols = e.shape[1]
+        return literal([list(args[i:i + cols]) for i in range(0, len(args), cols)])
+    if op in ("softmax", "logsumexp"):
+        return vector_function(op, args[0])
+    return _UNARY_AND_BINARY[op](*args)
+
+
+_UNARY_AND_BINARY = {
+    "T": transpose, "inv": inverse, "pow": power, "mpow": power, "epow": elementwise_power,
+    "tr": trace, "det": det, "logdet": logdet, "diagm": diag, "diagv": diag, "sum": total,
+    "d": differential,
+}
+
+
+def substitute(e: Expr, mapping: dict) -> Expr:
+    """Replace subexpressions by `mapping` everywhere, sharing work across a DAG."""
+    memo = dict(mapping)
+
+    def go(node):
+        found = memo.get(node)
+        if found is None:
+            found = memo[node] = rebuild(node, tuple(go(a) for a in node.args)) if node.args else node
+        return found
+    return go(e)
+
+
+def symbols_in(e: Expr, memo: dict | None = None) -> frozenset:
+    """Names of the variables an expression depends on."""
+    memo = {} if memo is None else memo
+
+    def go(node):
+        found = memo.get(node)
+        if found is None:
+            if node.op == "sym":
+                found = frozenset((node.value[0],))
+            else:
+                found = frozenset().union(*(go(a) for a in node.args)) if node.args else frozenset()
+            memo[node] = found
+        return found
+    return go(e)
+
+
+def contains(e: Expr, target: Expr, memo: dict) -> bool:
+    found = memo.get(e)
+    if found is None:
+        found = memo[e] = e is target or any(contains(a, target, memo) for a in e.args)
+    return found
+
+
+def postorder(e: Expr) -> list:
+    """Children before parents, each node once, without recursion."""
+    order, seen = [], set()
+    stack = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args) if a not in seen)
+    return order

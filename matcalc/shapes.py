@@ -254,7 +254,8 @@ class _Analyser:
             if not self._is_scalar(se):
                 raise self._fail(exponent, f"an exponent must be a scalar, not {self.describe(exponent, se)}")
             if op == "power" and not self._is_scalar(sb):
-                if exponent.op != "number" or exponent.value.denominator != 1:
+                symbolic = getattr(self, "allow_differentials", False)
+                if not symbolic and (exponent.op != "number" or exponent.value.denominator != 1):
                     raise self._fail(node, f"a matrix power needs an integer exponent "
                                            f"(use .^ for an elementwise power)")
                 self._square(node, base, sb, "a matrix power")
@@ -312,6 +313,8 @@ class _Analyser:
         if op == "call":
             return self._infer_call(node, active)
         if op == "differential":
+            if getattr(self, "allow_differentials", False):
+                return self.infer(node.args[0], active)
             raise self._fail(node, "d(...) is the differential of the rules files; "
                                    "for a product write d (...) or d * (...)", MatcalcError)
         raise self._fail(node, f"unsupported construct {op}", MatcalcError)
@@ -440,6 +443,8 @@ class _Analyser:
             return E.norm(kids[0], node.value)
         if op == "power" and kids[0].is_scalar:
             return E.power(kids[0], kids[1])
+        if op == "differential":
+            return E.differential(kids[0])
         return _BUILDERS[op](*kids)
 
 
@@ -476,3 +481,31 @@ def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:
     return analyse(parse_program(text), scalars, symmetric, declare)
 
 
+
+
+def analyse_rule(source: str, lhs: Node, rhs: Node, scalars) -> tuple:
+    """Both sides of a rules-file line, sharing kinds and dimensions.
+
+    Returns (lhs Expr, rhs Expr, {name: pattern variable Expr})."""
+    program = Program(source=source, body=lhs)
+    analyser = _Analyser(program, scalars, (), ())
+    analyser.allow_differentials = True
+    analyser.infer(lhs)
+    analyser.infer(rhs)
+    analyser.var_names = analyser.names_for_vars()
+    built = analyser.build(lhs), analyser.build(rhs)
+    unbound = set(_names(rhs)) - set(_names(lhs))
+    if unbound:
+        raise error_at(MatcalcError, f"the right side uses {', '.join(sorted(unbound))}, "
+                                     f"which the left side does not bind", source, rhs.start)
+    return built[0], built[1], {name: analyser.symbol(name) for name in analyser.symbol_shapes}
+
+
+def _names(node: Node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.op == "name" and current.value != "I":
+            yield current.value
+        for a in current.args:
+            stack.extend(a if isinstance(a, tuple) else (a,))

@@ -76,13 +76,13 @@ class _Backend:
         return a
 
     def eye(self, n):
-        return np.eye(n).astype(self.dtype)
+        return np.eye(n, dtype=int).astype(self.dtype)
 
     def ones(self, n, m=1):
-        return np.ones((n, m)).astype(self.dtype)
+        return np.ones((n, m), dtype=int).astype(self.dtype)
 
     def zeros(self, n, m=1):
-        return np.zeros((n, m)).astype(self.dtype)
+        return np.zeros((n, m), dtype=int).astype(self.dtype)
 
     def vstack(self, *items):
         """Column-vector literal ``[a; b; c]`` of scalar (1x1) items."""
@@ -448,7 +448,7 @@ def _symmetrize_last2(D: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- FD oracle
 def _call(fn, backend, values):
     out = fn(backend, **values)
-    out = np.asarray(out, dtype=backend.dtype)
+    out = np.array(out, dtype=backend.dtype, copy=True)  # never a view of an input
     if out.ndim == 0:
         out = out.reshape(1, 1)
     if out.ndim == 1:

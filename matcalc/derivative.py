@@ -1,0 +1,150 @@
+"""The Python API: `diff` and the `Derivative` it returns; layouts are applied here.
+
+Contract (SYNTAX.md, "Python API"): a Derivative prints as re-parseable text in
+the chosen layout, knows its `shape` and `layout`, renders LaTeX, evaluates
+with NumPy with its axes in the layout's order, and cross-checks itself.
+The engine computes in one convention (differentiate.py); this module only
+orders the axes:
+  mixed        axes of f, then axes of the variable
+  numerator    axes of f, then axes of the variable reversed
+  denominator  axes of the variable, then axes of f reversed
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import expr as E
+from .differentiate import differential, identify
+from .errors import MatcalcError, NotDifferentiableError
+from .shapes import Analysis, parse as analyse_text
+from .simplify import simplify
+
+LAYOUTS = ("mixed", "numerator", "denominator")
+
+
+def axes(e: E.Expr) -> int:
+    if e.is_scalar:
+        return 0
+    return 1 if e.shape[0] == 1 or e.shape[1] == 1 else 2
+
+
+def variable_axes(variable: E.Expr) -> int:
+    kind = variable.value[1]
+    return {"scalar": 0, "vector": 1}.get(kind, 2)
+
+
+class Derivative:
+    """∂f/∂v in one layout: a printable, evaluable, checkable result."""
+
+    def __init__(self, analysis: Analysis, variable: E.Expr, layout: str, order: int,
+                 core: E.Expr, expr: E.Expr):
+        self.analysis = analysis
+        self.function = analysis.body
+        self.variable = variable
+        self.layout = layout
+        self.order = order
+        self.core = core          # the engine's convention: gradient, Jacobian or F'
+        self.expr = expr          # arranged in the layout
+
+    @property
+    def shape(self) -> tuple:
+        return self.expr.shape
+
+    def __str__(self) -> str:
+        return str(self.expr)
+
+    def __repr__(self) -> str:
+        return f"<Derivative {self} · {self.describe()}>"
+
+    def describe(self) -> str:
+        """Layout, shape and the kinds of the symbols, for the line after the result."""
+        rows, cols = self.shape
+        kinds = ", ".join(_declaration(s) for s in self.analysis.symbols.values())
+        return f"{self.layout} layout · {rows} x {cols}" + (f" · {kinds}" if kinds else "")
+
+    def latex(self) -> str:
+        from .emit_latex import to_latex
+        return to_latex(self.expr)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def evaluate(self, values: dict):
+        """The derivative at a point, as NumPy: a float for a scalar, else a 2-D array."""
+        from .evaluation import evaluate_at
+        return evaluate_at(self, values)
+
+    def check(self, **options):
+        """Cross-check against elementwise SymPy and finite differences; raise on mismatch."""
+        from .check import check
+        return check(self, **options)
+
+
+def _declaration(symbol: E.Expr) -> str:
+    name, kind = symbol.value
+    rows, cols = symbol.shape
+    if kind == "scalar":
+        return f"{name}: scalar"
+    if kind == "vector":
+        return f"{name}: vector[{rows}]"
+    if kind == "symmetric":
+        return f"{name}: symmetric[{rows}]"
+    return f"{name}: matrix[{rows},{cols}]"
+
+
+def arrange(core: E.Expr, f: E.Expr, variable: E.Expr, layout: str) -> E.Expr:
+    """Order the axes of the engine's result as the layout says (SYNTAX.md, Layouts)."""
+    fa, va = axes(f), variable_axes(variable)
+    if va == 0:
+        column = E.transpose(core) if (fa == 1 and core.is_row) else core
+        if layout == "denominator" and fa >= 1:
+            return E.transpose(column)
+        return column
+    if fa == 0:
+        return E.transpose(core) if layout == "numerator" else core
+    return E.transpose(core) if layout == "denominator" else core
+
+
+def _symmetrised(gradient: E.Expr, variable: E.Expr) -> E.Expr:
+    """For symmetric S the derivative is the symmetric gradient (G + G^T) / 2."""
+    if variable.value[1] != "symmetric":
+        return gradient
+    return E.mul(E.number(Fraction(1, 2)), E.add(gradient, E.transpose(gradient)))
+
+
+def derivative_of(analysis: Analysis, wrt: str, layout: str = "mixed", order: int = 1) -> Derivative:
+    if layout not in LAYOUTS:
+        raise MatcalcError(f"unknown layout {layout!r}: choose mixed, numerator or denominator")
+    if wrt in analysis.definitions:
+        raise MatcalcError(f"{wrt} is an intermediate defined by an equation; "
+                           f"differentiate by one of the variables it is made of")
+    variable = analysis.symbols.get(wrt)
+    if variable is None:
+        names = ", ".join(sorted(analysis.symbols)) or "none"
+        raise MatcalcError(f"{wrt} does not appear in the expression (its variables: {names})")
+    f = analysis.body
+    if order not in (1, 2):
+        raise MatcalcError("order must be 1 or 2")
+    core = simplify(_symmetrised(identify(differential(f, variable), variable), variable))
+    if order == 2:
+        if not (f.is_scalar and variable_axes(variable) == 1):
+            raise NotDifferentiableError("order 2 is the Hessian of a scalar by a vector "
+                                         "in this version")
+        core = simplify(identify(differential(core, variable), variable))
+        return Derivative(analysis, variable, layout, order, core, core)
+    expr = simplify(arrange(core, f, variable, layout))
+    return Derivative(analysis, variable, layout, order, core, expr)
+
+
+def diff(text: str, wrt: str, layout: str = "mixed", order: int = 1, scalars=(), symmetric=(),
+         declare=()) -> Derivative:
+    """∂(text)/∂(wrt) in the given layout. See SYNTAX.md for the language."""
+    analysis = analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
+                            declare=_names(declare, split=False))
+    return derivative_of(analysis, wrt, layout, order)
+
+
+def _names(value, split=True) -> tuple:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",")) if split else (value,)
+    return tuple(value)

@@ -1,0 +1,256 @@
+"""Differentiate: f -> df in terms of dX (rules/differentials.rules), then identification.
+
+Contract: `differential(f, X)` returns df, an Expr linear in the differential dX.
+`identify(df, X)` reads the derivative off it in the engine's one convention:
+  f scalar, X any      -> G with the shape of X and df = tr(G^T dX)   (the gradient)
+  f vector, X vector   -> J (len f x len X) with vec df = J dX         (the Jacobian)
+  f any,    X scalar   -> F' with the shape of f and df = F' dX
+Layouts are applied later, when the result is presented (derivative.py).
+
+Identification is reverse accumulation over df: each node containing dX
+receives an adjoint A saying how it enters df -- as tr(A N) when f is a
+scalar, as A vec(N) when f is a vector -- and passes it to its operands by
+the identities cited at each case (tr(AB) = tr(BA), tr(A (u .* N)) =
+tr((A .* u^T) N), u .* v = diag(u) v, ...).  A shared subexpression is
+visited once, so the work stays linear in the size of df.
+"""
+from __future__ import annotations
+
+from . import expr as E
+from .errors import NotDifferentiableError
+from .expr import postorder
+from .rules import Context, Step, guards_hold, instantiate, key_of, match, rules_for
+
+
+class Differentiator:
+    """d(.) by the rules, with respect to one variable, memoised across a DAG."""
+
+    def __init__(self, variable: E.Expr, trace: list | None = None):
+        self.variable = variable
+        self.name = variable.value[0]
+        self.memo: dict = {}
+        self.depends_memo: dict = {}
+        self.trace = trace
+        self.ctx = Context(is_constant=lambda e: not self.depends(e))
+
+    def depends(self, e: E.Expr) -> bool:
+        return self.name in E.symbols_in(e, self.depends_memo)
+
+    def __call__(self, e: E.Expr) -> E.Expr:
+        found = self.memo.get(e)
+        if found is None:
+            found = self.memo[e] = self._differential(e)
+        return found
+
+    def _differential(self, e: E.Expr) -> E.Expr:
+        if not self.depends(e):
+            return E.zeros(e.shape)
+        if e is self.variable:
+            return E.differential(e)
+        # d is linear, and entries and literals are linear in their operands
+        if e.op == "entry":
+            return E.entry(self(e.args[0]), *e.value)
+        if e.op == "lit":
+            return E.rebuild(e, tuple(self(a) for a in e.args))
+        for rule in rules_for("differentials", key_of(e)):
+            bindings = match(rule.lhs.args[0], e, {})
+            if bindings is not None and guards_hold(rule, bindings, self.ctx):
+                result = instantiate(rule.rhs, bindings, on_differential=self)
+                if self.trace is not None:
+                    self.trace.append(Step(rule, E.differential(e), result))
+                return result
+        raise NotDifferentiableError(f"no rule differentiates {_describe(e)} "
+                                     f"with respect to {self.name}")
+
+
+def _describe(e: E.Expr) -> str:
+    text = str(e)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def differential(f: E.Expr, variable: E.Expr, trace: list | None = None) -> E.Expr:
+    return Differentiator(variable, trace)(f)
+
+
+# ---------------------------------------------------------------- identification
+
+def identify(df: E.Expr, variable: E.Expr) -> E.Expr:
+    dvar = E.differential(variable)
+    if variable.is_scalar:
+        return E.substitute(df, {dvar: E.ONE})
+    if df.is_scalar:
+        adjoint = _accumulate(df, E.ONE, dvar, _push_trace_form)
+        return E.transpose(adjoint) if adjoint is not None else E.zeros(variable.shape)
+    if variable.shape[1] == 1 and (df.shape[1] == 1 or df.shape[0] == 1):
+        column = df if df.shape[1] == 1 else E.transpose(df)
+        seed = E.identity(column.shape[0])
+        adjoint = _accumulate(column, seed, dvar, _push_vector_form)
+        return adjoint if adjoint is not None else E.zeros((column.shape[0], variable.shape[0]))
+    raise NotDifferentiableError(
+        f"the derivative of a {_kind(df)} by a {_kind(variable)} has more than two axes; "
+        f"this version gives results with at most two")
+
+
+def _kind(e: E.Expr) -> str:
+    if e.is_scalar:
+        return "scalar"
+    return "vector" if e.shape[0] == 1 or e.shape[1] == 1 else "matrix"
+
+
+def _accumulate(root: E.Expr, seed: E.Expr, dvar: E.Expr, push) -> E.Expr | None:
+    memo: dict = {}
+    involved = [n for n in postorder(root) if E.contains(n, dvar, memo)]
+    adjoints: dict = {root: [seed]}
+    found = []
+    for node in reversed(involved):  # every parent before its operands
+        parts = adjoints.pop(node, None)
+        if not parts:
+            continue
+        adjoint = E.add(*parts)
+        if node is dvar:
+            found.append(adjoint)
+            continue
+        for operand, contribution in push(node, adjoint, lambda n: E.contains(n, dvar, memo), dvar):
+            adjoints.setdefault(operand, []).append(contribution)
+    return E.add(*found) if found else None
+
+
+def _unsupported(node: E.Expr, why: str):
+    return NotDifferentiableError(f"cannot identify the derivative through {_describe(node)}: {why}")
+
+
+def _push_trace_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
+    """df = tr(A node) + ...; yield (operand, A') with df = tr(A' operand) + ..."""
+    op = node.op
+    if op == "add":
+        for term in node.args:
+            if involves(term):
+                # a scalar broadcast over the sum: tr(A (t 1 1^T)) = t sum(A)
+                yield term, (E.total(A) if term.is_scalar and not node.is_scalar else A)
+        return
+    if op == "mul":
+        q, scalars, chain = E.mul_parts(node)
+        coefficient = E.number(q)
+        for i, factor in enumerate(chain):
+            if involves(factor):
+                # tr(A P F S) = tr(S A P F)
+                yield factor, E.mul(coefficient, *scalars, *chain[i + 1:], A, *chain[:i])
+        for j, factor in enumerate(scalars):
+            if involves(factor):
+                rest = E.mul(coefficient, *scalars[:j], *scalars[j + 1:], *chain)
+                # tr(A (s R)) = s tr(A R)
+                yield factor, E.trace(E.mul(A, rest))
+        return
+    if op == "T":
+        yield node.args[0], E.transpose(A)          # tr(A N^T) = tr(A^T N)
+        return
+    if op == "had":
+        for i, factor in enumerate(node.args):
+            if involves(factor):
+                others = E.hadamard(*node.args[:i], *node.args[i + 1:])
+                # tr(A (u .* N)) = tr((A .* u^T) N)
+                yield factor, E.hadamard(A, E.transpose(others))
+        return
+    if op == "tr":
+        inner = node.args[0]
+        yield inner, E.mul(A, E.identity(inner.shape[0]))
+        return
+    if op == "sum":
+        inner = node.args[0]
+        yield inner, E.mul(A, E.ones(inner.shape[1], inner.shape[0]))   # sum(N) = tr(1 1^T N)
+        return
+    if op == "diagv":
+        yield node.args[0], E.diag(E.transpose(A))   # tr(A diag(N)) = tr(diag(A^T) N)
+        return
+    if op == "diagm":
+        yield node.args[0], E.transpose(E.diag(A))   # tr(A diag(v)) = diag(A)^T v
+        return
+    if op == "kron":
+        yield from _push_kron(node, A, involves)
+        return
+    raise _unsupported(node, "no identification rule for this form")
+
+
+def _push_kron(node: E.Expr, A: E.Expr, involves):
+    """a ⊗ b ⊗ c = (a ⊗ I ⊗ c) b for column vectors (mixed-product rule, MN 2.11)."""
+    if not all(f.shape[1] == 1 for f in node.args):
+        raise _unsupported(node, "a Kronecker product of matrices that depend on the variable")
+    for i, factor in enumerate(node.args):
+        if involves(factor):
+            lifted = E.kron(*node.args[:i], E.identity(factor.shape[0]), *node.args[i + 1:])
+            yield factor, E.mul(A, lifted)
+
+
+def _vec(e: E.Expr) -> E.Expr:
+    return E.transpose(e) if e.is_row else e
+
+
+def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
+    """vec df = A vec(node) + ...; yield (operand, A') with vec df = A' vec(operand) + ..."""
+    op = node.op
+    if op == "add":
+        for term in node.args:
+            if involves(term):
+                broadcast = term.is_scalar and not node.is_scalar
+                yield term, (E.mul(A, E.ones(_length(node), 1)) if broadcast else A)
+        return
+    if op == "T":
+        yield node.args[0], A                       # vec(N^T) = vec(N) for vectors
+        return
+    if op == "mul":
+        yield from _push_vector_product(node, A, involves)
+        return
+    if op == "had":
+        for i, factor in enumerate(node.args):
+            if involves(factor):
+                others = E.hadamard(*node.args[:i], *node.args[i + 1:])
+                yield factor, E.mul(A, E.diag(_vec(others)))   # u .* v = diag(u) v
+        return
+    if op == "kron":
+        yield from _push_kron(node, A, involves)
+        return
+    if node.is_scalar:
+        # any other scalar is tr(R dX) + ... by the scalar identification: vec = R dX
+        row = _accumulate(node, E.ONE, dvar, _push_trace_form)
+        if row is not None:
+            yield dvar, E.mul(A, row)
+        return
+    raise _unsupported(node, "the Jacobian would need a tensor-valued intermediate")
+
+
+def _length(vector: E.Expr):
+    return vector.shape[0] if vector.shape[1] == 1 else vector.shape[1]
+
+
+def _push_vector_product(node: E.Expr, A: E.Expr, involves):
+    q, scalars, chain = E.mul_parts(node)
+    c = [E.number(q), *scalars]
+    for j, factor in enumerate(scalars):
+        if involves(factor):
+            rest = E.mul(E.number(q), *scalars[:j], *scalars[j + 1:], *chain)
+            yield factor, E.mul(A, _vec(rest))      # vec(s R) = vec(R) s
+    for i, factor in enumerate(chain):
+        if not involves(factor):
+            continue
+        before = E.mul(*chain[:i]) if i else None
+        after = E.mul(*chain[i + 1:]) if i + 1 < len(chain) else None
+        P = [before] if before is not None else []
+        S = [after] if after is not None else []
+        if factor.is_column:
+            if node.is_row:       # (P F) S with P F scalar: vec = S^T P F
+                yield factor, E.mul(*c, A, *[E.transpose(s) for s in S], *P)
+            else:                 # P F s with s scalar
+                yield factor, E.mul(*c, *S, A, *P)
+        elif factor.is_row:
+            if node.is_row:       # p F S with p scalar: vec = S^T vec(F)
+                yield factor, E.mul(*c, *P, A, *[E.transpose(s) for s in S])
+            else:                 # P (F S) = P S^T vec(F)
+                yield factor, E.mul(*c, A, *P, *[E.transpose(s) for s in S])
+        elif factor.op == "diagm" and node.is_column and after is not None:
+            yield factor.args[0], E.mul(*c, A, *P, E.diag(after))     # diag(v) s = diag(s) v
+        elif factor.op == "diagm" and node.is_row and before is not None:
+            yield factor.args[0], E.mul(*c, A, *[E.transpose(s) for s in S], E.diag(E.transpose(before)))
+        elif factor.op == "diagm" and node.is_scalar and before is not None and after is not None:
+            yield factor.args[0], E.mul(*c, A, before, E.diag(after))
+        else:
+            raise _unsupported(node, "the Jacobian would need a tensor-valued intermediate")

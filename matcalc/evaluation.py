@@ -1,0 +1,53 @@
+"""Values at a point: user arrays -> the 2-D arrays and sizes the NumPy emitter takes.
+
+Contract: `bind(symbols, values)` accepts vectors as (n,) or (n, 1), matrices as
+2-D arrays and scalars as numbers, checks them against the kinds and the
+symbolic sizes, and returns (env, dims); a wrong or missing value is a
+MatcalcError naming the variable.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .emit_numpy import evaluate, nonsmooth_points
+from .errors import MatcalcError
+
+
+def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
+    env: dict = {}
+    dims: dict = {}
+    for name, symbol in symbols.items():
+        if name not in values:
+            raise MatcalcError(f"no value given for {name}")
+        array = np.asarray(values[name], dtype=float)
+        kind = symbol.value[1]
+        if kind == "scalar":
+            if array.size != 1:
+                raise MatcalcError(f"{name} is a scalar, but its value has shape {array.shape}")
+            array = array.reshape(1, 1)
+        elif kind == "vector":
+            if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1):
+                array = array.reshape(-1, 1)
+            else:
+                raise MatcalcError(f"{name} is a vector, but its value has shape {array.shape}")
+        elif array.ndim != 2:
+            raise MatcalcError(f"{name} is a matrix, but its value has shape {array.shape}")
+        for d, actual in zip(symbol.shape, array.shape):
+            if isinstance(d, int):
+                if d != actual:
+                    raise MatcalcError(f"{name} should have {d} in place of {actual} in its shape")
+            elif dims.setdefault(d, actual) != actual:
+                raise MatcalcError(f"{name} has size {actual} where {d} = {dims[d]} elsewhere")
+        if kind == "symmetric" and not np.allclose(array, array.T):
+            raise MatcalcError(f"{name} is declared symmetric, but its value is not")
+        env[name] = array
+    return env, dims
+
+
+def evaluate_at(derivative, values: dict):
+    env, dims = bind(derivative.analysis.symbols, values)
+    nonsmooth_points(derivative.function, env, dims)
+    result = evaluate(derivative.expr, env, dims)
+    if derivative.expr.is_scalar:
+        return float(result[0, 0])
+    return result

@@ -1,0 +1,332 @@
+"""Rules as data: load rules/*.rules, match patterns, rewrite to a fixed point.
+
+Contract: a rules file holds one identity a line, in the expression language,
+    name : lhs => rhs  if guard(X), guard(Y)    # citation
+and `scalar a, b` lines that declare pattern variables scalar (lowercase names
+are vectors, uppercase ones match any expression, as in user input).  Every
+rule knows its file and line.  `rewrite` applies a rule set bottom-up until
+nothing applies, within a step limit and never revisiting an expression, and
+can record each (rule, before, after) step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import permutations
+
+from . import expr as E
+from .expr import postorder
+from .errors import MatcalcError
+from .resources import list_files
+from .syntax import parse_rule_line
+
+MAX_STEPS = 20_000
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    lhs: E.Expr
+    rhs: E.Expr
+    guards: tuple          # (guard name, pattern variable Expr)
+    file: str
+    line: int
+    citation: str
+
+    def __str__(self) -> str:
+        return f"{self.name} : {self.lhs} => {self.rhs}"
+
+
+@dataclass(frozen=True)
+class Step:
+    rule: Rule
+    before: E.Expr
+    after: E.Expr
+
+
+class RuleFileError(MatcalcError):
+    """A rules file that does not read as rules."""
+
+
+def load_rules(path) -> list:
+    from .shapes import analyse_rule
+    rules = []
+    scalars: set = set()
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text, _, citation = raw.partition("#")
+        if not text.strip():
+            continue
+        try:
+            parsed = parse_rule_line(text)
+            if parsed[0] == "declarations":
+                scalars.update(name for _, name, kind, _, _ in parsed[1] if kind == "scalar")
+                continue
+            _, name, lhs_node, rhs_node, guards = parsed
+            lhs, rhs, variables = analyse_rule(text, lhs_node, rhs_node, scalars)
+        except MatcalcError as exc:
+            raise RuleFileError(f"{path.name}:{number}: {exc.message}") from None
+        guard_exprs = []
+        for guard, var in guards:
+            if var not in variables:
+                raise RuleFileError(f"{path.name}:{number}: guard names {var}, which the rule does not use")
+            guard_exprs.append((guard, variables[var]))
+        rules.append(Rule(name, lhs, rhs, tuple(guard_exprs), path.name, number, citation.strip()))
+    return rules
+
+
+_cache: dict = {}
+
+
+def ruleset(stem: str) -> list:
+    """The rules of rules/<stem>.rules, loaded once."""
+    if stem not in _cache:
+        files = [p for p in list_files("rules", ".rules") if p.name == f"{stem}.rules"]
+        _cache[stem] = load_rules(files[0])
+    return _cache[stem]
+
+
+# ---------------------------------------------------------------- matching
+
+class Context:
+    """What guards may ask about: which subexpressions are constant."""
+
+    def __init__(self, is_constant=lambda e: True):
+        self.is_constant = is_constant
+
+
+def is_symmetric(e: E.Expr) -> bool:
+    return e.shape[0] == e.shape[1] and E.transpose(e) is e
+
+
+_GUARDS = {
+    "symmetric": lambda e, ctx: is_symmetric(e),
+    "square": lambda e, ctx: e.shape[0] == e.shape[1],
+    "scalar": lambda e, ctx: e.is_scalar,
+    "vector": lambda e, ctx: e.shape[1] == 1,
+    "constant": lambda e, ctx: ctx.is_constant(e),
+    "integer": lambda e, ctx: e.op == "num" and e.value.denominator == 1,
+    "positive": lambda e, ctx: e.op == "num" and e.value > 0,
+}
+
+
+def guards_hold(rule: Rule, bindings: dict, ctx: Context) -> bool:
+    return all(_GUARDS[g](bindings[v], ctx) for g, v in rule.guards)
+
+
+def _factors(e: E.Expr) -> list:
+    q, scalars, chain = E.mul_parts(e)
+    return ([E.number(q)] if q != 1 else []) + list(scalars) + list(chain)
+
+
+def _binds(p: E.Expr, s: E.Expr) -> bool:
+    kind = p.value[1]
+    if kind == "scalar":
+        return s.is_scalar
+    if kind == "vector":
+        return s.shape[1] == 1 and not s.is_scalar
+    return True
+
+
+def match(p: E.Expr, s: E.Expr, b: dict):
+    """Bindings that make pattern p equal s (extending b), or None."""
+    if p.op == "sym":
+        if p in b:
+            return b if b[p] is s else None
+        if not _binds(p, s):
+            return None
+        return {**b, p: s}
+    if p.op == "mul":
+        return _match_sequence(_factors(p), _factors(s) if s.op == "mul" else [s], b, E.mul)
+    if p.op != s.op or p.value != s.value:
+        return None
+    if p.op in ("add", "had"):
+        return _match_commutative(list(p.args), list(s.args), b, E.add if p.op == "add" else E.hadamard)
+    if p.op == "kron":
+        return _match_sequence(list(p.args), list(s.args), b, E.kron)
+    if len(p.args) != len(s.args):
+        return None
+    for pa, sa in zip(p.args, s.args):
+        b = match(pa, sa, b)
+        if b is None:
+            return None
+    return b
+
+
+def _match_sequence(ps: list, ss: list, b: dict, combine):
+    """Ordered operands; a last pattern variable takes the rest of the sequence."""
+    if len(ss) < len(ps):
+        return None
+    if len(ss) > len(ps):
+        if not ps or ps[-1].op != "sym":
+            return None
+        ss = ss[:len(ps) - 1] + [combine(*ss[len(ps) - 1:])]
+    for pa, sa in zip(ps, ss):
+        b = match(pa, sa, b)
+        if b is None:
+            return None
+    return b
+
+
+def _match_commutative(ps: list, ss: list, b: dict, combine):
+    """Unordered operands; a last pattern variable takes all that is left."""
+    if len(ss) < len(ps):
+        return None
+    rest_var = ps[-1] if len(ss) > len(ps) and ps[-1].op == "sym" else None
+    if len(ss) > len(ps) and rest_var is None:
+        return None
+    fixed = ps[:-1] if rest_var is not None else ps
+    for chosen in permutations(range(len(ss)), len(fixed)):
+        trial = b
+        for pa, i in zip(fixed, chosen):
+            trial = match(pa, ss[i], trial)
+            if trial is None:
+                break
+        if trial is None:
+            continue
+        if rest_var is not None:
+            rest = [ss[i] for i in range(len(ss)) if i not in chosen]
+            trial = match(rest_var, combine(*rest), trial)
+            if trial is None:
+                continue
+        return trial
+    return None
+
+
+def instantiate(template: E.Expr, b: dict, on_differential=None) -> E.Expr:
+    memo: dict = {}
+
+    def go(node):
+        found = memo.get(node)
+        if found is None:
+            if node.op == "sym":
+                found = b[node]
+            elif node.op == "d" and on_differential is not None:
+                found = on_differential(go(node.args[0]))
+            elif node.args:
+                found = E.rebuild(node, tuple(go(a) for a in node.args))
+            else:
+                found = node
+            memo[node] = found
+        return found
+    return go(template)
+
+
+# ---------------------------------------------------------------- rewriting
+
+def _try_rule(rule: Rule, node: E.Expr, ctx: Context):
+    """The rewritten node if the rule applies at node (or to a run of its operands)."""
+    b = match(rule.lhs, node, {})
+    if b is not None and guards_hold(rule, b, ctx):
+        return instantiate(rule.rhs, b)
+    if rule.lhs.op == "mul" and node.op == "mul":
+        return _try_window(rule, node, ctx)
+    if rule.lhs.op in ("add", "had") and node.op == rule.lhs.op and len(node.args) > len(rule.lhs.args):
+        return _try_subset(rule, node, ctx)
+    return None
+
+
+def _try_window(rule: Rule, node: E.Expr, ctx: Context):
+    q, scalars, chain = E.mul_parts(node)
+    pattern = list(rule.lhs.args)
+    width = len(pattern)
+    for start in range(len(chain) - width + 1):
+        b: dict | None = {}
+        for pa, sa in zip(pattern, chain[start:start + width]):
+            b = match(pa, sa, b)
+            if b is None:
+                break
+        if b is not None and guards_hold(rule, b, ctx):
+            replaced = instantiate(rule.rhs, b)
+            return E.mul(E.number(q), *scalars, *chain[:start], replaced, *chain[start + width:])
+    return None
+
+
+def _try_subset(rule: Rule, node: E.Expr, ctx: Context):
+    combine = E.add if node.op == "add" else E.hadamard
+    pattern = list(rule.lhs.args)
+    for chosen in permutations(range(len(node.args)), len(pattern)):
+        b: dict | None = {}
+        for pa, i in zip(pattern, chosen):
+            b = match(pa, node.args[i], b)
+            if b is None:
+                break
+        if b is not None and guards_hold(rule, b, ctx):
+            rest = [a for i, a in enumerate(node.args) if i not in chosen]
+            return combine(instantiate(rule.rhs, b), *rest)
+    return None
+
+
+class Rewriter:
+    """Bottom-up rewriting to a fixed point; records steps when asked."""
+
+    def __init__(self, rules: list, ctx: Context | None = None, trace: list | None = None,
+                 extra=None):
+        self.rules = rules
+        self.ctx = ctx or Context()
+        self.trace = trace
+        self.extra = extra          # a function node -> node applied after rules (factoring)
+        self.memo: dict = {}
+        self.steps = 0
+
+    def __call__(self, e: E.Expr) -> E.Expr:
+        return self.rewrite(e)
+
+    def rewrite(self, e: E.Expr) -> E.Expr:
+        if e in self.memo:
+            return self.memo[e]
+        order = postorder(e)
+        for node in order:
+            if node in self.memo:
+                continue
+            rebuilt = E.rebuild(node, tuple(self.memo[a] for a in node.args)) if node.args else node
+            self.memo[node] = self._settle(rebuilt, node)
+        return self.memo[e]
+
+    def _settle(self, node: E.Expr, original: E.Expr) -> E.Expr:
+        seen = {node}
+        while self.steps < MAX_STEPS:
+            new = self._once(node)
+            if new is None or new in seen:
+                break
+            seen.add(new)
+            self.steps += 1
+            if new.args and new is not node:
+                new = self._children_settled(new)
+            node = new
+        return node
+
+    def _children_settled(self, node: E.Expr) -> E.Expr:
+        args = tuple(self.rewrite(a) for a in node.args)
+        return E.rebuild(node, args) if args else node
+
+    def _once(self, node: E.Expr):
+        for rule in self.rules:
+            new = _try_rule(rule, node, self.ctx)
+            if new is not None and new is not node:
+                if self.trace is not None:
+                    self.trace.append(Step(rule, node, new))
+                return new
+        if self.extra is not None:
+            new = self.extra(node)
+            if new is not node:
+                return new
+        return None
+
+
+def rules_for(stem: str, op_key) -> list:
+    """The differential rules whose left side is d(<op_key>), in file order."""
+    index = _index_cache.get(stem)
+    if index is None:
+        index = {}
+        for rule in ruleset(stem):
+            inner = rule.lhs.args[0]
+            index.setdefault(key_of(inner), []).append(rule)
+        _index_cache[stem] = index
+    return index.get(op_key, [])
+
+
+_index_cache: dict = {}
+
+
+def key_of(e: E.Expr):
+    return (e.op, e.value) if e.op in ("fn", "norm") else e.op
+

@@ -1,0 +1,75 @@
+"""Simplify: rewrite with rules/simplify.rules and factor sums, to the textbook form.
+
+Contract: `simplify(e)` returns an expression equal to `e` that is no larger,
+with like terms collected and common factors pulled out of sums
+(`A x + A^T x` -> `(A + A^T) x`, `-2 y + 2 Phi theta` -> `-2 (y - Phi theta)`).
+Every step shrinks the expression (rules replace a side by a smaller one;
+factoring removes repeated factors), and the rewriter never revisits an
+expression, so simplification terminates.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from fractions import Fraction
+from math import gcd
+
+from . import expr as E
+from .rules import Rewriter, ruleset
+
+
+def simplify(e: E.Expr, trace: list | None = None) -> E.Expr:
+    return Rewriter(ruleset("simplify"), trace=trace, extra=factor_sum)(e)
+
+
+def factor_sum(node: E.Expr) -> E.Expr:
+    """Distributivity read right to left: pull a shared factor or coefficient out of a sum."""
+    if node.op != "add":
+        return node
+    return _factor_common_matrix(node) or _factor_common_coefficient(node) or node
+
+
+def _factor_common_matrix(node: E.Expr):
+    left, right = Counter(), Counter()
+    for term in node.args:
+        _, _, chain = E.mul_parts(term)
+        if chain:
+            left[chain[0]] += 1
+            right[chain[-1]] += 1
+    best_right = right.most_common(1)[0] if right else (None, 0)
+    best_left = left.most_common(1)[0] if left else (None, 0)
+    if max(best_right[1], best_left[1]) < 2:
+        return None
+    on_right = best_right[1] >= best_left[1]
+    shared = best_right[0] if on_right else best_left[0]
+    inside, outside = [], []
+    for term in node.args:
+        q, scalars, chain = E.mul_parts(term)
+        edge = chain[-1] if on_right and chain else (chain[0] if chain else None)
+        if edge is shared:
+            rest = chain[:-1] if on_right else chain[1:]
+            inside.append((q, scalars, rest))
+        else:
+            outside.append(term)
+    size = shared.shape[0] if on_right else shared.shape[1]
+    needs_identity = any(rest for _, _, rest in inside)
+    remainders = [E.mul(E.number(q), *scalars, *(rest or ([E.identity(size)] if needs_identity else [])))
+                  for q, scalars, rest in inside]
+    factored = E.mul(E.add(*remainders), shared) if on_right else E.mul(shared, E.add(*remainders))
+    return E.add(factored, *outside)
+
+
+def _factor_common_coefficient(node: E.Expr):
+    coefficients = [E.mul_parts(t)[0] for t in node.args]
+    numerator = 0
+    denominator = 1
+    for q in coefficients:
+        numerator = gcd(numerator, q.numerator)
+        denominator = denominator * q.denominator // gcd(denominator, q.denominator)
+    common = Fraction(numerator, denominator)
+    leading = coefficients[0] if E.mul_parts(node.args[0])[0] != 0 else 1
+    if leading < 0:
+        common = -common
+    if common == 1:
+        return None
+    inner = E.add(*(E.mul(E.number(1 / common), t) for t in node.args))
+    return E.mul(E.number(common), inner)

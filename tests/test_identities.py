@@ -1,0 +1,710 @@
+"""Identity table: matcalc's derivatives against an independent oracle.
+
+Every row is one identity: the expression in the matcalc language (SYNTAX.md), the
+variable, declarations, the kind and concrete size of every symbol, the same
+expression written as a Python function over arrays (``tests/oracle.py``), and,
+where a textbook states it, the mixed-layout result as text and as a formula.
+
+For every row and every layout the value of ``matcalc.diff(...).evaluate`` at a
+random point (fixed seed per row) must equal central finite differences and the
+elementwise SymPy derivative, with exactly the layout's shape.  Rows with a
+textbook text also check ``str(matcalc.diff(expr, wrt))``.
+
+Sizes: n=3, m=2, k=4, p=5 (all distinct, so transposition mistakes cannot hide).
+The oracle itself (FD vs SymPy vs formula for every row) is tested in
+``tests/test_oracle.py``, which does not need matcalc.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import numpy as np
+import pytest
+
+import oracle
+from oracle import LAYOUTS, Identity
+
+import matcalc  # the identity tests must fail if the engine is missing
+
+
+# --------------------------------------------------------------------------- helpers
+ROWS: list = []
+
+
+def R(id, expr, wrt, dims, fn, **kw):
+    ROWS.append(Identity(id=id, expr=expr, wrt=wrt, dims=dims, fn=fn, **kw))
+
+
+SYM_S = {"symmetric": ("S",)}
+
+
+def scal(*names):
+    return {"scalars": tuple(names)}
+
+
+def _min_abs(expr_fn):
+    """Guard: the argument of a kink (abs, relu) stays at least 0.2 away from 0."""
+    return lambda v: float(np.min(np.abs(expr_fn(oracle.NUMPY, **v)))) > 0.2
+
+
+# --------------------------------------------------------------------------- seeds
+# Lecture notes in /work/shared/seeds: every worked example.
+R("seed_wTx", "w^T x", "x", {"w": "vector[n]", "x": "vector[n]"},
+  lambda B, w, x: w.T @ x, expected="w", formula=lambda B, w, x: w,
+  flags=("seed",), ref="seed 000: d(w^T x)/dx = w")
+R("seed_xTw", "x^T w", "x", {"w": "vector[n]", "x": "vector[n]"},
+  lambda B, w, x: x.T @ w, expected="w", formula=lambda B, w, x: w,
+  flags=("seed",), ref="seed 000: d(x^T w)/dx = w")
+R("seed_xTAx", "x^T A x", "x", {"x": "vector[n]", "A": "matrix[n,n]"},
+  lambda B, x, A: x.T @ A @ x, expected="(A + A^T) x",
+  formula=lambda B, x, A: (A + A.T) @ x, flags=("seed", "wiki"), ref="seed 000; Wikipedia")
+R("seed_xTSx_sym", "x^T S x", "x", {"x": "vector[n]", "S": "symmetric[n]"},
+  lambda B, x, S: x.T @ S @ x, decl=SYM_S, expected="2 S x",
+  formula=lambda B, x, S: 2 * S @ x, flags=("seed", "wiki"))
+R("seed_Wx_by_x", "W x", "x", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: W @ x, expected="W", formula=lambda B, W, x: W,
+  flags=("seed",), ref="seed 003: y = W x, dy/dx = W")
+R("seed_xTW_by_x", "x^T W", "x", {"W": "matrix[n,k]", "x": "vector[n]"},
+  lambda B, W, x: x.T @ W, expected="W^T", formula=lambda B, W, x: W.T,
+  flags=("seed",), ref="seed 003: y = x W (rows), dy/dx = W^T")
+R("seed_Ax_by_x", "A x", "x", {"A": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, A, x: A @ x, expected="A", formula=lambda B, A, x: A,
+  flags=("seed",), ref="seed 001 (Deisenroth 5.3): f = A x, df/dx = A")
+R("seed_lsq", "||y - Phi theta||^2", "theta",
+  {"y": "vector[k]", "Phi": "matrix[k,n]", "theta": "vector[n]"},
+  lambda B, y, Phi, theta: B.sqnorm(y - Phi @ theta),
+  expected="-2 Phi^T (y - Phi theta)",
+  formula=lambda B, y, Phi, theta: -2 * Phi.T @ (y - Phi @ theta),
+  flags=("seed",), ref="seed 001: least-squares loss")
+R("seed_lsq_stmt", "e = y - Phi theta; ||e||^2", "theta",
+  {"y": "vector[k]", "Phi": "matrix[k,n]", "theta": "vector[n]"},
+  lambda B, y, Phi, theta: B.sqnorm(y - Phi @ theta),
+  formula=lambda B, y, Phi, theta: -2 * Phi.T @ (y - Phi @ theta),
+  flags=("seed", "stmt"), ref="seed 001: L(e) = ||e||^2, e(theta) = y - Phi theta")
+
+
+def _chain(B, t):
+    x = B.vstack(t * B.cos(t), t * B.sin(t))
+    return B.exp(B.entry(x, 1) * B.entry(x, 2) ** 2)
+
+
+def _chain_formula(B, t):
+    x1, x2 = t * B.cos(t), t * B.sin(t)
+    dx1, dx2 = B.cos(t) - t * B.sin(t), B.sin(t) + t * B.cos(t)
+    return B.exp(x1 * x2 ** 2) * (dx1 * x2 ** 2 + 2 * x1 * x2 * dx2)
+
+
+R("seed_chain_t", "scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)", "t",
+  {"t": "scalar"}, _chain, formula=_chain_formula, flags=("seed", "stmt", "literal"),
+  ref="seed 001 (Deisenroth 5.2.2): h(t) = exp(x1 x2^2), x = [t cos t; t sin t]")
+R("seed_chain_inner", "scalar t; [t cos(t); t sin(t)]", "t", {"t": "scalar"},
+  lambda B, t: B.vstack(t * B.cos(t), t * B.sin(t)),
+  formula=lambda B, t: B.vstack(B.cos(t) - t * B.sin(t), B.sin(t) + t * B.cos(t)),
+  flags=("seed", "literal"), ref="seed 001: dx/dt (2 x 1)")
+R("seed_chain_outer", "exp(x[1] x[2]^2)", "x", {"x": "vector[2]"},
+  lambda B, x: B.exp(B.entry(x, 1) * B.entry(x, 2) ** 2),
+  formula=lambda B, x: B.exp(B.entry(x, 1) * B.entry(x, 2) ** 2)
+  * B.vstack(B.entry(x, 2) ** 2, 2 * B.entry(x, 1) * B.entry(x, 2)),
+  flags=("seed", "entries"), ref="seed 001: df/dx (entries make x concretely 2)")
+
+NET3 = "H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; 1/2 ||yhat - y||^2"
+NET3_DIMS = {"x": "vector[n]", "W1": "matrix[n,k]", "W2": "matrix[k,m]",
+             "W3": "matrix[m,p]", "y": "vector[p]"}
+
+
+def _net3(B, x, W1, W2, W3, y):
+    H1 = W1.T @ x
+    H2 = W2.T @ H1
+    yhat = W3.T @ H2
+    return 0.5 * B.sqnorm(yhat - y)
+
+
+def _net3_err(x, W1, W2, W3, y):
+    H1 = W1.T @ x
+    H2 = W2.T @ H1
+    return H1, H2, W3.T @ H2 - y
+
+
+R("seed_net3_W1", NET3, "W1", NET3_DIMS, _net3,
+  formula=lambda B, x, W1, W2, W3, y: x @ (W2 @ W3 @ _net3_err(x, W1, W2, W3, y)[2]).T,
+  flags=("seed", "stmt"), ref="seed 002: 3-layer linear network, dL/dW1 = x (W2 W3 e)^T")
+R("seed_net3_W2", NET3, "W2", NET3_DIMS, _net3,
+  formula=lambda B, x, W1, W2, W3, y: _net3_err(x, W1, W2, W3, y)[0]
+  @ (W3 @ _net3_err(x, W1, W2, W3, y)[2]).T,
+  flags=("seed", "stmt"), ref="seed 002: dL/dW2 = H1 (W3 e)^T")
+R("seed_net3_W3", NET3, "W3", NET3_DIMS, _net3,
+  formula=lambda B, x, W1, W2, W3, y: _net3_err(x, W1, W2, W3, y)[1]
+  @ _net3_err(x, W1, W2, W3, y)[2].T,
+  flags=("seed", "stmt"), ref="seed 002: dL/dW3 = H2 e^T")
+R("seed_net3_x", NET3, "x", NET3_DIMS, _net3,
+  formula=lambda B, x, W1, W2, W3, y: W1 @ W2 @ W3 @ _net3_err(x, W1, W2, W3, y)[2],
+  flags=("seed", "stmt"))
+R("seed_Wx2_by_W", "||W x||^2", "W", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: B.sqnorm(W @ x), formula=lambda B, W, x: 2 * W @ x @ x.T,
+  flags=("seed",), ref="seed 003 (CS231n): f = ||W x||^2, df/dW = 2 q x^T")
+R("seed_Wx2_by_x", "||W x||^2", "x", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: B.sqnorm(W @ x), formula=lambda B, W, x: 2 * W.T @ W @ x,
+  flags=("seed",), ref="seed 003 (CS231n): df/dx = 2 W^T q")
+R("seed_q_stmt_by_W", "q = W x; ||q||^2", "W", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: B.sqnorm(W @ x), formula=lambda B, W, x: 2 * W @ x @ x.T,
+  flags=("seed", "stmt"), ref="seed 003: computational graph q = W x")
+R("seed_tp_by_t", "t p", "t", {"t": "scalar", "p": "vector[k]"},
+  lambda B, t, p: t * p, decl=scal("t"), formula=lambda B, t, p: p,
+  flags=("seed",), ref="seed 003: vector by scalar, k x 1")
+R("seed_pt_by_t", "p t", "t", {"t": "scalar", "p": "vector[k]"},
+  lambda B, t, p: p * t, decl=scal("t"), formula=lambda B, t, p: p,
+  flags=("seed",), ref="seed 003: vector times scalar on the right")
+R("seed_tP_by_t", "t P", "t", {"t": "scalar", "P": "matrix[n,m]"},
+  lambda B, t, P: t * P, decl=scal("t"), formula=lambda B, t, P: P,
+  flags=("seed",), ref="seed 003: matrix by scalar, n x m")
+
+# --------------------------------------------------------------------------- scalar by vector
+R("sv_xTx", "x^T x", "x", {"x": "vector[n]"}, lambda B, x: x.T @ x,
+  expected="2 x", formula=lambda B, x: 2 * x, flags=("wiki",))
+R("sv_norm2", "||x||^2", "x", {"x": "vector[n]"}, lambda B, x: B.sqnorm(x),
+  formula=lambda B, x: 2 * x, flags=("wiki",))
+R("sv_half_norm2", "1/2 ||x||^2", "x", {"x": "vector[n]"}, lambda B, x: 0.5 * B.sqnorm(x),
+  formula=lambda B, x: x)
+R("sv_norm", "||x||", "x", {"x": "vector[n]"}, lambda B, x: B.norm(x),
+  formula=lambda B, x: x / B.norm(x), flags=("wiki", "cookbook"), ref="MC 2.6: d||x||/dx = x/||x||")
+R("sv_norm_2", "||A x - b||_2", "x", {"A": "matrix[k,n]", "x": "vector[n]", "b": "vector[k]"},
+  lambda B, A, x, b: B.norm(A @ x - b),
+  formula=lambda B, A, x, b: A.T @ (A @ x - b) / B.norm(A @ x - b))
+R("sv_dist2", "||x - a||^2", "x", {"x": "vector[n]", "a": "vector[n]"},
+  lambda B, x, a: B.sqnorm(x - a), formula=lambda B, x, a: 2 * (x - a), flags=("cookbook",))
+R("sv_bilinear_affine", "(A x + b)^T C (D x + e)", "x",
+  {"A": "matrix[k,n]", "x": "vector[n]", "b": "vector[k]", "C": "matrix[k,p]",
+   "D": "matrix[p,n]", "e": "vector[p]"},
+  lambda B, A, x, b, C, D, e: (A @ x + b).T @ C @ (D @ x + e),
+  formula=lambda B, A, x, b, C, D, e: A.T @ C @ (D @ x + e) + D.T @ C.T @ (A @ x + b),
+  flags=("cookbook",), ref="MC 2.4.2: (Ax+b)^T C (Dx+e)")
+R("sv_affine_sq", "(A x + b)^T (A x + b)", "x",
+  {"A": "matrix[k,n]", "x": "vector[n]", "b": "vector[k]"},
+  lambda B, A, x, b: (A @ x + b).T @ (A @ x + b),
+  formula=lambda B, A, x, b: 2 * A.T @ (A @ x + b), flags=("cookbook",))
+R("sv_quad_lin_const", "x^T A x + b^T x + c", "x",
+  {"x": "vector[n]", "A": "matrix[n,n]", "b": "vector[n]", "c": "scalar"},
+  lambda B, x, A, b, c: x.T @ A @ x + b.T @ x + c, decl=scal("c"),
+  formula=lambda B, x, A, b, c: (A + A.T) @ x + b)
+R("sv_lin_sq", "(a^T x)^2", "x", {"a": "vector[n]", "x": "vector[n]"},
+  lambda B, a, x: (a.T @ x) ** 2, formula=lambda B, a, x: 2 * (a.T @ x) * a)
+R("sv_outer_quad", "a^T x x^T b", "x", {"a": "vector[n]", "x": "vector[n]", "b": "vector[n]"},
+  lambda B, a, x, b: a.T @ x @ x.T @ b,
+  formula=lambda B, a, x, b: a * (x.T @ b) + b * (a.T @ x), flags=("cookbook",))
+R("sv_exp_lin", "exp(a^T x)", "x", {"a": "vector[n]", "x": "vector[n]"},
+  lambda B, a, x: B.exp(a.T @ x), formula=lambda B, a, x: B.exp(a.T @ x) * a)
+R("sv_log_quad", "log(x^T S x)", "x", {"x": "vector[n]", "S": "symmetric[n] pd"},
+  lambda B, x, S: B.log(x.T @ S @ x), decl=SYM_S,
+  formula=lambda B, x, S: 2 * S @ x / (x.T @ S @ x))
+R("sv_sqrt_quad", "sqrt(x^T S x)", "x", {"x": "vector[n]", "S": "symmetric[n] pd"},
+  lambda B, x, S: B.sqrt(x.T @ S @ x), decl=SYM_S,
+  formula=lambda B, x, S: S @ x / B.sqrt(x.T @ S @ x))
+R("sv_rayleigh", "x^T A x / (x^T x)", "x", {"x": "vector[n]", "A": "matrix[n,n]"},
+  lambda B, x, A: (x.T @ A @ x) / (x.T @ x),
+  formula=lambda B, x, A: ((A + A.T) @ x * (x.T @ x) - 2 * x * (x.T @ A @ x)) / (x.T @ x) ** 2)
+R("sv_quartic", "x^T x x^T x", "x", {"x": "vector[n]"},
+  lambda B, x: (x.T @ x) * (x.T @ x), formula=lambda B, x: 4 * (x.T @ x) * x)
+R("sv_inv_quad", "x^T A^-1 x", "x", {"x": "vector[n]", "A": "matrix[n,n] inv"},
+  lambda B, x, A: x.T @ B.inv(A) @ x,
+  formula=lambda B, x, A: (B.inv(A) + B.inv(A).T) @ x)
+R("sv_sum", "sum(x)", "x", {"x": "vector[n]"}, lambda B, x: B.sum(x),
+  formula=lambda B, x: B.ones(3))
+R("sv_onesTx", "1^T x", "x", {"x": "vector[n]"}, lambda B, x: B.ones(3).T @ x,
+  formula=lambda B, x: B.ones(3), flags=("constant",))
+R("sv_sum_exp", "sum(exp(x))", "x", {"x": "vector[n]"}, lambda B, x: B.sum(B.exp(x)),
+  formula=lambda B, x: B.exp(x), flags=("elementwise",))
+R("sv_sum_log", "sum(log(z))", "z", {"z": "vector[n] pos"}, lambda B, z: B.sum(B.log(z)),
+  formula=lambda B, z: 1 / z, flags=("elementwise",))
+R("sv_sum_sin", "sum(sin(x))", "x", {"x": "vector[n]"}, lambda B, x: B.sum(B.sin(x)),
+  formula=lambda B, x: B.cos(x), flags=("elementwise",))
+R("sv_sum_cos", "sum(cos(x))", "x", {"x": "vector[n]"}, lambda B, x: B.sum(B.cos(x)),
+  formula=lambda B, x: -B.sin(x), flags=("elementwise",))
+R("sv_sum_tanh", "sum(tanh(x))", "x", {"x": "vector[n]"}, lambda B, x: B.sum(B.tanh(x)),
+  formula=lambda B, x: 1 - B.tanh(x) ** 2, flags=("elementwise",))
+R("sv_sum_sigmoid", "sum(sigmoid(x))", "x", {"x": "vector[n]"},
+  lambda B, x: B.sum(B.sigmoid(x)),
+  formula=lambda B, x: B.sigmoid(x) * (1 - B.sigmoid(x)), flags=("elementwise",))
+R("sv_sum_sqrt", "sum(sqrt(z))", "z", {"z": "vector[n] pos"}, lambda B, z: B.sum(B.sqrt(z)),
+  formula=lambda B, z: 0.5 / B.sqrt(z), flags=("elementwise",))
+R("sv_sum_softplus", "sum(softplus(x))", "x", {"x": "vector[n]"},
+  lambda B, x: B.sum(B.softplus(x)), formula=lambda B, x: B.sigmoid(x), flags=("elementwise",))
+R("sv_sum_abs", "sum(abs(x))", "x", {"x": "vector[n] away"}, lambda B, x: B.sum(B.abs(x)),
+  formula=lambda B, x: x / B.abs(x), flags=("elementwise", "kink"))
+R("sv_sum_relu", "sum(relu(x))", "x", {"x": "vector[n] away"}, lambda B, x: B.sum(B.relu(x)),
+  formula=lambda B, x: (x > 0).astype(float), flags=("elementwise", "kink"))
+R("sv_norm1", "||x||_1", "x", {"x": "vector[n] away"}, lambda B, x: B.norm1(x),
+  formula=lambda B, x: x / B.abs(x), flags=("kink",))
+R("sv_logsumexp", "logsumexp(x)", "x", {"x": "vector[n]"}, lambda B, x: B.logsumexp(x),
+  formula=lambda B, x: B.softmax(x))
+R("sv_log_sum_exp", "log(sum(exp(x)))", "x", {"x": "vector[n]"},
+  lambda B, x: B.log(B.sum(B.exp(x))), formula=lambda B, x: B.softmax(x))
+R("sv_weighted_sq", "u^T (x .* x)", "x", {"u": "vector[n]", "x": "vector[n]"},
+  lambda B, u, x: u.T @ (x * x), formula=lambda B, u, x: 2 * u * x, flags=("hadamard",))
+R("sv_diag_quad", "x^T diag(u) x", "x", {"u": "vector[n]", "x": "vector[n]"},
+  lambda B, u, x: x.T @ B.diag(u) @ x, formula=lambda B, u, x: 2 * u * x, flags=("diag",))
+R("sv_w_tanh", "w^T tanh(x)", "x", {"w": "vector[n]", "x": "vector[n]"},
+  lambda B, w, x: w.T @ B.tanh(x), formula=lambda B, w, x: w * (1 - B.tanh(x) ** 2))
+R("sv_logistic", "sum(log(1 + exp(-y .* (X w))))", "w",
+  {"X": "matrix[k,n]", "y": "vector[k]", "w": "vector[n]"},
+  lambda B, X, y, w: B.sum(B.log(1 + B.exp(-y * (X @ w)))),
+  formula=lambda B, X, y, w: -X.T @ (y * B.sigmoid(-y * (X @ w))),
+  flags=("broadcast", "ml"), ref="logistic loss")
+R("sv_ridge", "1/2 ||X w - y||^2 + c/2 ||w||^2", "w",
+  {"X": "matrix[k,n]", "y": "vector[k]", "w": "vector[n]", "c": "scalar"},
+  lambda B, X, y, w, c: 0.5 * B.sqnorm(X @ w - y) + c / 2 * B.sqnorm(w), decl=scal("c"),
+  formula=lambda B, X, y, w, c: X.T @ (X @ w - y) + c * w, flags=("ml",))
+R("sv_xent_softmax", "y^T log(softmax(z))", "z", {"y": "vector[n]", "z": "vector[n]"},
+  lambda B, y, z: y.T @ B.log(B.softmax(z)),
+  formula=lambda B, y, z: y - B.sum(y) * B.softmax(z), flags=("ml",))
+R("sv_lse_affine", "logsumexp(X w)", "w", {"X": "matrix[k,n]", "w": "vector[n]"},
+  lambda B, X, w: B.logsumexp(X @ w), formula=lambda B, X, w: X.T @ B.softmax(X @ w))
+R("sv_sigmoid_lsq", "1/2 ||sigmoid(X w) - y||^2", "w",
+  {"X": "matrix[k,n]", "w": "vector[n]", "y": "vector[k]"},
+  lambda B, X, w, y: 0.5 * B.sqnorm(B.sigmoid(X @ w) - y),
+  formula=lambda B, X, w, y: X.T @ ((B.sigmoid(X @ w) - y) * B.sigmoid(X @ w)
+                                    * (1 - B.sigmoid(X @ w))), flags=("ml",))
+R("sv_kron_vec", "a^T kron(x, y)", "x", {"a": "vector[n*k]", "x": "vector[n]", "y": "vector[k]"},
+  lambda B, a, x, y: a.T @ B.kron(x, y),
+  formula=lambda B, a, x, y: a.reshape(3, 4) @ y, flags=("kron",))
+R("sv_sum_sech2", "sum(1 - tanh(x) .* tanh(x))", "x", {"x": "vector[n]"},
+  lambda B, x: B.sum(1 - B.tanh(x) * B.tanh(x)),
+  formula=lambda B, x: -2 * B.tanh(x) * (1 - B.tanh(x) ** 2), flags=("broadcast",))
+R("sv_cube", "sum(x .^ 3)", "x", {"x": "vector[n]"}, lambda B, x: B.sum(x ** 3),
+  formula=lambda B, x: 3 * x ** 2, flags=("elementwise",))
+R("sv_ratio_by_z", "sum(x ./ z)", "z", {"x": "vector[n]", "z": "vector[n] pos"},
+  lambda B, x, z: B.sum(x / z), formula=lambda B, x, z: -x / z ** 2, flags=("elementwise",))
+R("sv_tr_outer", "tr(x x^T)", "x", {"x": "vector[n]"}, lambda B, x: B.tr(x @ x.T),
+  formula=lambda B, x: 2 * x)
+R("sv_det_rank1", "det(I + x x^T)", "x", {"x": "vector[n]"},
+  lambda B, x: B.det(B.eye(3) + x @ x.T), formula=lambda B, x: 2 * x,
+  flags=("constant",), ref="matrix determinant lemma: det(I + x x^T) = 1 + x^T x")
+R("sv_gauss_mu", "1/2 (x - mu)^T inv(S) (x - mu)", "mu",
+  {"x": "vector[n]", "mu": "vector[n]", "S": "symmetric[n] pd"},
+  lambda B, x, mu, S: 0.5 * (x - mu).T @ B.inv(S) @ (x - mu), decl=SYM_S,
+  formula=lambda B, x, mu, S: -B.inv(S) @ (x - mu), flags=("ml",))
+
+# --------------------------------------------------------------------------- vector by vector
+R("vv_identity", "x", "x", {"x": "vector[n]"}, lambda B, x: x,
+  expected="I", formula=lambda B, x: B.eye(3), flags=("wiki",))
+R("vv_affine", "A x + b", "x", {"A": "matrix[k,n]", "x": "vector[n]", "b": "vector[k]"},
+  lambda B, A, x, b: A @ x + b, formula=lambda B, A, x, b: A, flags=("wiki",))
+R("vv_xTA", "x^T A", "x", {"A": "matrix[n,k]", "x": "vector[n]"},
+  lambda B, A, x: x.T @ A, formula=lambda B, A, x: A.T, flags=("wiki",))
+R("vv_tanh_layer", "tanh(W x + b)", "x", {"W": "matrix[k,n]", "x": "vector[n]", "b": "vector[k]"},
+  lambda B, W, x, b: B.tanh(W @ x + b),
+  formula=lambda B, W, x, b: B.diag(1 - B.tanh(W @ x + b) ** 2) @ W, flags=("ml",))
+R("vv_sigmoid_layer_b", "sigmoid(W x + b)", "b",
+  {"W": "matrix[k,n]", "x": "vector[n]", "b": "vector[k]"},
+  lambda B, W, x, b: B.sigmoid(W @ x + b),
+  formula=lambda B, W, x, b: B.diag(B.sigmoid(W @ x + b) * (1 - B.sigmoid(W @ x + b))))
+R("vv_softmax", "softmax(x)", "x", {"x": "vector[n]"}, lambda B, x: B.softmax(x),
+  formula=lambda B, x: B.diag(B.softmax(x)) - B.softmax(x) @ B.softmax(x).T)
+R("vv_softmax_affine", "softmax(W x)", "x", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: B.softmax(W @ x),
+  formula=lambda B, W, x: (B.diag(B.softmax(W @ x)) - B.softmax(W @ x) @ B.softmax(W @ x).T) @ W)
+R("vv_exp", "exp(x)", "x", {"x": "vector[n]"}, lambda B, x: B.exp(x),
+  formula=lambda B, x: B.diag(B.exp(x)), flags=("elementwise",))
+R("vv_log", "log(z)", "z", {"z": "vector[n] pos"}, lambda B, z: B.log(z),
+  formula=lambda B, z: B.diag(1 / z), flags=("elementwise",))
+R("vv_sqrt", "sqrt(z)", "z", {"z": "vector[n] pos"}, lambda B, z: B.sqrt(z),
+  formula=lambda B, z: B.diag(0.5 / B.sqrt(z)), flags=("elementwise",))
+R("vv_abs", "abs(x)", "x", {"x": "vector[n] away"}, lambda B, x: B.abs(x),
+  formula=lambda B, x: B.diag(x / B.abs(x)), flags=("elementwise", "kink"))
+R("vv_relu_layer", "relu(W x)", "x", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: B.relu(W @ x),
+  formula=lambda B, W, x: B.diag((W @ x > 0).astype(float)) @ W,
+  guard=_min_abs(lambda B, W, x: W @ x), flags=("elementwise", "kink"))
+R("vv_hadamard", "x .* y", "x", {"x": "vector[n]", "y": "vector[n]"},
+  lambda B, x, y: x * y, formula=lambda B, x, y: B.diag(y), flags=("hadamard",))
+R("vv_elemdiv_by_z", "x ./ z", "z", {"x": "vector[n]", "z": "vector[n] pos"},
+  lambda B, x, z: x / z, formula=lambda B, x, z: B.diag(-x / z ** 2), flags=("hadamard",))
+R("vv_sech2", "1 - tanh(x) .* tanh(x)", "x", {"x": "vector[n]"},
+  lambda B, x: 1 - B.tanh(x) * B.tanh(x),
+  formula=lambda B, x: B.diag(-2 * B.tanh(x) * (1 - B.tanh(x) ** 2)), flags=("broadcast",))
+R("vv_normalize", "x / ||x||", "x", {"x": "vector[n]"}, lambda B, x: x / B.norm(x),
+  formula=lambda B, x: (B.eye(3) - x @ x.T / B.sqnorm(x)) / B.norm(x))
+R("vv_scaled_by_inner", "(x^T a) x", "x", {"x": "vector[n]", "a": "vector[n]"},
+  lambda B, x, a: (x.T @ a) * x, formula=lambda B, x, a: x @ a.T + (x.T @ a) * B.eye(3),
+  flags=("wiki",))
+R("vv_sqnorm_times_a", "(x^T x) a", "x", {"x": "vector[n]", "a": "vector[k]"},
+  lambda B, x, a: (x.T @ x) * a, formula=lambda B, x, a: 2 * a @ x.T)
+R("vv_kron_by_x", "kron(x, y)", "x", {"x": "vector[n]", "y": "vector[k]"},
+  lambda B, x, y: B.kron(x, y), formula=lambda B, x, y: B.kron(B.eye(3), y), flags=("kron",))
+R("vv_kron_by_y", "kron(x, y)", "y", {"x": "vector[n]", "y": "vector[k]"},
+  lambda B, x, y: B.kron(x, y), formula=lambda B, x, y: B.kron(x, B.eye(4)), flags=("kron",))
+R("vv_diag_times", "diag(x) y", "x", {"x": "vector[n]", "y": "vector[n]"},
+  lambda B, x, y: B.diag(x) @ y, formula=lambda B, x, y: B.diag(y), flags=("diag",))
+R("vv_diag_outer", "diag(x x^T)", "x", {"x": "vector[n]"},
+  lambda B, x: B.diag(x @ x.T), formula=lambda B, x: 2 * B.diag(x), flags=("diag",))
+R("vv_normal_eq", "X^T (X w - y)", "w", {"X": "matrix[k,n]", "w": "vector[n]", "y": "vector[k]"},
+  lambda B, X, w, y: X.T @ (X @ w - y), formula=lambda B, X, w, y: X.T @ X)
+R("vv_logistic_inner", "1 + exp(-y .* (X w))", "w",
+  {"X": "matrix[k,n]", "y": "vector[k]", "w": "vector[n]"},
+  lambda B, X, y, w: 1 + B.exp(-y * (X @ w)),
+  formula=lambda B, X, y, w: -B.diag(B.exp(-y * (X @ w)) * y) @ X, flags=("broadcast",))
+R("vv_cube", "x .^ 3", "x", {"x": "vector[n]"}, lambda B, x: x ** 3,
+  formula=lambda B, x: B.diag(3 * x ** 2), flags=("elementwise",))
+R("vv_inv_apply", "A^-1 x", "x", {"A": "matrix[n,n] inv", "x": "vector[n]"},
+  lambda B, A, x: B.inv(A) @ x, formula=lambda B, A, x: B.inv(A))
+R("vv_sym_apply", "S x", "x", {"S": "symmetric[n]", "x": "vector[n]"},
+  lambda B, S, x: S @ x, decl=SYM_S, formula=lambda B, S, x: S)
+
+# --------------------------------------------------------------------------- vector by scalar
+R("vs_exp_scaled", "exp(t x)", "t", {"t": "scalar", "x": "vector[n]"},
+  lambda B, t, x: B.exp(t * x), decl=scal("t"),
+  formula=lambda B, t, x: x * B.exp(t * x), flags=("wiki",))
+R("vs_trig_comb", "sin(t) a + cos(t) b", "t", {"t": "scalar", "a": "vector[k]", "b": "vector[k]"},
+  lambda B, t, a, b: B.sin(t) * a + B.cos(t) * b, decl=scal("t"),
+  formula=lambda B, t, a, b: B.cos(t) * a - B.sin(t) * b)
+R("vs_inv_apply", "inv(A + t C) b", "t",
+  {"t": "scalar", "A": "matrix[n,n] inv", "C": "matrix[n,n] small", "b": "vector[n]"},
+  lambda B, t, A, C, b: B.inv(A + t * C) @ b, decl=scal("t"),
+  formula=lambda B, t, A, C, b: -B.inv(A + t * C) @ C @ B.inv(A + t * C) @ b,
+  flags=("cookbook",))
+R("vs_literal", "scalar t; [t; t^2; t^3]", "t", {"t": "scalar"},
+  lambda B, t: B.vstack(t, t ** 2, t ** 3),
+  formula=lambda B, t: B.vstack(1 + 0 * t, 2 * t, 3 * t ** 2), flags=("literal",))
+
+# --------------------------------------------------------------------------- matrix by scalar
+R("ms_exp_poly", "exp(t) A + t^2 C", "t", {"t": "scalar", "A": "matrix[n,m]", "C": "matrix[n,m]"},
+  lambda B, t, A, C: B.exp(t) * A + t ** 2 * C, decl=scal("t"),
+  formula=lambda B, t, A, C: B.exp(t) * A + 2 * t * C)
+R("ms_inv", "inv(A + t C)", "t", {"t": "scalar", "A": "matrix[n,n] inv", "C": "matrix[n,n] small"},
+  lambda B, t, A, C: B.inv(A + t * C), decl=scal("t"),
+  formula=lambda B, t, A, C: -B.inv(A + t * C) @ C @ B.inv(A + t * C),
+  flags=("cookbook", "wiki"), ref="dX^-1 = -X^-1 dX X^-1")
+R("ms_square", "(A + t C)^2", "t", {"t": "scalar", "A": "matrix[n,n]", "C": "matrix[n,n]"},
+  lambda B, t, A, C: B.mpow(A + t * C, 2), decl=scal("t"),
+  formula=lambda B, t, A, C: C @ (A + t * C) + (A + t * C) @ C, flags=("power",))
+R("ms_cube", "(A + t C)^3", "t", {"t": "scalar", "A": "matrix[n,n]", "C": "matrix[n,n]"},
+  lambda B, t, A, C: B.mpow(A + t * C, 3), decl=scal("t"),
+  formula=lambda B, t, A, C: (C @ (A + t * C) @ (A + t * C) + (A + t * C) @ C @ (A + t * C)
+                              + (A + t * C) @ (A + t * C) @ C), flags=("power",))
+R("ms_literal", "scalar t; [t, t^2; sin(t), 1]", "t", {"t": "scalar"},
+  lambda B, t: B.block([[t, t ** 2], [B.sin(t), 1]]),
+  formula=lambda B, t: B.block([[1 + 0 * t, 2 * t], [B.cos(t), 0 * t]]), flags=("literal",))
+R("ms_outer", "t x y^T", "t", {"t": "scalar", "x": "vector[n]", "y": "vector[k]"},
+  lambda B, t, x, y: t * (x @ y.T), decl=scal("t"), formula=lambda B, t, x, y: x @ y.T)
+R("ms_sigmoid", "sigmoid(t A)", "t", {"t": "scalar", "A": "matrix[n,m]"},
+  lambda B, t, A: B.sigmoid(t * A), decl=scal("t"),
+  formula=lambda B, t, A: A * B.sigmoid(t * A) * (1 - B.sigmoid(t * A)), flags=("elementwise",))
+
+# --------------------------------------------------------------------------- scalar by scalar
+R("ss_cube", "t^3", "t", {"t": "scalar"}, lambda B, t: t ** 3, decl=scal("t"),
+  formula=lambda B, t: 3 * t ** 2)
+R("ss_trig", "sin(t) cos(t)", "t", {"t": "scalar"}, lambda B, t: B.sin(t) * B.cos(t),
+  decl=scal("t"), formula=lambda B, t: B.cos(t) ** 2 - B.sin(t) ** 2)
+R("ss_log1p", "log(1 + t^2)", "t", {"t": "scalar signed"}, lambda B, t: B.log(1 + t ** 2),
+  decl=scal("t"), formula=lambda B, t: 2 * t / (1 + t ** 2))
+R("ss_sigmoid_tanh", "exp(-t) tanh(t) + sigmoid(t)", "t", {"t": "scalar signed"},
+  lambda B, t: B.exp(-t) * B.tanh(t) + B.sigmoid(t), decl=scal("t"),
+  formula=lambda B, t: (-B.exp(-t) * B.tanh(t) + B.exp(-t) * (1 - B.tanh(t) ** 2)
+                        + B.sigmoid(t) * (1 - B.sigmoid(t))))
+R("ss_det_path", "det(A + t C)", "t", {"t": "scalar", "A": "matrix[n,n] inv", "C": "matrix[n,n] small"},
+  lambda B, t, A, C: B.det(A + t * C), decl=scal("t"),
+  formula=lambda B, t, A, C: B.det(A + t * C) * B.tr(B.inv(A + t * C) @ C),
+  flags=("cookbook",), ref="Jacobi's formula")
+R("ss_tr_inv_path", "tr(inv(A + t C))", "t",
+  {"t": "scalar", "A": "matrix[n,n] inv", "C": "matrix[n,n] small"},
+  lambda B, t, A, C: B.tr(B.inv(A + t * C)), decl=scal("t"),
+  formula=lambda B, t, A, C: -B.tr(B.inv(A + t * C) @ C @ B.inv(A + t * C)))
+R("ss_quad_path", "x^T (A + t C) x", "t", {"t": "scalar", "x": "vector[n]", "A": "matrix[n,n]",
+                                           "C": "matrix[n,n]"},
+  lambda B, t, x, A, C: x.T @ (A + t * C) @ x, decl=scal("t"),
+  formula=lambda B, t, x, A, C: x.T @ C @ x)
+R("ss_line_search", "||t x - y||^2", "t", {"t": "scalar", "x": "vector[n]", "y": "vector[n]"},
+  lambda B, t, x, y: B.sqnorm(t * x - y), decl=scal("t"),
+  formula=lambda B, t, x, y: 2 * x.T @ (t * x - y))
+R("ss_ridge_by_c", "1/2 ||X w - y||^2 + c/2 ||w||^2", "c",
+  {"X": "matrix[k,n]", "y": "vector[k]", "w": "vector[n]", "c": "scalar"},
+  lambda B, X, y, w, c: 0.5 * B.sqnorm(X @ w - y) + c / 2 * B.sqnorm(w), decl=scal("c"),
+  formula=lambda B, X, y, w, c: 0.5 * B.sqnorm(w))
+
+# --------------------------------------------------------------------------- scalar by matrix
+R("sm_tr", "tr(X)", "X", {"X": "matrix[n,n]"}, lambda B, X: B.tr(X),
+  expected="I", formula=lambda B, X: B.eye(3), flags=("cookbook", "wiki"))
+R("sm_tr_AX", "tr(A X)", "X", {"A": "matrix[m,n]", "X": "matrix[n,m]"},
+  lambda B, A, X: B.tr(A @ X), expected="A^T", formula=lambda B, A, X: A.T,
+  flags=("cookbook", "wiki"))
+R("sm_tr_XA", "tr(X A)", "X", {"A": "matrix[m,n]", "X": "matrix[n,m]"},
+  lambda B, A, X: B.tr(X @ A), formula=lambda B, A, X: A.T, flags=("cookbook",))
+R("sm_tr_AXC", "tr(A X C)", "X", {"A": "matrix[k,n]", "X": "matrix[n,m]", "C": "matrix[m,k]"},
+  lambda B, A, X, C: B.tr(A @ X @ C), formula=lambda B, A, X, C: A.T @ C.T, flags=("cookbook",))
+R("sm_tr_AXTC", "tr(A X^T C)", "X", {"A": "matrix[k,m]", "X": "matrix[n,m]", "C": "matrix[n,k]"},
+  lambda B, A, X, C: B.tr(A @ X.T @ C), formula=lambda B, A, X, C: C @ A, flags=("cookbook",))
+R("sm_tr_XTA", "tr(X^T A)", "X", {"A": "matrix[n,m]", "X": "matrix[n,m]"},
+  lambda B, A, X: B.tr(X.T @ A), formula=lambda B, A, X: A, flags=("cookbook",))
+R("sm_tr_X2", "tr(X^2)", "X", {"X": "matrix[n,n]"}, lambda B, X: B.tr(B.mpow(X, 2)),
+  formula=lambda B, X: 2 * X.T, flags=("cookbook", "power"))
+R("sm_tr_X3", "tr(X^3)", "X", {"X": "matrix[n,n]"}, lambda B, X: B.tr(B.mpow(X, 3)),
+  formula=lambda B, X: 3 * (X @ X).T, flags=("cookbook", "power"))
+R("sm_tr_XTX", "tr(X^T X)", "X", {"X": "matrix[n,m]"}, lambda B, X: B.tr(X.T @ X),
+  formula=lambda B, X: 2 * X, flags=("cookbook",))
+R("sm_tr_XXT", "tr(X X^T)", "X", {"X": "matrix[n,m]"}, lambda B, X: B.tr(X @ X.T),
+  formula=lambda B, X: 2 * X, flags=("cookbook",))
+R("sm_tr_XTAX", "tr(X^T A X)", "X", {"A": "matrix[n,n]", "X": "matrix[n,m]"},
+  lambda B, A, X: B.tr(X.T @ A @ X), expected="(A + A^T) X",
+  formula=lambda B, A, X: (A + A.T) @ X, flags=("cookbook", "wiki"))
+R("sm_tr_XAXT", "tr(X A X^T)", "X", {"A": "matrix[m,m]", "X": "matrix[n,m]"},
+  lambda B, A, X: B.tr(X @ A @ X.T), formula=lambda B, A, X: X @ (A + A.T), flags=("cookbook",))
+R("sm_tr_DTXTCXD", "tr(D^T X^T C X D)", "X",
+  {"D": "matrix[m,k]", "X": "matrix[n,m]", "C": "matrix[n,n]"},
+  lambda B, D, X, C: B.tr(D.T @ X.T @ C @ X @ D),
+  formula=lambda B, D, X, C: C.T @ X @ D @ D.T + C @ X @ D @ D.T, flags=("cookbook",))
+R("sm_tr_XTCXD", "tr(X^T C X D)", "X", {"C": "matrix[n,n]", "X": "matrix[n,m]", "D": "matrix[m,m]"},
+  lambda B, C, X, D: B.tr(X.T @ C @ X @ D),
+  formula=lambda B, C, X, D: C @ X @ D + C.T @ X @ D.T, flags=("cookbook",))
+R("sm_tr_inv", "tr(X^-1)", "X", {"X": "matrix[n,n] inv"}, lambda B, X: B.tr(B.inv(X)),
+  formula=lambda B, X: -(B.inv(X) @ B.inv(X)).T, flags=("cookbook", "inverse"))
+R("sm_tr_AinvXC", "tr(A X^-1 C)", "X", {"A": "matrix[k,n]", "X": "matrix[n,n] inv",
+                                        "C": "matrix[n,k]"},
+  lambda B, A, X, C: B.tr(A @ B.inv(X) @ C),
+  formula=lambda B, A, X, C: -(B.inv(X) @ C @ A @ B.inv(X)).T, flags=("cookbook", "inverse"))
+R("sm_aTXb", "a^T X b", "X", {"a": "vector[n]", "X": "matrix[n,m]", "b": "vector[m]"},
+  lambda B, a, X, b: a.T @ X @ b, expected="a b^T", formula=lambda B, a, X, b: a @ b.T,
+  flags=("cookbook", "wiki"))
+R("sm_aTXTb", "a^T X^T b", "X", {"a": "vector[m]", "X": "matrix[n,m]", "b": "vector[n]"},
+  lambda B, a, X, b: a.T @ X.T @ b, formula=lambda B, a, X, b: b @ a.T,
+  flags=("cookbook", "wiki"))
+R("sm_aTXa", "a^T X a", "X", {"a": "vector[n]", "X": "matrix[n,n]"},
+  lambda B, a, X: a.T @ X @ a, formula=lambda B, a, X: a @ a.T, flags=("cookbook",))
+R("sm_bTXTXc", "b^T X^T X c", "X", {"b": "vector[m]", "X": "matrix[n,m]", "c": "vector[m]"},
+  lambda B, b, X, c: b.T @ X.T @ X @ c, formula=lambda B, b, X, c: X @ (b @ c.T + c @ b.T),
+  flags=("cookbook",))
+R("sm_affine_quad", "(X b + c)^T D (X b + c)", "X",
+  {"X": "matrix[n,m]", "b": "vector[m]", "c": "vector[n]", "D": "matrix[n,n]"},
+  lambda B, X, b, c, D: (X @ b + c).T @ D @ (X @ b + c),
+  formula=lambda B, X, b, c, D: (D + D.T) @ (X @ b + c) @ b.T, flags=("cookbook",))
+R("sm_fro", "||X||_F", "X", {"X": "matrix[n,m]"}, lambda B, X: B.fro(X),
+  formula=lambda B, X: X / B.fro(X), flags=("cookbook", "norm"))
+R("sm_fro2", "||X||_F^2", "X", {"X": "matrix[n,m]"}, lambda B, X: B.fro(X) ** 2,
+  formula=lambda B, X: 2 * X, flags=("cookbook", "norm"))
+R("sm_det", "det(X)", "X", {"X": "matrix[n,n] inv"}, lambda B, X: B.det(X),
+  formula=lambda B, X: B.det(X) * B.inv(X).T, flags=("cookbook", "wiki", "det"))
+R("sm_det_AXC", "det(A X C)", "X", {"A": "matrix[m,m] inv", "X": "matrix[m,m] inv",
+                                    "C": "matrix[m,m] inv"},
+  lambda B, A, X, C: B.det(A @ X @ C),
+  formula=lambda B, A, X, C: B.det(A @ X @ C) * B.inv(X).T, flags=("cookbook", "det"))
+R("sm_logdet", "logdet(X)", "X", {"X": "matrix[n,n] posdet"}, lambda B, X: B.logdet(X),
+  formula=lambda B, X: B.inv(X).T, flags=("cookbook", "wiki", "det"))
+R("sm_log_det", "log(det(X))", "X", {"X": "matrix[n,n] posdet"}, lambda B, X: B.log(B.det(X)),
+  formula=lambda B, X: B.inv(X).T, flags=("cookbook", "det"))
+R("sm_logdet_sym", "logdet(S)", "S", {"S": "symmetric[n] pd"}, lambda B, S: B.logdet(S),
+  decl=SYM_S, formula=lambda B, S: B.inv(S), flags=("symmetric", "det"))
+R("sm_det_X2", "det(X^2)", "X", {"X": "matrix[n,n] inv"}, lambda B, X: B.det(B.mpow(X, 2)),
+  formula=lambda B, X: 2 * B.det(X) ** 2 * B.inv(X).T, flags=("cookbook", "det", "power"))
+R("sm_logdet_gram", "logdet(X^T X)", "X", {"X": "matrix[n,m]"},
+  lambda B, X: B.logdet(X.T @ X), formula=lambda B, X: 2 * X @ B.inv(X.T @ X),
+  flags=("cookbook", "det"))
+R("sm_det_gram", "det(X^T X)", "X", {"X": "matrix[n,m]"}, lambda B, X: B.det(X.T @ X),
+  formula=lambda B, X: 2 * B.det(X.T @ X) * X @ B.inv(X.T @ X), flags=("cookbook", "det"))
+R("sm_aTinvXb", "a^T X^-1 b", "X", {"a": "vector[n]", "X": "matrix[n,n] inv", "b": "vector[n]"},
+  lambda B, a, X, b: a.T @ B.inv(X) @ b,
+  formula=lambda B, a, X, b: -B.inv(X).T @ a @ b.T @ B.inv(X).T, flags=("cookbook", "inverse"))
+R("sm_quad_invS", "x^T inv(S) x", "S", {"x": "vector[n]", "S": "symmetric[n] pd"},
+  lambda B, x, S: x.T @ B.inv(S) @ x, decl=SYM_S,
+  formula=lambda B, x, S: -B.inv(S) @ x @ x.T @ B.inv(S), flags=("symmetric", "inverse"))
+R("sm_gauss_nll_S", "1/2 logdet(S) + 1/2 (x - mu)^T inv(S) (x - mu)", "S",
+  {"x": "vector[n]", "mu": "vector[n]", "S": "symmetric[n] pd"},
+  lambda B, x, mu, S: 0.5 * B.logdet(S) + 0.5 * (x - mu).T @ B.inv(S) @ (x - mu), decl=SYM_S,
+  formula=lambda B, x, mu, S: 0.5 * B.inv(S) - 0.5 * B.inv(S) @ (x - mu) @ (x - mu).T @ B.inv(S),
+  flags=("symmetric", "ml"))
+R("sm_tr_SC_sym", "tr(S C)", "S", {"S": "symmetric[n]", "C": "matrix[n,n]"},
+  lambda B, S, C: B.tr(S @ C), decl=SYM_S, formula=lambda B, S, C: 0.5 * (C + C.T),
+  flags=("symmetric",), ref="symmetric gradient (G + G^T)/2 with G = C^T")
+R("sm_xTSy_sym", "x^T S y", "S", {"x": "vector[n]", "S": "symmetric[n]", "y": "vector[n]"},
+  lambda B, x, S, y: x.T @ S @ y, decl=SYM_S,
+  formula=lambda B, x, S, y: 0.5 * (x @ y.T + y @ x.T), flags=("symmetric",))
+R("sm_sum", "sum(X)", "X", {"X": "matrix[n,m]"}, lambda B, X: B.sum(X),
+  formula=lambda B, X: B.ones(3, 2))
+R("sm_sum_exp", "sum(exp(X))", "X", {"X": "matrix[n,m]"}, lambda B, X: B.sum(B.exp(X)),
+  formula=lambda B, X: B.exp(X), flags=("elementwise",))
+R("sm_sum_log", "sum(log(X))", "X", {"X": "matrix[n,m] pos"}, lambda B, X: B.sum(B.log(X)),
+  formula=lambda B, X: 1 / X, flags=("elementwise",))
+R("sm_sum_hadamard", "sum(A .* X)", "X", {"A": "matrix[n,m]", "X": "matrix[n,m]"},
+  lambda B, A, X: B.sum(A * X), formula=lambda B, A, X: A, flags=("hadamard",))
+R("sm_bilinear_hadamard", "a^T (X .* C) b", "X",
+  {"a": "vector[n]", "X": "matrix[n,m]", "C": "matrix[n,m]", "b": "vector[m]"},
+  lambda B, a, X, C, b: a.T @ (X * C) @ b, formula=lambda B, a, X, C, b: (a @ b.T) * C,
+  flags=("hadamard",))
+R("sm_u_tanh_Wx", "u^T tanh(W x)", "W", {"u": "vector[k]", "W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, u, W, x: u.T @ B.tanh(W @ x),
+  formula=lambda B, u, W, x: ((1 - B.tanh(W @ x) ** 2) * u) @ x.T, flags=("ml",))
+R("sm_lsq_W", "||W x - y||^2", "W", {"W": "matrix[k,n]", "x": "vector[n]", "y": "vector[k]"},
+  lambda B, W, x, y: B.sqnorm(W @ x - y), formula=lambda B, W, x, y: 2 * (W @ x - y) @ x.T)
+R("sm_lsq_X", "1/2 ||X w - y||^2", "X", {"X": "matrix[k,n]", "w": "vector[n]", "y": "vector[k]"},
+  lambda B, X, w, y: 0.5 * B.sqnorm(X @ w - y), formula=lambda B, X, w, y: (X @ w - y) @ w.T)
+R("sm_tr_kron", "tr(kron(A, X))", "X", {"A": "matrix[m,m]", "X": "matrix[n,n]"},
+  lambda B, A, X: B.tr(B.kron(A, X)), formula=lambda B, A, X: B.tr(A) * B.eye(3),
+  flags=("kron",), ref="tr(A kron X) = tr(A) tr(X)")
+R("sm_sum_diag", "sum(diag(X))", "X", {"X": "matrix[n,n]"}, lambda B, X: B.sum(B.diag(X)),
+  formula=lambda B, X: B.eye(3), flags=("diag",))
+R("sm_aT_diag", "a^T diag(X)", "X", {"a": "vector[n]", "X": "matrix[n,n]"},
+  lambda B, a, X: a.T @ B.diag(X), formula=lambda B, a, X: B.diag(a), flags=("diag",))
+R("sm_tr_sq", "tr(X)^2", "X", {"X": "matrix[n,n]"}, lambda B, X: B.tr(X) ** 2,
+  formula=lambda B, X: 2 * B.tr(X) * B.eye(3), flags=("cookbook",))
+R("sm_lse_by_X", "logsumexp(X w)", "X", {"X": "matrix[k,n]", "w": "vector[n]"},
+  lambda B, X, w: B.logsumexp(X @ w), formula=lambda B, X, w: B.softmax(X @ w) @ w.T)
+R("sm_tr_XTAX_by_A", "tr(X^T A X)", "A", {"A": "matrix[n,n]", "X": "matrix[n,m]"},
+  lambda B, A, X: B.tr(X.T @ A @ X), formula=lambda B, A, X: X @ X.T, flags=("cookbook",))
+R("sm_tr_gram2", "tr(X^T X X^T X)", "X", {"X": "matrix[n,m]"},
+  lambda B, X: B.tr(X.T @ X @ X.T @ X), formula=lambda B, X: 4 * X @ X.T @ X,
+  flags=("cookbook",))
+
+# --------------------------------------------------------------------------- statement lists
+TANH_NET = "h = tanh(W1 x + b1); yhat = W2 h + b2; 1/2 ||yhat - y||^2"
+TANH_NET_DIMS = {"x": "vector[n]", "W1": "matrix[k,n]", "b1": "vector[k]",
+                 "W2": "matrix[p,k]", "b2": "vector[p]", "y": "vector[p]"}
+
+
+def _tanh_net(B, x, W1, b1, W2, b2, y):
+    h = B.tanh(W1 @ x + b1)
+    return 0.5 * B.sqnorm(W2 @ h + b2 - y)
+
+
+def _tanh_net_delta(B, x, W1, b1, W2, b2, y):
+    h = B.tanh(W1 @ x + b1)
+    e = W2 @ h + b2 - y
+    return h, e, (W2.T @ e) * (1 - h * h)
+
+
+R("net_tanh_W1", TANH_NET, "W1", TANH_NET_DIMS, _tanh_net,
+  formula=lambda B, **v: _tanh_net_delta(B, **v)[2] @ v["x"].T, flags=("stmt", "ml"))
+R("net_tanh_b1", TANH_NET, "b1", TANH_NET_DIMS, _tanh_net,
+  formula=lambda B, **v: _tanh_net_delta(B, **v)[2], flags=("stmt", "ml"))
+R("net_tanh_W2", TANH_NET, "W2", TANH_NET_DIMS, _tanh_net,
+  formula=lambda B, **v: _tanh_net_delta(B, **v)[1] @ _tanh_net_delta(B, **v)[0].T,
+  flags=("stmt", "ml"))
+
+
+def _bce(B, X, w, y):
+    p = B.sigmoid(X @ w)
+    return -(y.T @ B.log(p)) - (1 - y).T @ B.log(1 - p)
+
+
+R("net_bce", "z = X w; p = sigmoid(z); -y^T log(p) - (1 - y)^T log(1 - p)", "w",
+  {"X": "matrix[k,n]", "w": "vector[n]", "y": "vector[k] prob"}, _bce,
+  formula=lambda B, X, w, y: X.T @ (B.sigmoid(X @ w) - y), flags=("stmt", "ml", "broadcast"),
+  ref="binary cross-entropy of logistic regression")
+
+# --------------------------------------------------------------------------- tensors (> 2 axes)
+R("tensor_Wx_by_W", "W x", "W", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: W @ x, flags=("tensor", "seed"), ref="seed 002: vector by matrix")
+R("tensor_outer_by_x", "x x^T", "x", {"x": "vector[n]"}, lambda B, x: x @ x.T,
+  flags=("tensor",))
+R("tensor_inv_by_X", "X^-1", "X", {"X": "matrix[n,n] inv"}, lambda B, X: B.inv(X),
+  flags=("tensor", "inverse"))
+R("tensor_square_by_X", "X^2", "X", {"X": "matrix[n,n]"}, lambda B, X: B.mpow(X, 2),
+  flags=("tensor", "power"))
+R("tensor_diag_by_x", "diag(x)", "x", {"x": "vector[n]"}, lambda B, x: B.diag(x),
+  flags=("tensor", "diag"))
+
+ROW_IDS = [r.id for r in ROWS]
+EXPECTED_ROWS = [r for r in ROWS if r.expected is not None]
+VECTOR_INPUT_ROWS = [r for r in ROWS
+                     if any(oracle.parse_spec(s).kind == "vector" for s in r.dims.values())]
+
+
+# --------------------------------------------------------------------------- Hessians
+# (id, expr, wrt, dims, fn, decl, formula of the n x n matrix of second partials)
+HESSIANS = [
+    ("hess_xTAx", "x^T A x", "x", {"x": "vector[n]", "A": "matrix[n,n]"},
+     lambda B, x, A: x.T @ A @ x, {}, lambda B, x, A: A + A.T),
+    ("hess_norm2", "||x||^2", "x", {"x": "vector[n]"}, lambda B, x: B.sqnorm(x), {},
+     lambda B, x: 2 * B.eye(3)),
+    ("hess_sum_exp", "sum(exp(x))", "x", {"x": "vector[n]"}, lambda B, x: B.sum(B.exp(x)), {},
+     lambda B, x: B.diag(B.exp(x))),
+    ("hess_lse", "logsumexp(x)", "x", {"x": "vector[n]"}, lambda B, x: B.logsumexp(x), {},
+     lambda B, x: B.diag(B.softmax(x)) - B.softmax(x) @ B.softmax(x).T),
+    ("hess_lsq", "1/2 ||y - Phi theta||^2", "theta",
+     {"y": "vector[k]", "Phi": "matrix[k,n]", "theta": "vector[n]"},
+     lambda B, y, Phi, theta: 0.5 * B.sqnorm(y - Phi @ theta), {},
+     lambda B, y, Phi, theta: Phi.T @ Phi),
+    ("hess_logistic", "sum(log(1 + exp(-y .* (X w))))", "w",
+     {"X": "matrix[k,n]", "y": "vector[k]", "w": "vector[n]"},
+     lambda B, X, y, w: B.sum(B.log(1 + B.exp(-y * (X @ w)))), {},
+     lambda B, X, y, w: X.T @ B.diag(y * y * B.sigmoid(-y * (X @ w))
+                                     * (1 - B.sigmoid(-y * (X @ w)))) @ X),
+    ("hess_t3", "t^3", "t", {"t": "scalar"}, lambda B, t: t ** 3, {"scalars": ("t",)},
+     lambda B, t: 6 * t),
+]
+HESSIAN_IDS = [h[0] for h in HESSIANS]
+
+
+# --------------------------------------------------------------------------- tests
+def _evaluate(row, layout, vectors_1d=False):
+    values = row.values()
+    d = matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl)
+    got = d.evaluate(oracle.to_matcalc(values, row.dims, vectors_1d=vectors_1d))
+    return d, values, got
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("row", ROWS, ids=ROW_IDS)
+def test_identity(row, layout):
+    """matcalc == finite differences == elementwise SymPy, with the layout's shape."""
+    d, values, got = _evaluate(row, layout)
+    assert d.layout == layout
+    fd = oracle.numeric_derivative(row.fn, values, row.wrt, layout, symmetric=row.symmetric_names)
+    oracle.assert_close(got, fd, rtol=1e-5, atol=1e-7,
+                        what=f"d({row.expr})/d{row.wrt} [{layout}] vs finite differences")
+    sy = oracle.sympy_derivative(row.fn, row.dims, row.wrt, layout)(values)
+    oracle.assert_close(got, sy, rtol=1e-8, atol=1e-10,
+                        what=f"d({row.expr})/d{row.wrt} [{layout}] vs SymPy")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("row", ROWS, ids=ROW_IDS)
+def test_symbolic_shape(row, layout):
+    """d.shape has one entry per axis of the 2-D (or tensor) result; entries equal to
+    1 exactly where the concrete result has 1; equal symbols have equal sizes."""
+    d = matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl)
+    want = oracle.layout_shape(row.f_axes(), row.v_axes(), layout)
+    if want == ():
+        return  # a scalar result: SYNTAX.md does not say how its shape is spelled
+    shape = tuple(d.shape)
+    assert len(shape) == len(want), f"d.shape {shape} vs concrete {want}"
+    seen = {}
+    for sym, size in zip(shape, want):
+        if isinstance(sym, (int, np.integer)) or str(sym).isdigit():
+            assert int(sym) == size, f"d.shape {shape} vs concrete {want}"
+        else:
+            assert size != 1, f"d.shape {shape}: symbolic {sym!r} where the result has 1"
+            assert seen.setdefault(str(sym), size) == size, (
+                f"d.shape {shape} uses {sym!r} for sizes {seen[str(sym)]} and {size}")
+
+
+@pytest.mark.parametrize("row", EXPECTED_ROWS, ids=[r.id for r in EXPECTED_ROWS])
+def test_textbook_form(row):
+    """The printed mixed-layout result is the textbook's."""
+    d = matcalc.diff(row.expr, row.wrt, **row.decl)
+    assert d.layout == "mixed"
+    assert str(d) == row.expected
+
+
+@pytest.mark.parametrize("row", VECTOR_INPUT_ROWS, ids=[r.id for r in VECTOR_INPUT_ROWS])
+def test_vectors_as_1d(row):
+    """evaluate takes vectors as 1-D arrays too, with the same result."""
+    _, values, got = _evaluate(row, "mixed", vectors_1d=True)
+    fd = oracle.numeric_derivative(row.fn, values, row.wrt, "mixed", symmetric=row.symmetric_names)
+    oracle.assert_close(got, fd, rtol=1e-5, atol=1e-7, what=f"{row.id} with 1-D vectors")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("hid,expr,wrt,dims,fn,decl,formula", HESSIANS, ids=HESSIAN_IDS)
+def test_hessian(hid, expr, wrt, dims, fn, decl, formula, layout):
+    """order=2 is the n x n matrix of second partials, in every layout."""
+    values = oracle.make_values(dims, oracle.seed_for(hid))
+    d = matcalc.diff(expr, wrt, layout=layout, order=2, **decl)
+    got = d.evaluate(oracle.to_matcalc(values, dims))
+    sy = oracle.sympy_hessian(fn, dims, wrt)(values)
+    oracle.assert_close(got, sy, rtol=1e-8, atol=1e-10, what=f"Hessian of {expr} [{layout}]")
+    fd = oracle.numeric_hessian(fn, values, wrt)
+    oracle.assert_close(got, fd, rtol=1e-4, atol=1e-5, what=f"Hessian of {expr} vs FD")
+
+
+@pytest.mark.parametrize("text", ["x^T A x +", "(x^T A x", "tr(x", "x + [1; 2] + [1; 2; 3]"])
+def test_bad_input_raises_matcalc_error(text):
+    with pytest.raises(matcalc.MatcalcError):
+        matcalc.diff(text, "x")
