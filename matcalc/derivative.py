@@ -14,6 +14,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import expr as E
+from .deep import call_deep
 from .differentiate import differential, identify
 from .errors import MatcalcError, NotDifferentiableError
 from .shapes import Analysis, parse as analyse_text
@@ -45,13 +46,16 @@ class Derivative:
         self.order = order
         self.core = core          # the engine's convention: gradient, Jacobian or F'
         self.expr = expr          # arranged in the layout
+        self.text = None          # printed once, where deep expressions may recurse
 
     @property
     def shape(self) -> tuple:
         return self.expr.shape
 
     def __str__(self) -> str:
-        return str(self.expr)
+        if self.text is None:
+            self.text = call_deep(str, self.expr)
+        return self.text
 
     def __repr__(self) -> str:
         return f"<Derivative {self} · {self.describe()}>"
@@ -139,9 +143,13 @@ def derivative_of(analysis: Analysis, wrt: str, layout: str = "mixed", order: in
 def diff(text: str, wrt: str, layout: str = "mixed", order: int = 1, scalars=(), symmetric=(),
          declare=()) -> Derivative:
     """∂(text)/∂(wrt) in the given layout. See SYNTAX.md for the language."""
-    analysis = analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
-                            declare=_names(declare, split=False))
-    return derivative_of(analysis, wrt, layout, order)
+    def run():
+        analysis = analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
+                                declare=_names(declare, split=False))
+        derivative = derivative_of(analysis, wrt, layout, order)
+        derivative.text = str(derivative.expr)
+        return derivative
+    return call_deep(run)
 
 
 def _names(value, split=True) -> tuple:

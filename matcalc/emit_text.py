@@ -14,8 +14,42 @@ _FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
                    "softmax": "softmax", "logsumexp": "logsumexp", "diagm": "diag", "diagv": "diag"}
 
 
+SHARED_SIZE = 6
+
+
 def to_text(e) -> str:
-    return _Printer().text(e)[0]
+    """The expression; subexpressions it repeats are named first: `u1 = ...; u2 = ...; body`."""
+    from .expr import postorder
+    order = postorder(e)
+    shared = _shared(e, order)
+    if not shared:
+        return _Printer().text(e)[0]
+    taken = {n.value[0] for n in order if n.op == "sym"}
+    names = {}
+    counter = 0
+    for node in order:
+        if node in shared:
+            counter += 1
+            while f"u{counter}" in taken:
+                counter += 1
+            names[node] = f"u{counter}"
+    printer = _Printer(names)
+    definitions = [f"{names[n]} = {printer.text(n, defining=True)[0]}" for n in order if n in names]
+    return "; ".join(definitions + [printer.text(e)[0]])
+
+
+def _shared(e, order) -> set:
+    """Nodes printed more than once, large enough to be worth a name."""
+    counts = {e: 1}
+    named = set()
+    for node in reversed(order):
+        count = counts.get(node, 0)
+        if count >= 2 and node.size >= SHARED_SIZE and node.op not in ("sym", "num"):
+            named.add(node)
+            count = 1
+        for a in node.args:
+            counts[a] = counts.get(a, 0) + count
+    return named
 
 
 def _number(q: Fraction) -> str:
@@ -23,11 +57,16 @@ def _number(q: Fraction) -> str:
 
 
 class _Printer:
-    def __init__(self):
+    def __init__(self, names: dict | None = None):
         self.memo: dict = {}
+        self.names = names or {}
 
-    def text(self, e) -> tuple[str, int]:
+    def text(self, e, defining: bool = False) -> tuple[str, int]:
         """(text, precedence level of its outermost operator)."""
+        if e in self.names and not defining:
+            return self.names[e], ATOM
+        if defining:
+            return getattr(self, "_" + e.op)(e)
         found = self.memo.get(e)
         if found is None:
             found = self.memo[e] = getattr(self, "_" + e.op)(e)

@@ -232,7 +232,7 @@ def mul(*factors: Expr) -> Expr:
         return zeros(shape)
     if chain:
         kept = [f for f in chain if f.op != "I"]
-        chain = kept or chain[:1]
+        chain = _collect_matrix_powers(kept) if kept else chain[:1]
     scalars = _collect_powers(scalars)
     if not chain and len(scalars) == 1 and scalars[0].op == "mul" and scalars[0].value[1] == 0:
         chain = list(scalars[0].args)
@@ -240,6 +240,22 @@ def mul(*factors: Expr) -> Expr:
     if chain and not scalars and shape == (1, 1) and len(chain) > 1:
         chain = _oriented_scalar_chain(chain)
     return _mul_node(coefficient, scalars, chain)
+
+
+def _collect_matrix_powers(chain) -> list:
+    """X X^2 X = X^4: neighbours with one base merge their integer exponents."""
+    merged: list = []
+    for f in chain:
+        base, k = (f.args[0], f.args[1]) if f.op == "mpow" and f.args[1].op == "num" else (f, ONE)
+        if merged:
+            last = merged[-1]
+            last_base, last_k = (last.args[0], last.args[1]) if last.op == "mpow" and \
+                last.args[1].op == "num" else (last, ONE)
+            if last_base is base and base.shape[0] == base.shape[1]:
+                merged[-1] = power(base, number(last_k.value + k.value))
+                continue
+        merged.append(f)
+    return [f for f in merged if f.op != "I"] or merged[:1]
 
 
 def _collect_powers(scalars) -> list:
