@@ -1,0 +1,202 @@
+"""Emit LaTeX: Expr -> math-mode LaTeX in the notation of the lecture notes.
+
+Contract: vectors bold (\\mathbf{x}, \\boldsymbol{\\theta} for Greek names),
+matrices upright capitals, ^\\top and ^{-1}, \\operatorname{tr}, \\det,
+\\log\\det, \\odot, \\otimes, norms with \\lVert \\rVert, and W1 / W_1 written
+W_{1}.  Parentheses follow the same precedence as the text emitter.
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .emit_text import ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
+
+GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+         "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+         "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi",
+         "Omega"}
+_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tanh": r"\tanh",
+              "sigmoid": r"\sigma", "sqrt": None, "abs": None, "relu": r"\operatorname{relu}",
+              "softplus": r"\operatorname{softplus}", "sign": r"\operatorname{sign}",
+              "step": r"\operatorname{step}"}
+
+
+def name_latex(name: str, kind: str, bold_vectors: bool = True) -> str:
+    if name.endswith("_hat"):
+        return r"\hat{" + name_latex(name[:-4], kind, bold_vectors) + "}"
+    match = re.fullmatch(r"([A-Za-z]+?)(?:_?(\d+)|_([A-Za-z0-9]+))?", name)
+    stem, subscript = (match.group(1), match.group(2) or match.group(3)) if match else (name, None)
+    if stem in GREEK:
+        body = "\\" + stem
+        if kind == "vector" and bold_vectors:
+            body = r"\boldsymbol{" + body + "}"
+    elif kind == "vector" and bold_vectors:
+        body = r"\mathbf{" + stem + "}"
+    elif len(stem) > 1:
+        body = r"\mathrm{" + stem + "}"
+    else:
+        body = stem
+    if subscript:
+        body += "_{" + subscript + "}"
+    return body
+
+
+def to_latex(e, bold_vectors: bool = True) -> str:
+    return _Latex(bold_vectors).text(e)[0]
+
+
+def _number(q: Fraction) -> str:
+    if q.denominator == 1:
+        return str(q.numerator)
+    return r"\frac{" + str(abs(q.numerator)) + "}{" + str(q.denominator) + "}"
+
+
+class _Latex:
+    def __init__(self, bold_vectors: bool):
+        self.bold = bold_vectors
+        self.memo: dict = {}
+
+    def text(self, e):
+        found = self.memo.get(e)
+        if found is None:
+            found = self.memo[e] = getattr(self, "_" + e.op)(e)
+        return found
+
+    def at(self, e, level):
+        text, own = self.text(e)
+        return text if own >= level else r"\left(" + text + r"\right)"
+
+    def _sym(self, e):
+        return name_latex(e.value[0], e.value[1], self.bold), ATOM
+
+    def _num(self, e):
+        q = e.value
+        return ("-" if q < 0 else "") + _number(abs(q)), ATOM if q >= 0 and q.denominator == 1 else PREFIX
+
+    def _I(self, e):
+        return r"\mathbf{I}", ATOM
+
+    def _ones(self, e):
+        if e.shape[0] == 1:
+            return r"\mathbf{1}^\top", POSTFIX
+        if e.shape[1] == 1:
+            return r"\mathbf{1}", ATOM
+        return r"\mathbf{1}\mathbf{1}^\top", PRODUCT
+
+    def _zero(self, e):
+        return r"\mathbf{0}" if e.shape != (1, 1) else "0", ATOM
+
+    def _dim(self, e):
+        return str(e.value), ATOM
+
+    def _d(self, e):
+        return r"\mathrm{d}" + self.at(e.args[0], ATOM), ATOM
+
+    def _add(self, e):
+        from .expr import mul_parts, neg
+        parts = []
+        for i, term in enumerate(e.args):
+            if i and mul_parts(term)[0] < 0:
+                parts.append(" - " + self.at(neg(term), PRODUCT))
+            else:
+                parts.append((" + " if i else "") + self.at(term, PRODUCT))
+        return "".join(parts), SUM
+
+    def _mul(self, e):
+        from .expr import mul_parts
+        q, scalars, chain = mul_parts(e)
+        words = []
+        if abs(q) != 1 or not (scalars or chain):
+            words.append(_number(abs(q)))
+        for f in (*scalars, *chain):
+            words.append(self.at(f, POWER) if f.op != "mul" else r"\left(" + self.text(f)[0] + r"\right)")
+        text = " ".join(words)
+        return ("-" + text, PREFIX) if q < 0 else (text, PRODUCT)
+
+    def _had(self, e):
+        return r" \odot ".join(self.at(f, POWER) for f in e.args), PRODUCT
+
+    def _kron(self, e):
+        return r" \otimes ".join(self.at(f, POWER) for f in e.args), PRODUCT
+
+    def _T(self, e):
+        inner = e.args[0]
+        if inner.op == "inv":
+            return self.at(inner.args[0], POSTFIX) + r"^{-\top}", POSTFIX
+        return self.at(inner, POSTFIX) + r"^\top", POSTFIX
+
+    def _inv(self, e):
+        inner = e.args[0]
+        text = self.at(inner, POSTFIX)
+        if inner.op == "T":
+            text = "{" + text + "}"
+        return text + "^{-1}", POSTFIX
+
+    def _exponent(self, p):
+        return "{" + self.text(p)[0] + "}"
+
+    def _pow(self, e):
+        base, p = e.args
+        if p.op == "num" and p.value < 0:
+            from .expr import number, power
+            return r"\frac{1}{" + self.text(power(base, number(-p.value)))[0] + "}", ATOM
+        if p.op == "num" and p.value == Fraction(1, 2):
+            return r"\sqrt{" + self.text(base)[0] + "}", ATOM
+        return self.at(base, POSTFIX) + "^" + self._exponent(p), POWER
+
+    _mpow = _pow
+
+    def _epow(self, e):
+        base, p = e.args
+        return self.at(base, POSTFIX) + r"^{\circ " + self.text(p)[0] + "}", POWER
+
+    def _fn(self, e):
+        inner = self.text(e.args[0])[0]
+        if e.value == "sqrt":
+            return r"\sqrt{" + inner + "}", ATOM
+        if e.value == "abs":
+            return r"\left|" + inner + r"\right|", ATOM
+        return _FUNCTIONS[e.value] + r"\left(" + inner + r"\right)", ATOM
+
+    def _call(self, name, e):
+        return name + r"\left(" + self.text(e.args[0])[0] + r"\right)", ATOM
+
+    def _tr(self, e):
+        return self._call(r"\operatorname{tr}", e)
+
+    def _det(self, e):
+        return self._call(r"\det", e)
+
+    def _logdet(self, e):
+        return self._call(r"\log\det", e)
+
+    def _diagm(self, e):
+        return self._call(r"\operatorname{diag}", e)
+
+    _diagv = _diagm
+
+    def _sum(self, e):
+        return self._call(r"\operatorname{sum}", e)
+
+    def _softmax(self, e):
+        return self._call(r"\operatorname{softmax}", e)
+
+    def _logsumexp(self, e):
+        return self._call(r"\operatorname{logsumexp}", e)
+
+    def _norm(self, e):
+        suffix = {"2": "", "F": "_F", "1": "_1"}[e.value]
+        return r"\left\lVert " + self.text(e.args[0])[0] + r" \right\rVert" + suffix, ATOM
+
+    def _entry(self, e):
+        i, j = e.value
+        inner = e.args[0]
+        index = str(i) if inner.shape[1] == 1 else (str(j) if inner.shape[0] == 1 else f"{i}{j}")
+        return self.at(inner, POSTFIX) + "_{" + index + "}", POSTFIX
+
+    def _lit(self, e):
+        rows, cols = e.shape
+        body = r" \\ ".join(" & ".join(self.text(e.args[r * cols + c])[0] for c in range(cols))
+                            for r in range(rows))
+        return r"\begin{bmatrix} " + body + r" \end{bmatrix}", ATOM
