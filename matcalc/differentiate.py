@@ -19,7 +19,7 @@ from __future__ import annotations
 from . import expr as E
 from .errors import NotDifferentiableError
 from .expr import postorder
-from .rules import Context, Step, guards_hold, instantiate, key_of, match, rules_for
+from .rules import Context, Step, fired, guards_hold, instantiate, key_of, match, rules_for
 
 
 class Differentiator:
@@ -56,6 +56,7 @@ class Differentiator:
             bindings = match(rule.lhs.args[0], e, {})
             if bindings is not None and guards_hold(rule, bindings, self.ctx):
                 result = instantiate(rule.rhs, bindings, on_differential=self)
+                fired[rule.file, rule.name] += 1
                 if self.trace is not None:
                     self.trace.append(Step(rule, E.differential(e), result))
                 return result

@@ -353,7 +353,7 @@ def power(a: Expr, p: Expr) -> Expr:
             return ONE
         if a.op == "pow" and is_number(p) and p.value.denominator == 1:
             return power(a.args[0], mul(a.args[1], p))
-        if a.op == "mul" and is_number(p) and p.value.denominator == 1:
+        if a.op == "mul" and is_number(p) and p.value.denominator == 1 and (a.value[0] != 1 or a.value[1]):
             q, s, c = mul_parts(a)
             rest = [_mul_node(Fraction(1), (), c)] if c else []
             return mul(number(q ** int(p.value)), *(power(x, p) for x in (*s, *rest)))

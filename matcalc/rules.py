@@ -10,6 +10,7 @@ can record each (rule, before, after) step.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from itertools import permutations
 
@@ -20,6 +21,9 @@ from .resources import list_files
 from .syntax import parse_rule_line
 
 MAX_STEPS = 20_000
+
+# How often each rule has rewritten something in this process: (file, name) -> count.
+fired: Counter = Counter()
 
 
 @dataclass(frozen=True)
@@ -302,6 +306,7 @@ class Rewriter:
         for rule in self.rules:
             new = _try_rule(rule, node, self.ctx)
             if new is not None and new is not node:
+                fired[rule.file, rule.name] += 1
                 if self.trace is not None:
                     self.trace.append(Step(rule, node, new))
                 return new

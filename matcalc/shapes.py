@@ -490,8 +490,10 @@ def analyse_rule(source: str, lhs: Node, rhs: Node, scalars) -> tuple:
     program = Program(source=source, body=lhs)
     analyser = _Analyser(program, scalars, (), ())
     analyser.allow_differentials = True
-    analyser.infer(lhs)
-    analyser.infer(rhs)
+    left, right = analyser.infer(lhs), analyser.infer(rhs)
+    if not (analyser.dims.unify(left[0], right[0]) and analyser.dims.unify(left[1], right[1])):
+        raise error_at(ShapeError, f"the two sides have different shapes: {analyser.describe(lhs, left)} "
+                                   f"and {analyser.describe(rhs, right)}", source, rhs.start)
     analyser.var_names = analyser.names_for_vars()
     built = analyser.build(lhs), analyser.build(rhs)
     unbound = set(_names(rhs)) - set(_names(lhs))
