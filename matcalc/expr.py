@@ -51,7 +51,8 @@ class Expr:
 
     @property
     def sort_key(self) -> tuple:
-        return (self.size, self.lead, self.dhash)
+        """Smaller first, then by leading name and operator: `A + A^T`, `y - Phi theta`."""
+        return (self.size, self.lead, self.op, str(self.value), self.dhash)
 
     def __repr__(self) -> str:
         from .emit_text import to_text

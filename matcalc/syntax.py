@@ -271,7 +271,8 @@ def _parse(text: str, start: str):
 
 def _parse_error(exc: UnexpectedInput, text: str) -> ParseError:
     line, column = getattr(exc, "line", None), getattr(exc, "column", None)
-    if isinstance(exc, UnexpectedEOF) or line in (None, -1):
+    at_end = isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    if isinstance(exc, UnexpectedEOF) or at_end or line in (None, -1):
         lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
         message = "unexpected end of input"

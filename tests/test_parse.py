@@ -1,0 +1,136 @@
+"""The grammar is unambiguous, reads every form of SYNTAX.md, and printing parses back."""
+import pytest
+from lark import Lark
+
+import matcalc
+from matcalc import expr as E
+from matcalc.errors import ParseError, ShapeError
+from matcalc.resources import read_text
+from matcalc.syntax import NormBars, parse_program
+
+
+def test_grammar_builds_strict_lalr():
+    # strict=True turns every shift/reduce conflict and terminal collision into an error
+    Lark(read_text("grammar", "matcalc.lark"), parser="lalr", start=["program", "rule"],
+         postlex=NormBars(), strict=True)
+
+
+# (input, canonical text)
+FORMS = [
+    ("x^T A x", "x^T A x"),
+    ("x' A x", "x^T A x"),
+    ("x^⊤ A x", "x^T A x"),
+    ("x^T * A @ x", "x^T A x"),
+    ("X^-1", "X^-1"),
+    ("X^(-1)", "X^-1"),
+    ("inv(X)", "X^-1"),
+    ("(X^-1)^T", "inv(X)^T"),
+    ("(X^T)^-1", "inv(X)^T"),
+    ("X^3", "X^3"),
+    ("X X X", "X^3"),
+    ("scalar a; a^2", "a^2"),
+    ("x .^ 2", "x .^ 2"),
+    ("x .* y", "x .* y"),
+    ("x ∘ y", "x .* y"),
+    ("x ⊙ y", "x .* y"),
+    ("x ./ y", "x ./ y"),
+    ("x / 2", "1/2 x"),
+    ("A ⊗ B", "kron(A, B)"),
+    ("kron(A, B)", "kron(A, B)"),
+    ("scalar a; -a^2", "-a^2"),
+    ("1/2 ||e||^2", "1/2 ||e||^2"),
+    ("||x||_2", "||x||"),
+    ("norm(x)", "||x||"),
+    ("||X||_F", "||X||_F"),
+    ("||x||_1", "||x||_1"),
+    ("‖x‖", "||x||"),
+    ("||a|| * ||b||", "||a|| ||b||"),
+    ("tr(X)", "tr(X)"),
+    ("det(X) + logdet(X)", "det(X) + logdet(X)"),
+    ("diag(x)", "diag(x)"),
+    ("diag(X)", "diag(X)"),
+    ("sum(x)", "sum(x)"),
+    ("1^T x", "1^T x"),
+    ("1 - tanh(x) .* tanh(x)", "1 - tanh(x) .^ 2"),
+    ("exp(x) + log(x) + sin(x) + cos(x) + sigmoid(x) + sqrt(x) + abs(x) + relu(x) + softplus(x)",
+     "abs(x) + cos(x) + exp(x) + log(x) + relu(x) + sigmoid(x) + sin(x) + softplus(x) + sqrt(x)"),
+    ("softmax(x)", "softmax(x)"),
+    ("logsumexp(x)", "logsumexp(x)"),
+    ("scalar t; [t, 2 t; 3, t]", "[t, 2 t; 3, t]"),
+    ("scalar t; x = [t cos(t); t sin(t)]; x[2]", "t sin(t)"),
+    ("X[2, 1]", "X[2, 1]"),
+    ("x[3]", "x[3]"),
+    ("(A + A^T)^T", "A + A^T"),
+    ("(A B)^T", "B^T A^T"),
+    ("x^T y + y^T x", "2 x^T y"),
+    ("2 * 3 * x / 4", "3/2 x"),
+    ("S^T", "S^T"),
+    ("S: symmetric[n]; S^T", "S"),
+    ("x: vector[n]; A: matrix[n,n]; x^T A x", "x^T A x"),
+    ("vector w; w^T w", "w^T w"),
+    ("scalar a, lambda; a x + lambda y", "a x + lambda y"),
+    ("h = W x; tanh(h)", "tanh(W x)"),
+]
+
+
+@pytest.mark.parametrize("text, canonical", FORMS)
+def test_every_form_reads_and_prints_canonically(text, canonical):
+    e = matcalc.parse(text)
+    assert str(e) == canonical
+
+
+@pytest.mark.parametrize("text, canonical", FORMS)
+def test_printed_text_parses_back_to_the_same_expression(text, canonical):
+    """Equal up to the names given to unknown dimensions, which depend on reading order."""
+    program = parse_program(text)
+    declarations = "; ".join(f"{n}: {k}" + (f"[{d[0]}]" if k in ("vector", "symmetric") and d else
+                                            f"[{d[0]},{d[1]}]" if k == "matrix" and d else "")
+                             for n, k, d, _ in program.declarations)
+    original = matcalc.parse(text)
+    again = matcalc.parse((declarations + "; " if declarations else "") + str(original))
+    assert str(again) == str(original)
+    assert again.op == original.op and again.size == original.size
+
+
+def test_dimensions_are_unified_and_named_in_order():
+    e = matcalc.parse("||y - Phi theta||^2")
+    inner = e.args[0].args[0]
+    assert inner.shape == ("n", 1)
+    analysis = matcalc.diff("||y - Phi theta||^2", "theta").analysis
+    assert {n: s.shape for n, s in analysis.symbols.items()} == {
+        "y": ("n", 1), "Phi": ("n", "m"), "theta": ("m", 1)}
+
+
+def test_interning_makes_equal_expressions_identical():
+    assert matcalc.parse("A x + B x") is matcalc.parse("B x + A x")
+    assert E.transpose(E.transpose(matcalc.parse("A"))) is matcalc.parse("A")
+
+
+@pytest.mark.parametrize("text, message, column", [
+    ("x + y^T", "cannot add x (n x 1) and y^T (1 x m)", 3),
+    ("A x x", "cannot multiply A x (n x 1) by x (m x 1)", 5),
+    ("tr(x)", "the trace needs a square matrix, not x (n x 1)", 1),
+    ("x: vector[n]; y: vector[m]; x - y", "cannot subtract x (n x 1) and y (m x 1)", 31),
+    ("x / y", "cannot divide by y (m x 1)", 3),
+    ("||A||", "A (n x m) is a matrix: write ||X||_F", 1),
+])
+def test_shape_errors_name_both_operands_and_point_at_the_operator(text, message, column):
+    with pytest.raises(ShapeError) as caught:
+        matcalc.parse(text)
+    assert message in caught.value.message
+    assert (caught.value.line, caught.value.column) == (1, column)
+    assert caught.value.describe().splitlines()[-1] == " " * (2 + column - 1) + "^"
+
+
+@pytest.mark.parametrize("text, column", [("x + ", 5), ("x ++ y", 4), ("(x", 3), ("x $ y", 3),
+                                          ("tr(", 4), ("||x", 4)])
+def test_syntax_errors_carry_line_and_column(text, column):
+    with pytest.raises(ParseError) as caught:
+        matcalc.parse(text)
+    assert (caught.value.line, caught.value.column) == (1, column)
+
+
+def test_differentials_belong_to_rules_files():
+    with pytest.raises(matcalc.MatcalcError, match="differential"):
+        matcalc.parse("d(x)")
+    assert str(matcalc.parse("scalar d; d (x)")) == "d x"
