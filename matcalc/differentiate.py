@@ -47,6 +47,8 @@ class Differentiator:
             return E.zeros(e.shape)
         if e is self.variable:
             return E.differential(e)
+        if e.op == "let":           # the chain rule through an intermediate
+            return self(e.args[0])
         # d is linear, and entries and literals are linear in their operands
         if e.op == "entry":
             return E.entry(self(e.args[0]), *e.value)

@@ -23,8 +23,9 @@ _FUNCTIONS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "t
 
 
 def name_latex(name: str, kind: str, bold_vectors: bool = True) -> str:
-    if name.endswith("_hat"):
-        return r"\hat{" + name_latex(name[:-4], kind, bold_vectors) + "}"
+    for suffix in ("_hat", "hat"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return r"\hat{" + name_latex(name[:-len(suffix)], kind, bold_vectors) + "}"
     match = re.fullmatch(r"([A-Za-z]+?)(?:_?(\d+)|_([A-Za-z0-9]+))?", name)
     stem, subscript = (match.group(1), match.group(2) or match.group(3)) if match else (name, None)
     if stem in GREEK:
@@ -69,6 +70,10 @@ class _Latex:
 
     def _sym(self, e):
         return name_latex(e.value[0], e.value[1], self.bold), ATOM
+
+    def _let(self, e):
+        kind = "scalar" if e.is_scalar else ("vector" if 1 in e.shape else "matrix")
+        return name_latex(e.value, kind, self.bold), ATOM
 
     def _num(self, e):
         q = e.value

@@ -95,6 +95,8 @@ def _evaluate_node(node, args, env, dims):
     op = node.op
     if op == "sym":
         return env[node.value[0]]
+    if op == "let":
+        return args[0]
     if op == "num":
         return np.array([[float(node.value)]])
     if op == "I":

@@ -53,6 +53,8 @@ def _node(node, args, env, dims) -> sp.Matrix:
     size = lambda d: _dim(d, dims)  # noqa: E731
     if op == "sym":
         return env[node.value[0]]
+    if op == "let":
+        return args[0]
     if op == "num":
         return sp.Matrix([[sp.Rational(node.value.numerator, node.value.denominator)]])
     if op == "I":

@@ -22,19 +22,20 @@ def to_text(e) -> str:
     from .expr import postorder
     order = postorder(e)
     shared = _shared(e, order)
-    if not shared:
+    names = {n: n.value for n in order if n.op == "let"}
+    if not shared and not names:
         return _Printer().text(e)[0]
-    taken = {n.value[0] for n in order if n.op == "sym"}
-    names = {}
+    taken = {n.value[0] for n in order if n.op == "sym"} | set(names.values())
     counter = 0
     for node in order:
-        if node in shared:
+        if node in shared and node not in names:
             counter += 1
             while f"u{counter}" in taken:
                 counter += 1
             names[node] = f"u{counter}"
     printer = _Printer(names)
-    definitions = [f"{names[n]} = {printer.text(n, defining=True)[0]}" for n in order if n in names]
+    definitions = [f"{names[n]} = {printer.text(n.args[0] if n.op == 'let' else n, defining=True)[0]}"
+                   for n in order if n in names]
     return "; ".join(definitions + [printer.text(e)[0]])
 
 
@@ -44,7 +45,9 @@ def _shared(e, order) -> set:
     named = set()
     for node in reversed(order):
         count = counts.get(node, 0)
-        if count >= 2 and node.size >= SHARED_SIZE and node.op not in ("sym", "num"):
+        if node.op == "let":
+            count = min(count, 1)      # a definition is printed once, in its statement
+        elif count >= 2 and node.size >= SHARED_SIZE and node.op not in ("sym", "num"):
             named.add(node)
             count = 1
         for a in node.args:

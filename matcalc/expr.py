@@ -70,8 +70,9 @@ def _make(op: str, args: tuple, value, shape: tuple) -> Expr:
     key = (op, args, value, shape)
     node = _interned.get(key)
     if node is None:
-        size = 1 + sum(a.size for a in args)
-        lead = args[0].lead if args else (value[0] if op == "sym" else "")
+        opaque = op == "let"   # an intermediate counts as one name, not as its definition
+        size = 1 if opaque else 1 + sum(a.size for a in args)
+        lead = value if opaque else (args[0].lead if args else (value[0] if op == "sym" else ""))
         seed = zlib.crc32(f"{op}|{value!r}|{shape!r}".encode())
         h = seed
         for a in args:
@@ -117,6 +118,11 @@ def zeros(shape: tuple) -> Expr:
 def differential(variable: Expr) -> Expr:
     """d(X) for the variable X: the direction the derivative is taken in."""
     return _make("d", (variable,), None, variable.shape)
+
+
+def named(name: str, definition: Expr) -> Expr:
+    """An intermediate from a statement `name = definition`: opaque, printed by its name."""
+    return _make("let", (definition,), name, definition.shape)
 
 
 def is_zero(e: Expr) -> bool:
@@ -628,6 +634,8 @@ def rebuild(e: Expr, args: tuple) -> Expr:
         return kron(*args)
     if op == "fn":
         return func(e.value, args[0])
+    if op == "let":
+        return named(e.value, args[0])
     if op == "norm":
         return norm(args[0], e.value)
     if op == "entry":

@@ -429,7 +429,7 @@ class _Analyser:
                 rows, _ = self.resolved_shape(node)
                 return E.identity(rows)
             if node.value in self.definitions:
-                return kids[0]
+                return E.named(node.value, kids[0])
             return self.symbol(node.value)
         if op == "literal":
             width = len(node.args[0])

@@ -57,7 +57,8 @@ FORMS = [
     ("softmax(x)", "softmax(x)"),
     ("logsumexp(x)", "logsumexp(x)"),
     ("scalar t; [t, 2 t; 3, t]", "[t, 2 t; 3, t]"),
-    ("scalar t; x = [t cos(t); t sin(t)]; x[2]", "t sin(t)"),
+    ("scalar t; x = [t cos(t); t sin(t)]; x[2]", "x = [t cos(t); t sin(t)]; x[2]"),
+    ("scalar t; [t cos(t); t sin(t)][2]", "t sin(t)"),
     ("X[2, 1]", "X[2, 1]"),
     ("x[3]", "x[3]"),
     ("(A + A^T)^T", "A + A^T"),
@@ -69,7 +70,8 @@ FORMS = [
     ("x: vector[n]; A: matrix[n,n]; x^T A x", "x^T A x"),
     ("vector w; w^T w", "w^T w"),
     ("scalar a, lambda; a x + lambda y", "a x + lambda y"),
-    ("h = W x; tanh(h)", "tanh(W x)"),
+    ("h = W x; tanh(h)", "h = W x; tanh(h)"),
+    ("h = W x; g = tanh(h); h + g", "h = W x; g = tanh(h); g + h"),
 ]
 
 
