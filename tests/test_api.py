@@ -1,0 +1,124 @@
+"""The Python API of SYNTAX.md: diff, shapes, layouts, evaluate, check, errors."""
+import numpy as np
+import pytest
+
+import matcalc
+from matcalc.derivative import Derivative
+from matcalc.errors import CheckError, NotDifferentiableError
+
+RNG = np.random.default_rng(3)
+NETWORK = "H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; 1/2 ||yhat - y||^2"
+
+# The worked examples of the issue and of ../shared/seeds, as their texts write them.
+TEXTBOOK = [
+    ("x^T A x", "x", {}, "(A + A^T) x"),
+    ("x^T A x", "x", {"layout": "numerator"}, "x^T (A + A^T)"),
+    ("x^T S x", "x", {"symmetric": "S"}, "2 S x"),
+    ("||y - Phi theta||^2", "theta", {}, "-2 Phi^T (y - Phi theta)"),
+    ("tr(X^T A X)", "X", {}, "(A + A^T) X"),
+    ("w^T x", "x", {}, "w"),
+    ("x^T w", "x", {}, "w"),
+    ("W x", "x", {}, "W"),
+    ("A x", "x", {}, "A"),
+    ("x^T W", "x", {}, "W^T"),
+    ("||W x||^2", "W", {}, "2 W x x^T"),
+    ("||W x||^2", "x", {}, "2 W^T W x"),
+    ("scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)", "t", {},
+     "x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2) (x[2]^2 (cos(t) - t sin(t)) + 2 x[1] x[2] (sin(t) + t cos(t)))"),
+    (NETWORK, "W1", {}, "H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; -x (y - yhat)^T W3^T W2^T"),
+    (NETWORK, "W3", {}, "H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; -H2 (y - yhat)^T"),
+    ("x^T A x", "x", {"order": 2}, "A + A^T"),
+    ("||A x - b||^2", "x", {"order": 2}, "2 A^T A"),
+    ("logsumexp(x)", "x", {}, "softmax(x)"),
+    ("logdet(X)", "X", {}, "inv(X)^T"),
+    ("tr(X^3)", "X", {}, "3 (X^2)^T"),
+    ("sum(log(1 + exp(-y .* (X w))))", "w", {}, "-X^T (y .* sigmoid(-(y .* (X w))))"),
+]
+
+
+@pytest.mark.parametrize("text, wrt, options, expected", TEXTBOOK)
+def test_textbook_forms(text, wrt, options, expected):
+    d = matcalc.diff(text, wrt, **options)
+    assert str(d) == expected
+    d.check() if options.get("order", 1) == 1 else None
+
+
+def test_shape_and_layout_follow_syntax_md():
+    cases = [("x^T A x", "x", "mixed", ("n", 1)), ("x^T A x", "x", "numerator", (1, "n")),
+             ("x^T A x", "x", "denominator", ("n", 1)), ("a^T X b", "X", "numerator", ("m", "n")),
+             ("W x", "x", "denominator", ("m", "n")), ("scalar t; t x", "t", "denominator", (1, "n")),
+             ("scalar t; t A", "t", "denominator", ("m", "n")), ("scalar t; t A", "t", "mixed", ("n", "m"))]
+    for text, wrt, layout, shape in cases:
+        d = matcalc.diff(text, wrt, layout=layout)
+        assert (d.layout, d.shape) == (layout, shape), (text, layout)
+
+
+def test_evaluate_accepts_flat_and_column_vectors_and_returns_arrays_or_floats():
+    A = RNG.normal(size=(3, 3))
+    x = RNG.normal(size=3)
+    d = matcalc.diff("x^T A x", "x")
+    expected = ((A + A.T) @ x).reshape(3, 1)
+    np.testing.assert_allclose(d.evaluate({"x": x, "A": A}), expected)
+    np.testing.assert_allclose(d.evaluate({"x": x.reshape(3, 1), "A": A}), expected)
+    row = matcalc.diff("x^T A x", "x", layout="numerator").evaluate({"x": x, "A": A})
+    assert row.shape == (1, 3)
+    value = matcalc.diff("scalar a; a^3", "a").evaluate({"a": 2.0})
+    assert isinstance(value, float) and value == 12.0
+
+
+def test_symmetric_gradient_is_documented_convention():
+    S = RNG.normal(size=(3, 3))
+    S = S + S.T
+    x = RNG.normal(size=3)
+    d = matcalc.diff("x^T S x", "S", symmetric="S")
+    np.testing.assert_allclose(d.evaluate({"x": x, "S": S}), np.outer(x, x))
+    d = matcalc.diff("tr(A S)", "S", symmetric=("S",))
+    A = RNG.normal(size=(3, 3))
+    np.testing.assert_allclose(d.evaluate({"A": A, "S": S}), (A + A.T) / 2)
+
+
+def test_check_catches_a_wrong_result():
+    right = matcalc.diff("x^T A x", "x")
+    wrong_expr = matcalc.parse("A x")
+    wrong = Derivative(right.analysis, right.variable, "mixed", 1, wrong_expr, wrong_expr)
+    with pytest.raises(CheckError, match="differs"):
+        wrong.check()
+    assert "symbolically" in right.check().summary()
+
+
+def test_check_catches_a_wrong_layout():
+    right = matcalc.diff("a^T X b", "X")
+    transposed = matcalc.parse("b a^T")
+    wrong = Derivative(right.analysis, right.variable, "mixed", 1, transposed, transposed)
+    with pytest.raises(CheckError):
+        wrong.check()
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: matcalc.diff("x^T x", "x", layout="sideways"), matcalc.MatcalcError, "unknown layout"),
+    (lambda: matcalc.diff("x^T x", "z"), matcalc.MatcalcError, "does not appear"),
+    (lambda: matcalc.diff("h = W x; h^T h", "h"), matcalc.MatcalcError, "intermediate"),
+    (lambda: matcalc.diff("W x", "W"), NotDifferentiableError, "more than two axes"),
+    (lambda: matcalc.diff("W x", "x", order=2), NotDifferentiableError, "Hessian"),
+    (lambda: matcalc.diff("kron(A, X)", "X"), NotDifferentiableError, "more than two axes"),
+    (lambda: matcalc.diff("tr(kron(A, X))", "X"), NotDifferentiableError, "Kronecker"),
+])
+def test_what_cannot_be_done_is_refused_clearly(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_latex_of_a_result():
+    assert matcalc.diff("||y - Phi theta||^2", "theta").latex() == \
+        r"-2 \Phi^\top \left(\mathbf{y} - \Phi \boldsymbol{\theta}\right)"
+    assert matcalc.diff("x^T A x", "x")._repr_latex_().startswith("$")
+
+
+def test_deep_network_gradient_is_linear_in_depth():
+    def network(depth):
+        text = "W1 x"
+        for i in range(2, depth + 1):
+            text = f"W{i} tanh({text})"
+        return f"||{text} - y||^2"
+    short, long = (len(str(matcalc.diff(network(depth), "W1"))) for depth in (16, 64))
+    assert long < 5 * short
