@@ -54,6 +54,9 @@ class Expr:
         """Smaller first, then by leading name and operator: `A + A^T`, `y - Phi theta`."""
         return (self.size, self.lead, self.op, str(self.value), self.dhash)
 
+    def __reduce__(self):
+        return (_make, (self.op, self.args, self.value, self.shape))  # unpickle into the intern table
+
     def __repr__(self) -> str:
         from .emit_text import to_text
         return f"Expr({to_text(self)!r})"

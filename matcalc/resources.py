@@ -5,6 +5,7 @@ a source checkout keeps them at the top level, beside the package.
 """
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -22,3 +23,11 @@ def read_text(kind: str, name: str) -> str:
 
 def list_files(kind: str, suffix: str) -> list:
     return sorted((p for p in data_dir(kind).iterdir() if p.name.endswith(suffix)), key=lambda p: p.name)
+
+
+def cache_dir() -> Path:
+    """A per-user folder for the parser table and loaded rules (never shared with other users)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "matcalc"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

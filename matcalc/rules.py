@@ -10,6 +10,9 @@ can record each (rule, before, after) step.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from collections import Counter
 from dataclasses import dataclass
 from itertools import permutations
@@ -17,7 +20,7 @@ from itertools import permutations
 from . import expr as E
 from .expr import postorder
 from .errors import MatcalcError
-from .resources import list_files
+from .resources import cache_dir, list_files, read_text
 from .syntax import parse_rule_line
 
 MAX_STEPS = 20_000
@@ -81,11 +84,34 @@ _cache: dict = {}
 
 
 def ruleset(stem: str) -> list:
-    """The rules of rules/<stem>.rules, loaded once."""
+    """The rules of rules/<stem>.rules, loaded once a process and cached between runs."""
     if stem not in _cache:
-        files = [p for p in list_files("rules", ".rules") if p.name == f"{stem}.rules"]
-        _cache[stem] = load_rules(files[0])
+        path = next(p for p in list_files("rules", ".rules") if p.name == f"{stem}.rules")
+        _cache[stem] = _cached_rules(path)
     return _cache[stem]
+
+
+def _cached_rules(path) -> list:
+    """Reading the rules with the grammar is most of a short run's time; keep the result,
+    keyed by the file's text and the grammar's, so an edited file is read again."""
+    from . import __version__
+    text = path.read_text(encoding="utf-8") + read_text("grammar", "matcalc.lark") + __version__
+    key = hashlib.sha256(text.encode()).hexdigest()[:20]
+    try:
+        stored = cache_dir() / f"rules-{path.stem}-{key}.pickle"
+        with open(stored, "rb") as handle:
+            return pickle.load(handle)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+        pass
+    rules = load_rules(path)
+    try:
+        partial = stored.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as handle:
+            pickle.dump(rules, handle)
+        os.replace(partial, stored)
+    except (OSError, NameError):
+        pass
+    return rules
 
 
 # ---------------------------------------------------------------- matching

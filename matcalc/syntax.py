@@ -14,7 +14,7 @@ from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .errors import LimitError, ParseError
-from .resources import read_text
+from .resources import cache_dir, read_text
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 400
@@ -77,11 +77,11 @@ def parser() -> Lark:
 
 
 def _cache_path():
-    import os
-    import tempfile
     from . import __version__
-    folder = os.environ.get("XDG_CACHE_HOME") or os.path.join(tempfile.gettempdir())
-    return os.path.join(folder, f"matcalc-{__version__}-grammar.lark-cache")
+    try:
+        return str(cache_dir() / f"grammar-{__version__}.lark-cache")
+    except OSError:
+        return False
 
 
 def _pos(meta_or_token):

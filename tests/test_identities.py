@@ -633,9 +633,20 @@ HESSIAN_IDS = [h[0] for h in HESSIANS]
 
 
 # --------------------------------------------------------------------------- tests
+_DIFFS = {}
+
+
+def _diff(row, layout):
+    """matcalc.diff once per (row, layout); the tests below share the result."""
+    key = (row.id, layout)
+    if key not in _DIFFS:
+        _DIFFS[key] = matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl)
+    return _DIFFS[key]
+
+
 def _evaluate(row, layout, vectors_1d=False):
     values = row.values()
-    d = matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl)
+    d = _diff(row, layout)
     got = d.evaluate(oracle.to_matcalc(values, row.dims, vectors_1d=vectors_1d))
     return d, values, got
 
@@ -659,7 +670,7 @@ def test_identity(row, layout):
 def test_symbolic_shape(row, layout):
     """d.shape has one entry per axis of the 2-D (or tensor) result; entries equal to
     1 exactly where the concrete result has 1; equal symbols have equal sizes."""
-    d = matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl)
+    d = _diff(row, layout)
     want = oracle.layout_shape(row.f_axes(), row.v_axes(), layout)
     if want == ():
         return  # a scalar result: SYNTAX.md does not say how its shape is spelled
