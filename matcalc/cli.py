@@ -8,7 +8,6 @@ to standard error and exits with status 2; a failed --check exits with 1.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from .errors import CheckError, MatcalcError
@@ -83,6 +82,7 @@ def run(argv: list) -> int:
         print("matcalc: input nested too deeply", file=sys.stderr)
         return 2
     if args.format == "json":
+        import json
         print(json.dumps({"result": str(d), "layout": d.layout, "shape": [str(x) for x in d.shape],
                           "symbols": {s.value[0]: s.value[1] for s in d.analysis.symbols.values()},
                           "latex": d.latex(), "check": report.summary() if report else None}))

@@ -126,18 +126,26 @@ def derivative_of(analysis: Analysis, wrt: str, layout: str = "mixed", order: in
     if variable is None:
         names = ", ".join(sorted(analysis.symbols)) or "none"
         raise MatcalcError(f"{wrt} does not appear in the expression (its variables: {names})")
-    f = analysis.body
     if order not in (1, 2):
         raise MatcalcError("order must be 1 or 2")
-    core = simplify(_symmetrised(identify(differential(f, variable), variable), variable))
+    f = simplify(analysis.body)
+    core = _derivative(f, variable)
     if order == 2:
-        if not (f.is_scalar and variable_axes(variable) == 1):
-            raise NotDifferentiableError("order 2 is the Hessian of a scalar by a vector "
-                                         "in this version")
-        core = simplify(identify(differential(core, variable), variable))
-        return Derivative(analysis, variable, layout, order, core, core)
+        if variable_axes(variable) == 0:
+            core = simplify(identify(differential(core, variable), variable))
+        elif f.is_scalar and variable_axes(variable) == 1:
+            hessian = simplify(identify(differential(core, variable), variable))
+            return Derivative(analysis, variable, layout, order, hessian, hessian)
+        else:
+            raise NotDifferentiableError("order 2 is the Hessian of a scalar by a vector, or the second "
+                                         "derivative by a scalar, in this version")
     expr = simplify(arrange(core, f, variable, layout))
     return Derivative(analysis, variable, layout, order, core, expr)
+
+
+def _derivative(f: E.Expr, variable: E.Expr) -> E.Expr:
+    """The first derivative in the engine's convention, simplified."""
+    return simplify(_symmetrised(identify(differential(f, variable), variable), variable))
 
 
 def diff(text: str, wrt: str, layout: str = "mixed", order: int = 1, scalars=(), symmetric=(),

@@ -171,7 +171,28 @@ def _push_trace_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
     if op == "kron":
         yield from _push_kron(node, A, involves)
         return
+    if op == "entry":
+        yield node.args[0], _unit_adjoint(node, A)
+        return
+    if op == "lit":
+        rows, cols = node.shape
+        for k, entry in enumerate(node.args):
+            if involves(entry):
+                # tr(A L) picks A[j, i] for the entry L[i, j]
+                yield entry, E.entry(A, k % cols + 1, k // cols + 1) if A.shape != (1, 1) else A
+        return
     raise _unsupported(node, "no identification rule for this form")
+
+
+def _unit_adjoint(node: E.Expr, A: E.Expr) -> E.Expr:
+    """F[i, j] = tr(e_j e_i^T F): the adjoint of F is A at place (j, i) of a zero matrix."""
+    operand = node.args[0]
+    rows, cols = operand.shape
+    if not (isinstance(rows, int) and isinstance(cols, int)):
+        raise _unsupported(node, f"an entry of a matrix of symbolic size {rows} x {cols}; "
+                                 f"declare its size (e.g. x: vector[2]) to differentiate by its entries")
+    i, j = node.value
+    return E.literal([[A if (r, c) == (j - 1, i - 1) else E.ZERO for c in range(rows)] for r in range(cols)])
 
 
 def _push_kron(node: E.Expr, A: E.Expr, involves):
@@ -211,6 +232,13 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
         return
     if op == "kron":
         yield from _push_kron(node, A, involves)
+        return
+    if op == "lit":
+        length = len(node.args)
+        for k, entry in enumerate(node.args):
+            if involves(entry):   # vec(L) = sum_k e_k L_k
+                unit = E.literal([[E.ONE if r == k else E.ZERO] for r in range(length)])
+                yield entry, E.mul(A, unit)
         return
     if node.is_scalar:
         # any other scalar is tr(R dX) + ... by the scalar identification: vec = R dX

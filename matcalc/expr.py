@@ -163,6 +163,11 @@ def add(*terms: Expr) -> Expr:
     for t in terms:
         flat.extend(t.args if t.op == "add" else (t,))
     shape = _sum_shape(flat)
+    literals = [t for t in flat if t.op == "lit"]
+    if len(literals) > 1:   # literals add entry by entry
+        entries = [add(*parts) for parts in zip(*(t.args for t in literals))]
+        summed = literal([entries[r * shape[1]:(r + 1) * shape[1]] for r in range(shape[0])])
+        flat = [t for t in flat if t.op != "lit"] + [summed]
     coefficients: dict = {}
     for t in flat:
         if t.op == "zero":
@@ -240,9 +245,13 @@ def mul(*factors: Expr) -> Expr:
     shape = _chain_shape(chain) if chain else (1, 1)
     if coefficient == 0 or any(is_zero(x) for x in scalars + chain):
         return zeros(shape)
+    if len(chain) == 1 and chain[0].op == "lit":   # a scalar times a literal scales its entries
+        scale = [number(coefficient), *scalars]
+        return literal([[mul(*scale, chain[0].args[r * shape[1] + c]) for c in range(shape[1])]
+                        for r in range(shape[0])])
     if chain:
         kept = [f for f in chain if f.op != "I"]
-        chain = _collect_matrix_powers(kept) if kept else chain[:1]
+        chain = _collect_matrix_powers(_multiply_literals(kept)) if kept else chain[:1]
     scalars = _collect_powers(scalars)
     if not chain and len(scalars) == 1 and scalars[0].op == "mul" and scalars[0].value[1] == 0:
         chain = list(scalars[0].args)
@@ -250,6 +259,20 @@ def mul(*factors: Expr) -> Expr:
     if chain and not scalars and shape == (1, 1) and len(chain) > 1:
         chain = _oriented_scalar_chain(chain)
     return _mul_node(coefficient, scalars, chain)
+
+
+def _multiply_literals(chain) -> list:
+    """Neighbouring literal matrices multiply out into one literal."""
+    out: list = []
+    for f in chain:
+        if out and f.op == "lit" and out[-1].op == "lit":
+            left = out.pop()
+            (rows, inner), cols = left.shape, f.shape[1]
+            out.append(literal([[add(*(mul(left.args[r * inner + k], f.args[k * cols + c]) for k in range(inner)))
+                                 for c in range(cols)] for r in range(rows)]))
+        else:
+            out.append(f)
+    return out
 
 
 def _collect_matrix_powers(chain) -> list:

@@ -1,20 +1,23 @@
 """Where the grammar and the rules files are, installed or in a source checkout.
 
 An installed wheel carries them as package data (matcalc/grammar, matcalc/rules);
-a source checkout keeps them at the top level, beside the package.
+a source checkout keeps them at the top level, beside the package.  A plain path
+beside __file__ finds both, without the import cost of importlib.resources'
+readers on every run of the command (tests/test_package.py proves the installed case).
 """
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
+_PACKAGE = Path(__file__).resolve().parent
 
-def data_dir(kind: str):
-    packaged = resources.files("matcalc") / kind
+
+def data_dir(kind: str) -> Path:
+    packaged = _PACKAGE / kind
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / kind
+    return _PACKAGE.parent / kind
 
 
 def read_text(kind: str, name: str) -> str:

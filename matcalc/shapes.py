@@ -87,6 +87,7 @@ class _Analyser:
         self.definitions: dict = {}
         self.shapes: dict = {}      # id(Node) -> (rows, cols) of dims
         self.ones_nodes: set = set()
+        self.indexed: list = []     # (dimension, index): entries make an unknown size concrete
         for name in scalars:
             self.kinds[name] = "scalar"
         for name in symmetric:
@@ -288,6 +289,8 @@ class _Analyser:
                 d = self.dims.find(d)
                 if index < 1 or (isinstance(d, int) and index > d):
                     raise self._fail(node, f"index {index} is out of range for {self.describe(a, sa)}")
+                if isinstance(d, _Var):
+                    self.indexed.append((d, index))
             self.shapes[("entry", id(node))] = indices
             return (1, 1)
         if op == "norm":
@@ -370,6 +373,16 @@ class _Analyser:
             self._square(node, a, sa, "diag of a matrix")
             return (sa[0], 1)
         raise self._fail(node, f"unknown function {name}", UnknownNameError)
+
+    def concrete_sizes_from_entries(self):
+        """x[1] x[2]^2 with nothing else fixing the length of x makes x a 2-vector (SYNTAX.md)."""
+        largest: dict = {}
+        for d, index in self.indexed:
+            root = self.dims.find(d)
+            if isinstance(root, _Var):
+                largest[root] = max(largest.get(root, 0), index)
+        for root, size in largest.items():
+            self.dims.unify(root, size)
 
     # ------------------------------------------------------------ pass 2: build
     def resolve(self, d):
@@ -470,6 +483,7 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
     for name, node, _ in program.definitions:
         analyser.infer(node, (name,))
     analyser.infer(program.body)
+    analyser.concrete_sizes_from_entries()
     analyser.var_names = analyser.names_for_vars()
     body = analyser.build(program.body)
     definitions = {name: analyser.build(node) for name, node, _ in program.definitions}

@@ -101,7 +101,8 @@ def test_check_catches_a_wrong_layout():
     (lambda: matcalc.diff("W x", "W"), NotDifferentiableError, "more than two axes"),
     (lambda: matcalc.diff("W x", "x", order=2), NotDifferentiableError, "Hessian"),
     (lambda: matcalc.diff("kron(A, X)", "X"), NotDifferentiableError, "more than two axes"),
-    (lambda: matcalc.diff("tr(kron(A, X))", "X"), NotDifferentiableError, "Kronecker"),
+    (lambda: matcalc.diff("sum(kron(A, X))", "X"), NotDifferentiableError, "Kronecker"),
+    (lambda: matcalc.diff("x: vector[n]; x[1]", "x"), NotDifferentiableError, "declare its size"),
 ])
 def test_what_cannot_be_done_is_refused_clearly(call, error, message):
     with pytest.raises(error, match=message):
