@@ -601,6 +601,12 @@ R("tensor_diag_by_x", "diag(x)", "x", {"x": "vector[n]"}, lambda B, x: B.diag(x)
   flags=("tensor", "diag"))
 
 ROW_IDS = [r.id for r in ROWS]
+# Results with more than two axes are issue 4; until then the engine must refuse them
+# clearly. strict=True: once they work these marks fail and must be removed.
+TENSOR_REFUSED = pytest.mark.xfail(raises=matcalc.errors.NotDifferentiableError, strict=True,
+                                   reason="tensor-valued derivatives come with issue 4")
+PARAM_ROWS = [pytest.param(r, id=r.id, marks=TENSOR_REFUSED if "tensor" in r.flags else ())
+              for r in ROWS]
 EXPECTED_ROWS = [r for r in ROWS if r.expected is not None]
 VECTOR_INPUT_ROWS = [r for r in ROWS
                      if any(oracle.parse_spec(s).kind == "vector" for s in r.dims.values())]
@@ -652,7 +658,7 @@ def _evaluate(row, layout, vectors_1d=False):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("row", ROWS, ids=ROW_IDS)
+@pytest.mark.parametrize("row", PARAM_ROWS)
 def test_identity(row, layout):
     """matcalc == finite differences == elementwise SymPy, with the layout's shape."""
     d, values, got = _evaluate(row, layout)
@@ -666,7 +672,7 @@ def test_identity(row, layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("row", ROWS, ids=ROW_IDS)
+@pytest.mark.parametrize("row", PARAM_ROWS)
 def test_symbolic_shape(row, layout):
     """d.shape has one entry per axis of the 2-D (or tensor) result; entries equal to
     1 exactly where the concrete result has 1; equal symbols have equal sizes."""
@@ -694,7 +700,7 @@ def test_textbook_form(row):
     assert str(d) == row.expected
 
 
-@pytest.mark.parametrize("row", VECTOR_INPUT_ROWS, ids=[r.id for r in VECTOR_INPUT_ROWS])
+@pytest.mark.parametrize("row", [p for p in PARAM_ROWS if p.values[0] in VECTOR_INPUT_ROWS])
 def test_vectors_as_1d(row):
     """evaluate takes vectors as 1-D arrays too, with the same result."""
     _, values, got = _evaluate(row, "mixed", vectors_1d=True)
