@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from .expr import mul_parts, neg, number, power
+
 from .emit_text import ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -99,7 +101,6 @@ class _Latex:
         return r"\mathrm{d}" + self.at(e.args[0], ATOM), ATOM
 
     def _add(self, e):
-        from .expr import mul_parts, neg
         parts = []
         for i, term in enumerate(e.args):
             if i and mul_parts(term)[0] < 0:
@@ -109,7 +110,6 @@ class _Latex:
         return "".join(parts), SUM
 
     def _mul(self, e):
-        from .expr import mul_parts
         q, scalars, chain = mul_parts(e)
         words = []
         if abs(q) != 1 or not (scalars or chain):
@@ -144,7 +144,6 @@ class _Latex:
     def _pow(self, e):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            from .expr import number, power
             return r"\frac{1}{" + self.text(power(base, number(-p.value)))[0] + "}", ATOM
         if p.op == "num" and p.value == Fraction(1, 2):
             return r"\sqrt{" + self.text(base)[0] + "}", ATOM

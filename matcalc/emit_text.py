@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from .expr import elementwise_power, mul, mul_parts, neg, number, postorder, power
+
 SUM, PRODUCT, PREFIX, POWER, POSTFIX, ATOM = range(6)
 
 _FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
@@ -19,7 +21,6 @@ SHARED_SIZE = 6
 
 def to_text(e) -> str:
     """The expression; subexpressions it repeats are named first: `u1 = ...; u2 = ...; body`."""
-    from .expr import postorder
     order = postorder(e)
     shared = _shared(e, order)
     names = {n: n.value for n in order if n.op == "let"}
@@ -113,7 +114,6 @@ class _Printer:
 
     # sums and products
     def _add(self, e):
-        from .expr import mul_parts
         parts = []
         terms = list(e.args)
         positive = [t for t in terms if mul_parts(t)[0] > 0]
@@ -123,19 +123,16 @@ class _Printer:
         for i, term in enumerate(terms):
             q = mul_parts(term)[0]
             if q < 0 and i > 0:
-                from .expr import neg
                 parts.append(" - " + self.at(neg(term), PRODUCT))
             else:
                 parts.append((" + " if i else "") + self.at(term, PRODUCT))
         return "".join(parts), SUM
 
     def _mul(self, e):
-        from .expr import mul_parts
         q, scalars, chain = mul_parts(e)
         numerator, denominator = [], []
         for s in scalars:
             if s.op == "pow" and s.args[1].op == "num" and s.args[1].value < 0:
-                from .expr import power, number
                 denominator.append(power(s.args[0], number(-s.args[1].value)))
             else:
                 numerator.append(s)
@@ -150,7 +147,6 @@ class _Printer:
             words.append(self.at(f, POWER) if f.op != "mul" else f"({self.text(f)[0]})")
         text = " ".join(words)
         if denominator:
-            from .expr import mul
             below = mul(*denominator)
             below_text = self.text(below)[0]
             if not (below.op in ("sym", "num") or self.text(below)[1] >= POWER):
@@ -170,7 +166,6 @@ class _Printer:
         pieces = []
         for i, f in enumerate(e.args):
             if i and f.op == "epow" and f.args[1].op == "num" and f.args[1].value < 0:
-                from .expr import elementwise_power, number
                 pieces.append(" ./ " + self.at(elementwise_power(f.args[0], number(-f.args[1].value)), POWER))
             else:
                 pieces.append((" .* " if i else "") + self.at(f, POWER))
@@ -203,7 +198,6 @@ class _Printer:
     def _pow(self, e):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            from .expr import power, number
             return "1 / " + self.at(power(base, number(-p.value)), POWER), PRODUCT
         return f"{self.at(base, POSTFIX)}^{self._exponent(p)}", POWER
 
@@ -213,7 +207,6 @@ class _Printer:
     def _epow(self, e):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            from .expr import elementwise_power, number
             return "1 ./ " + self.at(elementwise_power(base, number(-p.value)), POWER), PRODUCT
         return f"{self.at(base, POSTFIX)} .^ {self._exponent(p)}", POWER
 

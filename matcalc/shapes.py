@@ -10,7 +10,6 @@ named n, m, k, p, q, ... in order of first appearance.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from . import expr as E
 from .errors import MatcalcError, ShapeError, UnknownNameError
@@ -257,8 +256,8 @@ class _Analyser:
             if op == "power" and not self._is_scalar(sb):
                 symbolic = getattr(self, "allow_differentials", False)
                 if not symbolic and (exponent.op != "number" or exponent.value.denominator != 1):
-                    raise self._fail(node, f"a matrix power needs an integer exponent "
-                                           f"(use .^ for an elementwise power)")
+                    raise self._fail(node, "a matrix power needs an integer exponent "
+                                           "(use .^ for an elementwise power)")
                 self._square(node, base, sb, "a matrix power")
             return sb
         if op == "transpose":
