@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from .expr import mul_parts, neg, number, power
+from .expr import mul_parts, number, power
 
-from .emit_text import ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
+from .emit_text import join_terms, ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
@@ -101,13 +101,7 @@ class _Latex:
         return r"\mathrm{d}" + self.at(e.args[0], ATOM), ATOM
 
     def _add(self, e):
-        parts = []
-        for i, term in enumerate(e.args):
-            if i and mul_parts(term)[0] < 0:
-                parts.append(" - " + self.at(neg(term), PRODUCT))
-            else:
-                parts.append((" + " if i else "") + self.at(term, PRODUCT))
-        return "".join(parts), SUM
+        return join_terms(e, lambda t: self.at(t, PRODUCT)), SUM
 
     def _mul(self, e):
         q, scalars, chain = mul_parts(e)

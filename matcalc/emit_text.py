@@ -60,6 +60,22 @@ def _number(q: Fraction) -> str:
     return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
+def join_terms(e, show) -> str:
+    """A sum as `a + b - c`, a positive term first where there is one."""
+    terms = list(e.args)
+    positive = [t for t in terms if mul_parts(t)[0] > 0]
+    if positive and mul_parts(terms[0])[0] < 0:
+        terms.remove(positive[0])
+        terms.insert(0, positive[0])
+    pieces = []
+    for i, term in enumerate(terms):
+        if i and mul_parts(term)[0] < 0:
+            pieces.append(" - " + show(neg(term)))
+        else:
+            pieces.append((" + " if i else "") + show(term))
+    return "".join(pieces)
+
+
 class _Printer:
     def __init__(self, names: dict | None = None):
         self.memo: dict = {}
@@ -114,19 +130,7 @@ class _Printer:
 
     # sums and products
     def _add(self, e):
-        parts = []
-        terms = list(e.args)
-        positive = [t for t in terms if mul_parts(t)[0] > 0]
-        if positive and mul_parts(terms[0])[0] < 0:
-            terms.remove(positive[0])
-            terms.insert(0, positive[0])
-        for i, term in enumerate(terms):
-            q = mul_parts(term)[0]
-            if q < 0 and i > 0:
-                parts.append(" - " + self.at(neg(term), PRODUCT))
-            else:
-                parts.append((" + " if i else "") + self.at(term, PRODUCT))
-        return "".join(parts), SUM
+        return join_terms(e, lambda t: self.at(t, PRODUCT)), SUM
 
     def _mul(self, e):
         q, scalars, chain = mul_parts(e)

@@ -174,7 +174,12 @@ def match(p: E.Expr, s: E.Expr, b: dict):
         return _match_sequence(list(p.args), list(s.args), b, E.kron)
     if len(p.args) != len(s.args):
         return None
-    for pa, sa in zip(p.args, s.args):
+    return match_all(p.args, s.args, b)
+
+
+def match_all(patterns, subjects, b: dict):
+    """Bindings that match each pattern to the subject at its place, or None."""
+    for pa, sa in zip(patterns, subjects):
         b = match(pa, sa, b)
         if b is None:
             return None
@@ -189,11 +194,7 @@ def _match_sequence(ps: list, ss: list, b: dict, combine):
         if not ps or ps[-1].op != "sym":
             return None
         ss = ss[:len(ps) - 1] + [combine(*ss[len(ps) - 1:])]
-    for pa, sa in zip(ps, ss):
-        b = match(pa, sa, b)
-        if b is None:
-            return None
-    return b
+    return match_all(ps, ss, b)
 
 
 def _match_commutative(ps: list, ss: list, b: dict, combine):
@@ -205,11 +206,7 @@ def _match_commutative(ps: list, ss: list, b: dict, combine):
         return None
     fixed = ps[:-1] if rest_var is not None else ps
     for chosen in permutations(range(len(ss)), len(fixed)):
-        trial = b
-        for pa, i in zip(fixed, chosen):
-            trial = match(pa, ss[i], trial)
-            if trial is None:
-                break
+        trial = match_all(fixed, [ss[i] for i in chosen], b)
         if trial is None:
             continue
         if rest_var is not None:
@@ -259,11 +256,7 @@ def _try_window(rule: Rule, node: E.Expr, ctx: Context):
     pattern = list(rule.lhs.args)
     width = len(pattern)
     for start in range(len(chain) - width + 1):
-        b: dict | None = {}
-        for pa, sa in zip(pattern, chain[start:start + width]):
-            b = match(pa, sa, b)
-            if b is None:
-                break
+        b = match_all(pattern, chain[start:start + width], {})
         if b is not None and guards_hold(rule, b, ctx):
             replaced = instantiate(rule.rhs, b)
             return E.mul(E.number(q), *scalars, *chain[:start], replaced, *chain[start + width:])
@@ -274,11 +267,7 @@ def _try_subset(rule: Rule, node: E.Expr, ctx: Context):
     combine = E.add if node.op == "add" else E.hadamard
     pattern = list(rule.lhs.args)
     for chosen in permutations(range(len(node.args)), len(pattern)):
-        b: dict | None = {}
-        for pa, i in zip(pattern, chosen):
-            b = match(pa, node.args[i], b)
-            if b is None:
-                break
+        b = match_all(pattern, [node.args[i] for i in chosen], {})
         if b is not None and guards_hold(rule, b, ctx):
             rest = [a for i, a in enumerate(node.args) if i not in chosen]
             return combine(instantiate(rule.rhs, b), *rest)
