@@ -16,9 +16,10 @@ visited once, so the work stays linear in the size of df.
 """
 from __future__ import annotations
 
+import heapq
+
 from . import expr as E
 from .errors import NotDifferentiableError
-from .expr import postorder
 from .rules import Context, Step, fired, guards_hold, instantiate, key_of, match, rules_for
 
 
@@ -101,11 +102,19 @@ def _kind(e: E.Expr) -> str:
 
 
 def _accumulate(root: E.Expr, seed: E.Expr, dvar: E.Expr, push) -> E.Expr | None:
+    """Reverse accumulation, largest node first.
+
+    A node is larger than each of its operands, and every node a push creates (a
+    term distributed out of a product, a transpose moved inside) is smaller than
+    the node that creates it; so taking nodes by decreasing size visits each one
+    after all that contribute to it, whether it was in df or made on the way."""
     memo: dict = {}
-    involved = [n for n in postorder(root) if E.contains(n, dvar, memo)]
     adjoints: dict = {root: [seed]}
+    queue = [(-root.size, 0, root)]
+    tiebreak = 0
     found = []
-    for node in reversed(involved):  # every parent before its operands
+    while queue:
+        _, _, node = heapq.heappop(queue)
         parts = adjoints.pop(node, None)
         if not parts:
             continue
@@ -114,6 +123,9 @@ def _accumulate(root: E.Expr, seed: E.Expr, dvar: E.Expr, push) -> E.Expr | None
             found.append(adjoint)
             continue
         for operand, contribution in push(node, adjoint, lambda n: E.contains(n, dvar, memo), dvar):
+            if operand not in adjoints:
+                tiebreak += 1
+                heapq.heappush(queue, (-operand.size, tiebreak, operand))
             adjoints.setdefault(operand, []).append(contribution)
     return E.add(*found) if found else None
 
@@ -169,7 +181,7 @@ def _push_trace_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
         yield node.args[0], E.transpose(E.diag(A))   # tr(A diag(v)) = diag(A)^T v
         return
     if op == "kron":
-        yield from _push_kron(node, A, involves)
+        yield from _push_kron(node, A, involves, trace_form=True)
         return
     if op == "entry":
         yield node.args[0], _unit_adjoint(node, A)
@@ -195,8 +207,13 @@ def _unit_adjoint(node: E.Expr, A: E.Expr) -> E.Expr:
     return E.literal([[A if (r, c) == (j - 1, i - 1) else E.ZERO for c in range(rows)] for r in range(cols)])
 
 
-def _push_kron(node: E.Expr, A: E.Expr, involves):
-    """a ⊗ b ⊗ c = (a ⊗ I ⊗ c) b for column vectors (mixed-product rule, MN 2.11)."""
+def _push_kron(node: E.Expr, A: E.Expr, involves, trace_form: bool):
+    """a ⊗ b ⊗ c = (a ⊗ I ⊗ c) b for column vectors (mixed-product rule, MN 2.11);
+    a product of rows is the transpose of the product of the columns."""
+    if all(f.shape[0] == 1 for f in node.args):
+        columns = E.kron(*(E.transpose(f) for f in node.args))
+        yield columns, (E.transpose(A) if trace_form else A)
+        return
     if not all(f.shape[1] == 1 for f in node.args):
         raise _unsupported(node, "a Kronecker product of matrices that depend on the variable")
     for i, factor in enumerate(node.args):
@@ -231,7 +248,10 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
                 yield factor, E.mul(A, E.diag(_vec(others)))   # u .* v = diag(u) v
         return
     if op == "kron":
-        yield from _push_kron(node, A, involves)
+        yield from _push_kron(node, A, involves, trace_form=False)
+        return
+    if op == "diagv":
+        yield from _push_diagonal(node.args[0], A, involves)
         return
     if op == "lit":
         length = len(node.args)
@@ -247,6 +267,23 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
             yield dvar, E.mul(A, row)
         return
     raise _unsupported(node, "the Jacobian would need a tensor-valued intermediate")
+
+
+def _push_diagonal(matrix: E.Expr, A: E.Expr, involves):
+    """diag(M) for M containing dX: diag is linear, and diag(a b^T) = a .* b."""
+    if matrix.op == "add":
+        for term in matrix.args:
+            if involves(term):
+                yield E.diag(term if term.shape == matrix.shape else E.mul(term, E.ones(*matrix.shape))), A
+        return
+    q, scalars, chain = E.mul_parts(matrix)
+    if matrix.op == "mul" and len(chain) == 2 and chain[0].is_column and chain[1].is_row:
+        yield E.mul(E.number(q), *scalars, E.hadamard(chain[0], E.transpose(chain[1]))), A
+        return
+    if matrix.op == "had":
+        yield E.hadamard(*(E.diag(f) for f in matrix.args)), A
+        return
+    raise _tensor_needed(matrix)
 
 
 def _length(vector: E.Expr):
@@ -284,4 +321,43 @@ def _push_vector_product(node: E.Expr, A: E.Expr, involves):
         elif factor.op == "diagm" and node.is_scalar and before is not None and after is not None:
             yield factor.args[0], E.mul(*c, A, before, E.diag(after))
         else:
-            raise _unsupported(node, "the Jacobian would need a tensor-valued intermediate")
+            for part in _spread_matrix(factor, involves):
+                if involves(part):
+                    spread = E.mul(*c, *P, part, *S)
+                    if spread is node:
+                        raise _tensor_needed(factor)
+                    yield spread, A
+
+
+def _spread_matrix(factor: E.Expr, involves) -> list:
+    """Terms that add up to a matrix-valued factor containing dX, rewritten so that the
+    product around it can be taken apart: sums opened (the product distributes over
+    them), transposes moved inside, outer products taken out of Hadamard products.
+    Each product made from a term is smaller than the product it came from."""
+    op = factor.op
+    if op == "add":
+        return [t if t.shape == factor.shape else E.mul(t, E.ones(*factor.shape)) for t in factor.args]
+    if op == "T":
+        inner = factor.args[0]
+        if inner.op in ("add", "had"):
+            combine = E.add if inner.op == "add" else E.hadamard
+            return [combine(*(E.transpose(t) for t in inner.args))]
+    if op == "had":
+        for i, part in enumerate(factor.args):
+            if not involves(part):
+                continue
+            others = E.hadamard(*factor.args[:i], *factor.args[i + 1:])
+            if part.op == "add":        # u .* (M + N) = u .* M + u .* N
+                return [E.hadamard(others, t) for t in part.args]
+            q, scalars, chain = E.mul_parts(part)
+            if part.op == "mul" and len(chain) == 2 and chain[0].is_column and chain[1].is_row:
+                # u .* (a b^T) = diag(a) u diag(b)
+                return [E.mul(E.number(q), *scalars, E.diag(chain[0]), others, E.diag(E.transpose(chain[1])))]
+            if part.op == "T":
+                return [E.hadamard(others, t) for t in _spread_matrix(part, involves)]
+    raise _tensor_needed(factor)
+
+
+def _tensor_needed(factor: E.Expr) -> NotDifferentiableError:
+    return NotDifferentiableError(f"cannot identify the derivative through {_describe(factor)}: "
+                                  f"the Jacobian would need a tensor-valued intermediate")

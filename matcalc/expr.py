@@ -549,6 +549,9 @@ def diag(a: Expr) -> Expr:
     if a.is_column:
         if a.op == "ones":
             return identity(a.shape[0])
+        if a.op == "mul" and (a.value[0] != 1 or a.value[1]):
+            q, s, c = mul_parts(a)
+            return mul(number(q), *s, diag(_mul_node(Fraction(1), (), c)))
         return _make("diagm", (a,), None, (a.shape[0], a.shape[0]))
     if a.is_row:
         return diag(transpose(a))
@@ -557,6 +560,13 @@ def diag(a: Expr) -> Expr:
         return a.args[0]
     if a.op == "I":
         return ones(a.shape[0], 1)
+    if a.op == "ones":
+        return ones(a.shape[0], 1)
+    if a.op == "T":
+        return diag(a.args[0])
+    if a.op == "mul" and (a.value[0] != 1 or a.value[1]):   # diag is linear
+        q, s, c = mul_parts(a)
+        return mul(number(q), *s, diag(_mul_node(Fraction(1), (), c)))
     return _make("diagv", (a,), None, (a.shape[0], 1))
 
 
