@@ -107,8 +107,11 @@ def identity(n) -> Expr:
 
 
 def ones(rows, cols) -> Expr:
+    """A ones vector; a ones matrix is the outer product 1 1^T, so `1^T x` rules see its parts."""
     if (rows, cols) == (1, 1):
         return ONE
+    if rows != 1 and cols != 1:
+        return mul(ones(rows, 1), ones(1, cols))
     return _make("ones", (), None, (rows, cols))
 
 
@@ -179,10 +182,11 @@ def add(*terms: Expr) -> Expr:
         return zeros(shape)
     kept.sort(key=lambda cq: cq[0].sort_key)
     parts = tuple(mul(number(q), core) for core, q in kept)
-    if len(parts) == 1 and parts[0].shape == shape:
-        return parts[0]
+    if shape != (1, 1) and all(p.is_scalar for p in parts):
+        # only scalars are left of a broadcast sum: say the broadcast, (a + b) 1
+        return mul(parts[0] if len(parts) == 1 else _make("add", parts, None, (1, 1)), ones(*shape))
     if len(parts) == 1:
-        return mul(parts[0], ones(*shape))  # a lone scalar broadcast to the sum's shape
+        return parts[0]
     return _make("add", parts, None, shape)
 
 

@@ -168,6 +168,8 @@ def match(p: E.Expr, s: E.Expr, b: dict):
         return _match_sequence(_factors(p), _factors(s) if s.op == "mul" else [s], b, E.mul)
     if p.op != s.op or p.value != s.value:
         return None
+    if p.op in ("ones", "zero", "I") and any((pd == 1) != (sd == 1) for pd, sd in zip(p.shape, s.shape)):
+        return None   # a constant matches only where its row or column vectors agree: 1^T is not 1 1^T
     if p.op in ("add", "had"):
         return _match_commutative(list(p.args), list(s.args), b, E.add if p.op == "add" else E.hadamard)
     if p.op == "kron":

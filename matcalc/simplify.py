@@ -32,7 +32,7 @@ def _factor_common_matrix(node: E.Expr):
     left, right = Counter(), Counter()
     for term in node.args:
         _, _, chain = E.mul_parts(term)
-        if chain:
+        if chain and term.shape == node.shape:   # a broadcast scalar shares no matrix factor
             left[chain[0]] += 1
             right[chain[-1]] += 1
     best_right = right.most_common(1)[0] if right else (None, 0)
@@ -45,7 +45,7 @@ def _factor_common_matrix(node: E.Expr):
     for term in node.args:
         q, scalars, chain = E.mul_parts(term)
         edge = chain[-1] if on_right and chain else (chain[0] if chain else None)
-        if edge is shared:
+        if edge is shared and term.shape == node.shape:
             rest = chain[:-1] if on_right else chain[1:]
             inside.append((q, scalars, rest))
         else:
