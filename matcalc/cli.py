@@ -95,6 +95,9 @@ def run(argv: list) -> int:
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")   # a terminal without · still gets the result
     try:
         sys.exit(run(sys.argv[1:]))
     except KeyboardInterrupt:

@@ -80,6 +80,11 @@ def differential(f: E.Expr, variable: E.Expr, trace: list | None = None) -> E.Ex
 
 def identify(df: E.Expr, variable: E.Expr) -> E.Expr:
     dvar = E.differential(variable)
+    if E.is_zero(df):
+        rows = df.shape[0] if df.shape[1] == 1 else df.shape[1]
+        if variable.is_scalar:
+            return df
+        return E.zeros(variable.shape if df.is_scalar else (rows, variable.shape[0]))
     if variable.is_scalar:
         return E.substitute(df, {dvar: E.ONE})
     if df.is_scalar:

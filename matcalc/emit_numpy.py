@@ -178,14 +178,30 @@ def _evaluate_node(node, args, env, dims):
     raise MatcalcError(f"cannot evaluate {op}")
 
 
-def nonsmooth_points(f, env: dict, dims: dict) -> None:
-    """Raise if f is evaluated where one of its functions has no derivative."""
+def nonsmooth_points(f, env: dict, dims: dict, variable: str) -> None:
+    """Raise if f is evaluated where one of its functions of the variable has no derivative.
+
+    A norm that appears only squared (||x||^2) is smooth everywhere."""
+    from .expr import symbols_in
+    order = postorder(f)
+    parents: dict = {}
+    for node in order:
+        for a in node.args:
+            parents.setdefault(a, []).append(node)
+    memo: dict = {}
     values: dict = {}
-    for node in postorder(f):
+    for node in order:
         values[node] = _evaluate_node(node, [values[a] for a in node.args], env, dims)
-        if node.op in ("fn", "norm") and node.value in ("abs", "relu", "1", "2", "F"):
-            argument = values[node.args[0]]
-            zero = np.all(argument == 0) if node.op == "norm" and node.value != "1" else np.any(argument == 0)
-            if zero:
-                name = node.value if node.op == "fn" else "the norm"
-                raise NotDifferentiableError(f"{name} is not differentiable where its argument is 0")
+        if not (node.op in ("fn", "norm") and node.value in ("abs", "relu", "1", "2", "F")):
+            continue
+        if variable not in symbols_in(node, memo):
+            continue
+        if node.op == "norm" and node.value != "1" and all(
+                p.op == "pow" and p.args[1].op == "num" and p.args[1].value % 2 == 0
+                for p in parents.get(node, [None]) if p is not None) and node in parents:
+            continue
+        argument = values[node.args[0]]
+        zero = np.all(argument == 0) if node.op == "norm" and node.value != "1" else np.any(argument == 0)
+        if zero:
+            name = node.value if node.op == "fn" else "the norm"
+            raise NotDifferentiableError(f"{name} is not differentiable where its argument is 0")

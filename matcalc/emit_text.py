@@ -12,6 +12,15 @@ from .expr import elementwise_power, mul, mul_parts, neg, number, postorder, pow
 
 SUM, PRODUCT, PREFIX, POWER, POSTFIX, ATOM = range(6)
 
+
+def _is_reciprocal(e) -> bool:
+    """1 / a prints as a denominator of its product, never as itself."""
+    return e.op == "pow" and e.args[1].op == "num" and e.args[1].value < 0
+
+
+def _is_ones_column(e) -> bool:
+    return e.op == "ones" and e.shape[1] == 1
+
 _FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
                    "softmax": "softmax", "logsumexp": "logsumexp", "diagm": "diag", "diagv": "diag"}
 
@@ -48,7 +57,8 @@ def _shared(e, order) -> set:
         count = counts.get(node, 0)
         if node.op == "let":
             count = min(count, 1)      # a definition is printed once, in its statement
-        elif count >= 2 and node.size >= SHARED_SIZE and node.op not in ("sym", "num"):
+        elif count >= 2 and node.size >= SHARED_SIZE and node.op not in ("sym", "num") \
+                and not _is_reciprocal(node):
             named.add(node)
             count = 1
         for a in node.args:
@@ -80,6 +90,7 @@ class _Printer:
     def __init__(self, names: dict | None = None):
         self.memo: dict = {}
         self.names = names or {}
+        self.norm_depth = 0
 
     def text(self, e, defining: bool = False) -> tuple[str, int]:
         """(text, precedence level of its outermost operator)."""
@@ -147,8 +158,14 @@ class _Printer:
             words.append(_number(abs(q)))
         for s in numerator:
             words.append(self._scalar_factor(s))
-        for f in chain:
-            words.append(self.at(f, POWER) if f.op != "mul" else f"({self.text(f)[0]})")
+        chain_words = [self.at(f, POWER) if f.op != "mul" else f"({self.text(f)[0]})" for f in chain]
+        if words and chain and _is_ones_column(chain[0]):
+            # `2 1 u^T` would read as (2 * 1) u^T: the ones vector must lead its own product
+            chain_words = ["(1^T)^T"] if len(chain) == 1 else ["(" + " ".join(chain_words) + ")"]
+        words.extend(chain_words)
+        if self.norm_depth:
+            # inside ||...||, bars after an operand would close the norm: `||2 (||x||) x||`
+            words = [w if i == 0 or not w.startswith("||") else f"({w})" for i, w in enumerate(words)]
         text = " ".join(words)
         if denominator:
             below = mul(*denominator)
@@ -175,8 +192,12 @@ class _Printer:
                 pieces.append((" .* " if i else "") + self.at(f, POWER))
         return "".join(pieces), PRODUCT
 
+    def argument(self, e) -> str:
+        """An operand of a function: a ones vector there must not read as the number 1."""
+        return "(1^T)^T" if _is_ones_column(e) else self.text(e)[0]
+
     def _kron(self, e):
-        return "kron(" + ", ".join(self.text(f)[0] for f in e.args) + ")", ATOM
+        return "kron(" + ", ".join(self.argument(f) for f in e.args) + ")", ATOM
 
     # postfix and powers
     def _T(self, e):
@@ -216,16 +237,27 @@ class _Printer:
 
     # functions
     def _fn(self, e):
-        return f"{e.value}({self.text(e.args[0])[0]})", ATOM
+        return f"{e.value}({self.argument(e.args[0])})", ATOM
 
     def _call(self, e):
-        return f"{_FUNCTION_NAMES[e.op]}({self.text(e.args[0])[0]})", ATOM
+        return f"{_FUNCTION_NAMES[e.op]}({self.argument(e.args[0])})", ATOM
 
     _tr = _det = _logdet = _sum = _softmax = _logsumexp = _diagm = _diagv = _call
 
     def _norm(self, e):
         suffix = {"2": "", "F": "_F", "1": "_1"}[e.value]
-        return f"||{self.text(e.args[0])[0]}||{suffix}", ATOM
+        self.norm_depth += 1
+        inner = self._fresh(e.args[0])
+        self.norm_depth -= 1
+        return f"||{inner}||{suffix}", ATOM
+
+    def _fresh(self, e) -> str:
+        """Text printed in the current context (inside a norm), not taken from the memo."""
+        saved, self.memo = self.memo, {}
+        try:
+            return self.argument(e)
+        finally:
+            self.memo = saved
 
     def _entry(self, e):
         i, j = e.value

@@ -19,7 +19,10 @@ def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
     for name, symbol in symbols.items():
         if name not in values:
             raise MatcalcError(f"no value given for {name}")
-        array = np.asarray(values[name], dtype=float)
+        try:
+            array = np.asarray(values[name], dtype=float)
+        except (TypeError, ValueError):
+            raise MatcalcError(f"the value of {name} is not an array of numbers") from None
         kind = symbol.value[1]
         if kind == "scalar":
             if array.size != 1:
@@ -46,7 +49,7 @@ def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
 
 def evaluate_at(derivative, values: dict):
     env, dims = bind(derivative.analysis.symbols, values)
-    nonsmooth_points(derivative.function, env, dims)
+    nonsmooth_points(derivative.function, env, dims, derivative.variable.value[0])
     result = evaluate(derivative.expr, env, dims)
     if derivative.expr.is_scalar:
         return float(result[0, 0])

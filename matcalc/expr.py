@@ -63,7 +63,10 @@ class Expr:
 
     def __str__(self) -> str:
         from .emit_text import to_text
-        return to_text(self)
+        if self.size < 200:          # nesting is at most the size: shallow enough as it is
+            return to_text(self)
+        from .deep import call_deep
+        return call_deep(to_text, self)
 
 
 _interned: dict = {}
@@ -478,7 +481,9 @@ _FOLD = {"exp": {0: 1}, "log": {1: 0}, "sin": {0: 0}, "cos": {0: 1}, "tanh": {0:
 
 
 def func(name: str, a: Expr) -> Expr:
-    """An elementwise function applied to a."""
+    """An elementwise function applied to a; abs of something never negative is itself."""
+    if name == "abs" and (a.op == "norm" or (a.op == "fn" and a.value in ("abs", "exp", "sqrt"))):
+        return a
     if a.op == "num":
         if a.value in _FOLD[name]:
             return number(_FOLD[name][a.value])
@@ -587,6 +592,8 @@ def norm(a: Expr, kind: str) -> Expr:
     """kind: '2' (Euclidean, vectors), 'F' (Frobenius), '1' (sum of |x_i|)."""
     if a.is_scalar:
         return func("abs", a)
+    if a.op == "zero":
+        return ZERO
     if kind == "2" and not (a.is_column or a.is_row):
         raise ShapeError(f"||.|| is the Euclidean norm of a vector, not of a {fmt_shape(a.shape)} "
                          f"matrix; write ||X||_F for the Frobenius norm")

@@ -46,6 +46,12 @@ class Dims:
             return ("*",) + tuple(self.find(x) for x in d[1:])
         return d
 
+    def _occurs(self, var, d) -> bool:
+        d = self.find(d)
+        if isinstance(d, tuple):
+            return any(self._occurs(var, x) for x in d[1:])
+        return d is var
+
     def unify(self, a, b) -> bool:
         a, b = self.find(a), self.find(b)
         if a is b or a == b:
@@ -53,9 +59,13 @@ class Dims:
         if a == 1 or b == 1:
             return False  # a symbolic dimension is never 1: that would make a vector a scalar
         if isinstance(a, _Var):
+            if self._occurs(a, b):
+                return False   # n = n*m has no solution
             a.parent = b
             return True
         if isinstance(b, _Var):
+            if self._occurs(b, a):
+                return False
             b.parent = a
             return True
         if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):

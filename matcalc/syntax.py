@@ -13,11 +13,12 @@ from fractions import Fraction
 from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .errors import LimitError, ParseError
+from .errors import LimitError, MatcalcError, ParseError
 from .resources import cache_dir, read_text
 
 MAX_LENGTH = 20_000
-MAX_DEPTH = 400
+MAX_DEPTH = 400            # brackets inside brackets
+MAX_TREE_DEPTH = 5_000     # operators inside operators, e.g. a sum of 5,000 terms
 
 
 @dataclass(frozen=True)
@@ -250,9 +251,9 @@ def _tree_depth_check(tree, text: str) -> None:
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        if depth > MAX_TREE_DEPTH:
             line, column = _pos(node.meta) if hasattr(node, "meta") else (1, 1)
-            raise LimitError(f"input nested too deeply (more than {MAX_DEPTH} levels)",
+            raise LimitError(f"input nested too deeply (more than {MAX_TREE_DEPTH} levels)",
                              source=text, line=line or 1, column=column or 1)
         for child in getattr(node, "children", ()):
             if hasattr(child, "children"):
@@ -260,11 +261,16 @@ def _tree_depth_check(tree, text: str) -> None:
 
 
 def _parse(text: str, start: str):
+    if not isinstance(text, str):
+        raise ParseError(f"the expression must be text, not {type(text).__name__}")
     _check_limits(text)
     try:
         tree = parser().parse(text, start=start)
     except UnexpectedInput as exc:
         raise _parse_error(exc, text) from None
+    except MatcalcError as exc:     # raised by the postlexer, which does not see the text
+        exc.source = text
+        raise
     _tree_depth_check(tree, text)
     return _ToNodes().transform(tree)
 
