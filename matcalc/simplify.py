@@ -59,17 +59,27 @@ def _factor_common_matrix(node: E.Expr):
 
 
 def _factor_common_coefficient(node: E.Expr):
-    coefficients = [E.mul_parts(t)[0] for t in node.args]
+    """Pull out what every term shares: a numeric factor (with the sign when every term
+    is negative) and scalar factors: `A / s + A^T / s` -> `(A + A^T) / s`."""
+    parts = [E.mul_parts(t) for t in node.args]
     numerator = 0
     denominator = 1
-    for q in coefficients:
+    for q, _, _ in parts:
         numerator = gcd(numerator, q.numerator)
         denominator = denominator * q.denominator // gcd(denominator, q.denominator)
     common = Fraction(numerator, denominator)
-    leading = coefficients[0] if E.mul_parts(node.args[0])[0] != 0 else 1
-    if leading < 0:
+    if all(q < 0 for q, _, _ in parts):
         common = -common
-    if common == 1:
+    shared = [f for f in parts[0][1] if all(f in scalars for _, scalars, _ in parts[1:])]
+    if common == 1 and not shared:
         return None
-    inner = E.add(*(E.mul(E.number(1 / common), t) for t in node.args))
-    return E.mul(E.number(common), inner)
+    inner = E.add(*(E.mul(E.number(q / common), *_without(scalars, shared), *chain)
+                    for q, scalars, chain in parts))
+    return E.mul(E.number(common), *shared, inner)
+
+
+def _without(scalars: tuple, shared: list) -> list:
+    rest = list(scalars)
+    for f in shared:
+        rest.remove(f)
+    return rest
