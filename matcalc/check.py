@@ -139,30 +139,34 @@ def check(derivative, seed: int = 0) -> CheckReport:
 
 def _check_at(derivative, symbols, dims, seed) -> CheckReport:
     f, variable = derivative.function, derivative.variable
-    if derivative.order != 1:
-        raise CheckError("check covers first derivatives in this version")
     f_axes, v_axes = axes(f), variable_axes(variable)
     result_shape = tuple(_dim(d, dims) for d in derivative.shape)
     f_shape = tuple(_dim(d, dims) for d in f.shape)
     v_shape = tuple(_dim(d, dims) for d in variable.shape)
-    expected_shape = _documented_shape(f_axes, v_axes, derivative.layout, f_shape, v_shape)
+    layout = derivative.layout
+    if derivative.order == 2 and v_axes:
+        # the Hessian: the mixed-layout derivative of the gradient, in every layout
+        f_axes, f_shape, layout = 1, v_shape, "mixed"
+    expected_shape = _documented_shape(f_axes, v_axes, layout, f_shape, v_shape)
     if result_shape != expected_shape:
         raise CheckError(f"the result is {result_shape[0]} x {result_shape[1]}, but the "
                          f"{derivative.layout} layout asks for {expected_shape[0]} x {expected_shape[1]}")
-    f_entries, v_entries = _entries(f_shape, f_axes), _entries(v_shape, v_axes)
+    problem = (f_entries, v_entries, f_axes, v_axes, layout, result_shape) = \
+        (_entries(f_shape, f_axes), _entries(v_shape, v_axes), f_axes, v_axes, layout, result_shape)
     # finite differences first: cheap, and they find sizes where f is undefined
-    error = _check_finite_differences(derivative, symbols, dims, f_entries, v_entries, f_axes, v_axes,
-                                      result_shape, seed)
-    symbolic, numeric = _check_sympy(derivative, symbols, dims, f_entries, v_entries, f_axes, v_axes,
-                                     result_shape, seed)
+    error = _check_finite_differences(derivative, symbols, dims, problem, seed)
+    symbolic, numeric = _check_sympy(derivative, symbols, dims, problem, seed)
     return CheckReport(dims, symbolic, numeric, error)
 
 
-def _check_sympy(derivative, symbols, dims, f_entries, v_entries, f_axes, v_axes, shape, seed):
+def _check_sympy(derivative, symbols, dims, problem, seed):
+    f_entries, v_entries, f_axes, v_axes, layout, shape = problem
     env = {s.value[0]: symbol_matrix(s.value[0], s.value[1], _dim(s.shape[0], dims), _dim(s.shape[1], dims))
            for s in symbols}
     F = to_sympy(derivative.function, env, dims)
     V = env[derivative.variable.value[0]]
+    if derivative.order == 2:     # differentiate once here, once below
+        F = F.diff(V[0, 0]) if V.shape == (1, 1) else sp.Matrix([sp.diff(F[0, 0], v) for v in V])
     symmetric = derivative.variable.value[1] == "symmetric"
     table = {}
     for (fa, (fi, fj)), (va, (vi, vj)) in cartesian(f_entries, v_entries):
@@ -170,7 +174,7 @@ def _check_sympy(derivative, symbols, dims, f_entries, v_entries, f_axes, v_axes
         if symmetric and vi != vj:
             partial = partial / 2           # the symmetric gradient (G + G^T) / 2
         table[fa, va] = partial
-    expected = _arrange(table, f_entries, v_entries, f_axes, v_axes, derivative.layout, shape)
+    expected = _arrange(table, f_entries, v_entries, f_axes, v_axes, layout, shape)
     got = to_sympy(derivative.expr, env, dims)
     # with inverses, expanding the difference costs far more than it proves: compare at points
     provable = not any(n.op in ("inv", "logdet", "det") for n in postorder(derivative.expr))
@@ -206,8 +210,8 @@ def _sympy_point(env: dict, values: dict) -> dict:
     return point
 
 
-def _check_finite_differences(derivative, symbols, dims, f_entries, v_entries, f_axes, v_axes, shape,
-                              seed, step=1e-6) -> float:
+def _check_finite_differences(derivative, symbols, dims, problem, seed, step=1e-6) -> float:
+    f_entries, v_entries, f_axes, v_axes, layout, shape = problem
     rng = np.random.default_rng(seed + 1)
     values = random_values(symbols, dims, rng)
     name = derivative.variable.value[0]
@@ -220,6 +224,18 @@ def _check_finite_differences(derivative, symbols, dims, f_entries, v_entries, f
         env, bound = bind(derivative.analysis.symbols, {**values, name: point})
         return evaluate(derivative.function, env, bound)
 
+    if derivative.order == 2:     # the first derivative by central differences, then once more
+        step = 1e-4
+        value_at = f_at
+
+        def f_at(point):
+            slopes = []
+            for k in range(point.size):
+                delta = np.zeros_like(point)
+                delta.flat[k] = step
+                slopes.append((value_at(point + delta) - value_at(point - delta)) / (2 * step))
+            return slopes[0] if point.size == 1 else np.array([[s[0, 0]] for s in slopes])
+
     table = {}
     for va, (vi, vj) in v_entries:
         delta = np.zeros_like(base)
@@ -231,7 +247,7 @@ def _check_finite_differences(derivative, symbols, dims, f_entries, v_entries, f
             slope = slope / 2
         for fa, (fi, fj) in f_entries:
             table[fa, va] = slope[fi, fj]
-    expected = _arrange(table, f_entries, v_entries, f_axes, v_axes, derivative.layout, shape).astype(float)
+    expected = _arrange(table, f_entries, v_entries, f_axes, v_axes, layout, shape).astype(float)
     got = np.atleast_2d(np.asarray(derivative.evaluate({**values, name: base}), dtype=float))
     if got.shape != expected.shape:
         raise CheckError(f"the result evaluates to a {got.shape[0]} x {got.shape[1]} array, but the "

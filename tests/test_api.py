@@ -40,7 +40,7 @@ TEXTBOOK = [
 def test_textbook_forms(text, wrt, options, expected):
     d = matcalc.diff(text, wrt, **options)
     assert str(d) == expected
-    d.check() if options.get("order", 1) == 1 else None
+    d.check()
 
 
 def test_shape_and_layout_follow_syntax_md():
@@ -123,3 +123,18 @@ def test_deep_network_gradient_is_linear_in_depth():
         return f"||{text} - y||^2"
     short, long = (len(str(matcalc.diff(network(depth), "W1"))) for depth in (16, 64))
     assert long < 5 * short
+
+
+@pytest.mark.parametrize("text, wrt", [("x^T A x", "x"), ("sum(log(1 + exp(-y .* (X w))))", "w"),
+                                       ("logsumexp(x)", "x"), ("scalar t; exp(t) A + t^2 x x^T", "t")])
+def test_second_derivatives_check_in_every_layout(text, wrt):
+    for layout in ("mixed", "numerator", "denominator"):
+        assert "entries" in matcalc.diff(text, wrt, order=2, layout=layout).check().summary()
+
+
+def test_check_catches_a_wrong_hessian():
+    right = matcalc.diff("x^T A x", "x", order=2)
+    wrong_expr = matcalc.parse("2 A")
+    wrong = Derivative(right.analysis, right.variable, "mixed", 2, wrong_expr, wrong_expr)
+    with pytest.raises(CheckError):
+        wrong.check()
