@@ -134,7 +134,7 @@ def test_second_derivatives_check_in_every_layout(text, wrt):
 
 def test_check_catches_a_wrong_hessian():
     right = matcalc.diff("x^T A x", "x", order=2)
-    wrong_expr = matcalc.parse("2 A")
+    wrong_expr = matcalc.parse("A: matrix[n,n]; 2 A")
     wrong = Derivative(right.analysis, right.variable, "mixed", 2, wrong_expr, wrong_expr)
     with pytest.raises(CheckError):
         wrong.check()
