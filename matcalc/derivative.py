@@ -17,7 +17,7 @@ from . import expr as E
 from .deep import call_deep
 from .differentiate import differential, identify
 from .errors import MatcalcError, NotDifferentiableError
-from .shapes import Analysis, parse as analyse_text
+from .shapes import Analysis, absent_symbol, parse as analyse_text
 from .simplify import simplify
 
 LAYOUTS = ("mixed", "numerator", "denominator")
@@ -122,10 +122,7 @@ def derivative_of(analysis: Analysis, wrt: str, layout: str = "mixed", order: in
     if wrt in analysis.definitions:
         raise MatcalcError(f"{wrt} is an intermediate defined by an equation; "
                            f"differentiate by one of the variables it is made of")
-    variable = analysis.symbols.get(wrt)
-    if variable is None:
-        names = ", ".join(sorted(analysis.symbols)) or "none"
-        raise MatcalcError(f"{wrt} does not appear in the expression (its variables: {names})")
+    variable = analysis.symbols.get(wrt) or _absent_variable(analysis, wrt)
     if order not in (1, 2):
         raise MatcalcError("order must be 1 or 2")
     f = simplify(analysis.body)
@@ -139,8 +136,41 @@ def derivative_of(analysis: Analysis, wrt: str, layout: str = "mixed", order: in
         else:
             raise NotDifferentiableError("order 2 is the Hessian of a scalar by a vector, or the second "
                                          "derivative by a scalar, in this version")
-    expr = simplify(arrange(core, f, variable, layout))
+    expr = _named(simplify(arrange(core, f, variable, layout)), analysis)
     return Derivative(analysis, variable, layout, order, core, expr)
+
+
+def _absent_variable(analysis: Analysis, wrt: str) -> E.Expr:
+    """A variable the expression does not contain: the derivative is zero, of its shape."""
+    if not wrt.isidentifier():
+        raise MatcalcError(f"{wrt!r} is not a variable name")
+    variable = absent_symbol(analysis, wrt)
+    analysis.symbols[wrt] = variable
+    return variable
+
+
+def _named(result: E.Expr, analysis: Analysis) -> E.Expr:
+    """Where an intermediate's definition reappears in the result, write its name."""
+    lets = {}
+    for node in E.postorder(analysis.body):
+        if node.op == "let":
+            lets[node.args[0]] = node
+    if not lets:
+        return result
+    memo: dict = {}
+
+    def rename(node):
+        found = memo.get(node)
+        if found is None:
+            if node in lets:
+                found = lets[node]
+            elif node.op == "let" or not node.args:
+                found = node
+            else:
+                found = E.rebuild(node, tuple(rename(a) for a in node.args))
+            memo[node] = found
+        return found
+    return rename(result)
 
 
 def _derivative(f: E.Expr, variable: E.Expr) -> E.Expr:

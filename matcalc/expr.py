@@ -325,7 +325,11 @@ def divide(a: Expr, b: Expr) -> Expr:
 # ---------------------------------------------------------------- transpose, inverse, powers
 
 def _transpose_count(e: Expr) -> int:
-    return sum(1 for t in (e.args if e.op in ("add", "had") else (e,)) if t.op == "T")
+    """Transposes a reader sees in the terms of a sum, and in their factors."""
+    count = 0
+    for t in (e.args if e.op in ("add", "had") else (e,)):
+        count += sum(1 for f in (t.args if t.op == "mul" else (t,)) if f.op == "T")
+    return count
 
 
 def transpose(a: Expr) -> Expr:

@@ -79,6 +79,25 @@ class Analysis:
     body: E.Expr
     symbols: dict = field(default_factory=dict)      # name -> symbol Expr
     definitions: dict = field(default_factory=dict)  # name -> Expr
+    declared: dict = field(default_factory=dict)     # name -> (kind, declared dims or None)
+
+
+def absent_symbol(analysis: Analysis, name: str) -> E.Expr:
+    """A variable the expression does not contain, with its declared or conventional kind
+    and dimension names the expression does not use."""
+    kind, dims = analysis.declared.get(name, (kind_by_convention(name), None))
+    used = {d for s in analysis.symbols.values() for d in s.shape if isinstance(d, str)}
+    free = (d for d in DIM_NAMES + tuple(f"n{i}" for i in range(1, 1000)) if d not in used)
+    if kind == "scalar":
+        shape = (1, 1)
+    elif kind == "vector":
+        shape = (dims[0] if dims else next(free), 1)
+    elif kind == "symmetric":
+        side = dims[0] if dims else next(free)
+        shape = (side, side)
+    else:
+        shape = tuple(dims) if dims else (next(free), next(free))
+    return E.symbol(name, shape, kind)
 
 
 def kind_by_convention(name: str) -> str:
@@ -497,7 +516,8 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
     body = analyser.build(program.body)
     definitions = {name: analyser.build(node) for name, node, _ in program.definitions}
     symbols = {name: analyser.symbol(name) for name in analyser.symbol_shapes}
-    return Analysis(program.source, body, symbols, definitions)
+    declared = {name: (kind, analyser.declared_dims.get(name)) for name, kind in analyser.kinds.items()}
+    return Analysis(program.source, body, symbols, definitions, declared)
 
 
 def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:

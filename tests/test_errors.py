@@ -196,11 +196,11 @@ def test_misplaced_norm_subscript_is_located(text):
     assert_caret(exc, text)
 
 
-def test_differentiation_variable_missing():
-    exc = raises(lambda: matcalc.diff("x^T A x", "y"))
-    assert "y" in str(exc)
-    exc = raises(lambda: matcalc.diff("x^T A x", "X"))
-    assert "X" in str(exc)
+def test_differentiation_variable_missing_gives_zero():
+    # d a / d x = 0 (the first row of the Wikipedia tables), in the variable's shape
+    assert (str(matcalc.diff("x^T A x", "y")), matcalc.diff("x^T A x", "y").shape) == ("0", ("m", 1))
+    assert matcalc.diff("x^T A x", "X").shape == ("m", "k")
+    raises(lambda: matcalc.diff("x^T A x", "not a name"))
 
 
 def test_differentiation_by_an_intermediate_is_refused():
