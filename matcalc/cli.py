@@ -18,6 +18,7 @@ examples:
   matcalc diff "x^T A x" x --layout numerator    x^T (A + A^T)
   matcalc diff "x^T S x" x --symmetric S         2 S x
   matcalc diff "||y - Phi theta||^2" theta --check
+  matcalc diff "||y - Phi theta||^2" theta --steps   (the derivation, rule by rule)
   matcalc diff "tr(X^T A X)" X
   matcalc diff "scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)" t
   echo "w^T x" | matcalc diff - x
@@ -53,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="how to print the result (default: text)")
     d.add_argument("--check", action="store_true",
                    help="cross-check with elementwise SymPy and finite differences")
+    d.add_argument("--steps", action="store_true",
+                   help="show the derivation, one rule per line (with --format latex: an align* block)")
     return parser
 
 
@@ -72,6 +75,7 @@ def run(argv: list) -> int:
                  scalars=_names(args.scalar), symmetric=_names(args.symmetric),
                  declare=tuple(args.declare))
         report = d.check() if args.check else None
+        derivation = d.steps() if args.steps else None
     except CheckError as exc:
         print(f"matcalc: check failed: {exc.message}", file=sys.stderr)
         return 1
@@ -85,12 +89,15 @@ def run(argv: list) -> int:
         import json
         print(json.dumps({"result": str(d), "layout": d.layout, "shape": [str(x) for x in d.shape],
                           "symbols": {s.value[0]: s.value[1] for s in d.analysis.symbols.values()},
-                          "latex": d.latex(), "check": report.summary() if report else None}))
+                          "latex": d.latex(), "check": report.summary() if report else None,
+                          "steps": derivation.text() if derivation else None}))
         return 0
     print(d.latex() if args.format == "latex" else str(d))
     print("# " + d.describe())
     if report is not None:
         print("# checked: " + report.summary())
+    if derivation is not None:
+        print(derivation.latex() if args.format == "latex" else derivation.text())
     return 0
 
 

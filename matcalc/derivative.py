@@ -78,6 +78,13 @@ class Derivative:
         from .evaluation import evaluate_at
         return evaluate_at(self, values)
 
+    def steps(self):
+        """The derivation, line by line, in the engine's own rules (text, LaTeX, Jupyter)."""
+        from .steps import derivation
+        if self.order != 1:
+            raise NotDifferentiableError("steps are shown for first derivatives in this version")
+        return call_deep(derivation, self)
+
     def check(self, **options):
         """Cross-check against elementwise SymPy and finite differences; raise on mismatch."""
         from .check import check

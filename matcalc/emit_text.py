@@ -28,8 +28,11 @@ _FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
 SHARED_SIZE = 6
 
 
-def to_text(e) -> str:
-    """The expression; subexpressions it repeats are named first: `u1 = ...; u2 = ...; body`."""
+def to_text(e, statements: bool = True) -> str:
+    """The expression; subexpressions it repeats are named first: `u1 = ...; u2 = ...; body`.
+    With statements=False, intermediates print by name only and nothing else is named."""
+    if not statements:
+        return _Printer({n: n.value for n in postorder(e) if n.op == "let"}).text(e)[0]
     order = postorder(e)
     shared = _shared(e, order)
     names = {n: n.value for n in order if n.op == "let"}

@@ -54,6 +54,10 @@ class Expr:
         """Smaller first, then by leading name and operator: `A + A^T`, `y - Phi theta`."""
         return (self.size, self.lead, self.op, str(self.value), self.dhash)
 
+    def _repr_latex_(self) -> str:
+        from .emit_latex import to_latex
+        return f"${to_latex(self)}$"
+
     def __reduce__(self):
         return (_make, (self.op, self.args, self.value, self.shape))  # unpickle into the intern table
 
@@ -314,6 +318,12 @@ def _oriented_scalar_chain(chain) -> list:
     flipped = [transpose(f) for f in reversed(chain)]
     key = lambda c: tuple(f.sort_key for f in c)  # noqa: E731
     return flipped if key(flipped) < key(chain) else list(chain)
+
+
+def mul_reading(coefficient: Fraction, scalars, chain) -> Expr:
+    """A product in the given order, without choosing the canonical orientation of a
+    1 x 1 chain: for display only (steps.py), never for computing."""
+    return _mul_node(coefficient, scalars, chain)
 
 
 def divide(a: Expr, b: Expr) -> Expr:

@@ -1,0 +1,179 @@
+"""Show the work: the derivation of a derivative, line by line, from the engine's own rules.
+
+Contract: `derivation(d)` returns a `Derivation` whose lines are equalities that hold:
+  f = <the expression>
+  df = d(f)
+     = <d(...) nodes expanded one level, by the rules named on the line>   (repeated)
+     = <df with every d(...) expanded and simplified>
+  => <the derivative in the engine's convention, by identification>
+  => <the derivative in the chosen layout>
+Every line before identification is an expression in d(X) and in d(Q) for parts Q
+not yet expanded; it is the same rules (rules/differentials.rules) that the engine
+applies, one level of the expression per line, so the derivation is the engine's
+trace, not a separate explanation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import expr as E
+from .differentiate import Differentiator
+from .rules import guards_hold, instantiate, key_of, match, rules_for
+from .simplify import simplify
+
+MAX_LINES = 12
+
+
+@dataclass(frozen=True)
+class Line:
+    lhs: str            # "f", "df", "" (a continuation) or the derivative's name
+    expr: E.Expr
+    reason: str
+
+
+@dataclass
+class Derivation:
+    lines: list
+    variable: E.Expr
+    layout: str
+
+    def text(self) -> str:
+        from .emit_text import to_text
+        rendered = [(f"{d.value} = {to_text(d.args[0], statements=False)}", "definition")
+                    for d in self.definitions]
+        for line in self.lines:
+            prefix = {"": "   = ", "=>": "=> "}.get(line.lhs, f"{line.lhs} = ")
+            rendered.append((prefix + to_text(_display(line.expr), statements=False), line.reason))
+        width = max(len(body) for body, _ in rendered)
+        return "\n".join(f"{body:<{width}}   [{reason}]" if reason else body for body, reason in rendered)
+
+    @property
+    def definitions(self) -> list:
+        return [n for n in E.postorder(self.lines[0].expr) if n.op == "let"]
+
+    def latex(self, bold_vectors: bool = True) -> str:
+        from .emit_latex import name_latex, to_latex
+        name = name_latex(self.variable.value[0], self.variable.value[1], bold_vectors)
+        rows = [f"{name_latex(d.value, _kind(d), bold_vectors)} &= {to_latex(d.args[0], bold_vectors)}"
+                r" && \text{definition}" for d in self.definitions]
+        for line in self.lines:
+            left = {"f": "f", "df": r"\mathrm{d}f", "": "", "=>": r"\frac{\partial f}{\partial " + name + "}"}[
+                line.lhs if line.lhs in ("f", "df", "") else "=>"]
+            reason = r" && \text{" + _latex_text(line.reason) + "}" if line.reason else ""
+            rows.append(f"{left} &= {to_latex(_display(line.expr), bold_vectors)}{reason}")
+        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_latex_(self) -> str:
+        return self.latex()
+
+
+def _kind(e: E.Expr) -> str:
+    return "scalar" if e.is_scalar else ("vector" if 1 in e.shape else "matrix")
+
+
+def _display(e: E.Expr) -> E.Expr:
+    """For reading: a scalar product with a differential in it ends with the differential
+    (g^T dx rather than dx^T g); both are the same number."""
+    memo: dict = {}
+
+    def go(node):
+        found = memo.get(node)
+        if found is None:
+            found = node if not node.args else E.rebuild(node, tuple(go(a) for a in node.args))
+            q, scalars, chain = E.mul_parts(found)
+            if found.op == "mul" and found.is_scalar and len(chain) > 1 and _has_differential(chain[0]) \
+                    and not _has_differential(chain[-1]):
+                found = E.mul_reading(q, scalars, [E.transpose(f) for f in reversed(chain)])
+            memo[node] = found
+        return found
+    return go(e)
+
+
+def _has_differential(e: E.Expr) -> bool:
+    return any(n.op == "d" for n in E.postorder(e))
+
+
+def _latex_text(text: str) -> str:
+    return text.replace("\\", r"\textbackslash ").replace("_", r"\_").replace("&", r"\&").replace("#", r"\#")
+
+
+def expand_once(df: E.Expr, variable: E.Expr, depends) -> tuple[E.Expr, list]:
+    """df with each outermost d(Q) expanded by one rule; the names of the rules used."""
+    used: list = []
+    memo: dict = {}
+
+    def go(node):
+        found = memo.get(node)
+        if found is not None:
+            return found
+        if node.op == "d" and node.args[0] is not variable:
+            found = _one_rule(node.args[0], variable, depends, used)
+        elif node.args:
+            found = E.rebuild(node, tuple(go(a) for a in node.args))
+        else:
+            found = node
+        memo[node] = found
+        return found
+    return go(df), used
+
+
+def _one_rule(q: E.Expr, variable: E.Expr, depends, used: list) -> E.Expr:
+    if not depends(q):
+        _note(used, "constant")
+        return E.zeros(q.shape)
+    if q.op == "let":
+        _note(used, f"definition of {q.value}")
+        return E.differential(q.args[0])
+    if q.op in ("entry", "lit"):
+        _note(used, "linearity")
+        return E.rebuild(q, tuple(E.differential(a) if depends(a) else E.zeros(a.shape) for a in q.args))
+    ctx = Differentiator(variable).ctx
+    for rule in rules_for("differentials", key_of(q)):
+        bindings = match(rule.lhs.args[0], q, {})
+        if bindings is not None and guards_hold(rule, bindings, ctx):
+            _note(used, rule.name)
+            # d of a part free of the variable is 0 at once: a line never shows d(2) or dA
+            return instantiate(rule.rhs, bindings,
+                               on_differential=lambda p: E.differential(p) if depends(p) else E.zeros(p.shape))
+    raise AssertionError(f"the engine differentiated {q}, but no rule expands it")
+
+
+def _note(used: list, name: str) -> None:
+    if name not in used:
+        used.append(name)
+
+
+def derivation(derivative) -> Derivation:
+    """The derivation of a first-order Derivative, in the engine's own steps."""
+    variable = derivative.variable
+    f = derivative.function
+    differentiator = Differentiator(variable)
+    lines = [Line("f", f, ""), Line("df", E.differential(f), "")]
+    current = E.differential(f)
+    while any(n.op == "d" and n.args[0] is not variable for n in E.postorder(current)):
+        if len(lines) >= MAX_LINES:
+            current = differentiator(f)
+            lines.append(Line("", current, "the remaining rules, all at once"))
+            break
+        current, used = expand_once(current, variable, differentiator.depends)
+        lines.append(Line("", current, ", ".join(used)))
+    simplified = simplify(current)
+    if simplified is not current:
+        lines.append(Line("", simplified, "simplification"))
+    lines.append(Line("=>", derivative.core, _identification(f, variable)))
+    if derivative.expr is not derivative.core:
+        lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))
+    else:
+        lines[-1] = Line("=>", derivative.core, lines[-1].reason + f", {derivative.layout} layout")
+    return Derivation(lines, variable, derivative.layout)
+
+
+def _identification(f: E.Expr, variable: E.Expr) -> str:
+    if variable.is_scalar:
+        return "identification: df = F' dt"
+    if f.is_scalar:
+        return "identification: df = g^T dx" if variable.shape[1] == 1 else "identification: df = tr(G^T dX)"
+    return "identification: df = J dx"

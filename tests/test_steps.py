@@ -1,0 +1,113 @@
+"""Every line of a derivation is an equality that holds, at random points and directions."""
+import numpy as np
+import pytest
+
+import matcalc
+from matcalc import expr as E
+from matcalc.check import concrete_sizes, random_values
+from matcalc.emit_numpy import evaluate
+from matcalc.evaluation import bind
+from matcalc.expr import postorder
+
+STEP = 1e-6
+CORPUS = [
+    ("||y - Phi theta||^2", "theta"), ("x^T A x", "x"), ("x^T S x", "x"), ("tr(X^T A X)", "X"),
+    ("w^T x", "x"), ("W x", "x"), ("x^T W", "x"), ("||W x||^2", "W"), ("||W x||^2", "x"),
+    ("H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; 1/2 ||yhat - y||^2", "W1"),
+    ("H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; 1/2 ||yhat - y||^2", "W2"),
+    ("scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)", "t"),
+    ("sum(log(1 + exp(-y .* (X w))))", "w"), ("logdet(X)", "X"), ("tr(X^-1 A)", "X"),
+    ("softmax(x)", "x"), ("tanh(W x + b)", "x"), ("||W3 tanh(W2 tanh(W1 x)) - y||^2", "W1"),
+    ("scalar t; U = A + t B; logdet(U)", "t"), ("x / ||x||", "x"), ("kron(x, y)", "x"),
+]
+
+
+def _point(d, seed):
+    symbols = list(d.analysis.symbols.values())
+    dims = concrete_sizes(symbols)
+    values = random_values(symbols, dims, np.random.default_rng(seed))
+    env, bound = bind(d.analysis.symbols, values)
+    name = d.variable.value[0]
+    direction = np.random.default_rng(seed + 1).normal(size=env[name].shape)
+    return env, bound, name, direction
+
+
+def _value(e, env, dims, name, direction):
+    """e with each d(Q) read as the derivative of Q along `direction` of the variable."""
+    def moved(h):
+        return {**env, name: env[name] + h * direction}
+    values = dict(env)
+    mapping = {}
+    for i, node in enumerate(n for n in postorder(e) if n.op == "d"):
+        inner = node.args[0]
+        slope = (evaluate(inner, moved(STEP), dims) - evaluate(inner, moved(-STEP), dims)) / (2 * STEP)
+        values[f"differential{i}"] = slope
+        mapping[node] = E.symbol(f"differential{i}", node.shape, "matrix")
+    return evaluate(E.substitute(e, mapping), values, dims)
+
+
+@pytest.mark.parametrize("text, wrt", CORPUS)
+def test_every_line_holds(text, wrt):
+    d = matcalc.diff(text, wrt, symmetric=("S",))
+    derivation = d.steps()
+    env, dims, name, direction = _point(d, seed=5)
+    df = _value(E.differential(d.function), env, dims, name, direction)
+    equalities = [line for line in derivation.lines if line.lhs in ("df", "")]
+    assert len(equalities) >= 2
+    for line in equalities:
+        got = _value(line.expr, env, dims, name, direction)
+        np.testing.assert_allclose(got, df, rtol=1e-5, atol=1e-7, err_msg=f"{text}: {line}")
+    identified = next(line for line in derivation.lines if line.lhs == "=>").expr
+    core = evaluate(identified, env, dims)
+    if d.variable.is_scalar:
+        paired = core * direction[0, 0]
+    elif d.function.is_scalar:
+        paired = np.array([[np.sum(core * direction)]])            # tr(G^T dX)
+    else:
+        paired = core @ direction                                  # J dx
+    expected = df.T if d.function.is_row else df                  # a row f is read as a vector
+    np.testing.assert_allclose(paired, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_steps_name_the_rules_they_use():
+    text = str(matcalc.diff("||y - Phi theta||^2", "theta").steps())
+    for name in ("d-norm-squared", "d-product", "identification", "mixed layout"):
+        assert name in text
+    assert text.splitlines()[0] == "f = ||y - Phi theta||^2"
+    assert text.splitlines()[-1].startswith("=> -2 Phi^T (y - Phi theta)")
+
+
+def test_steps_in_latex_are_an_align_block():
+    latex = matcalc.diff("x^T A x", "x").steps().latex()
+    assert latex.startswith("\\begin{align*}") and latex.endswith("\\end{align*}")
+    assert "\\frac{\\partial f}{\\partial \\mathbf{x}} &= \\left(A + A^\\top\\right) \\mathbf{x}" in latex
+
+
+def test_long_derivations_are_summarised():
+    depth = 12
+    text = "W1 x"
+    for i in range(2, depth + 1):
+        text = f"W{i} tanh({text})"
+    derivation = matcalc.diff(f"||{text} - y||^2", "W1").steps()
+    assert len(derivation.lines) <= 16
+
+
+def _table_rows():
+    import test_identities
+    return [r for r in test_identities.ROWS if "tensor" not in r.flags]
+
+
+@pytest.mark.parametrize("row", _table_rows(), ids=lambda r: r.id)
+def test_every_line_holds_for_the_identity_table(row):
+    import oracle
+    d = matcalc.diff(row.expr, row.wrt, **row.decl)
+    env, dims = bind(d.analysis.symbols, oracle.to_matcalc(row.values(), row.dims))
+    name = d.variable.value[0]
+    direction = np.random.default_rng(11).normal(size=env[name].shape)
+    if d.variable.value[1] == "symmetric":
+        direction = direction + direction.T
+    df = _value(E.differential(d.function), env, dims, name, direction)
+    for line in d.steps().lines:
+        if line.lhs in ("df", ""):
+            got = _value(line.expr, env, dims, name, direction)
+            np.testing.assert_allclose(got, df, rtol=1e-5, atol=1e-6, err_msg=f"{row.expr}: {line}")
