@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="how to print the result (default: text)")
     d.add_argument("--check", action="store_true",
                    help="cross-check with elementwise SymPy and finite differences")
+    d.add_argument("--plain-vectors", action="store_true",
+                   help="with --format latex: vectors as plain letters, not bold")
     d.add_argument("--steps", action="store_true",
                    help="show the derivation, one rule per line (with --format latex: an align* block)")
     return parser
@@ -92,12 +94,13 @@ def run(argv: list) -> int:
                           "latex": d.latex(), "check": report.summary() if report else None,
                           "steps": derivation.text() if derivation else None}))
         return 0
-    print(d.latex() if args.format == "latex" else str(d))
+    bold = not args.plain_vectors
+    print(d.latex(equation=True, bold_vectors=bold) if args.format == "latex" else str(d))
     print("# " + d.describe())
     if report is not None:
         print("# checked: " + report.summary())
     if derivation is not None:
-        print(derivation.latex() if args.format == "latex" else derivation.text())
+        print(derivation.latex(bold) if args.format == "latex" else derivation.text())
     return 0
 
 

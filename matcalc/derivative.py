@@ -66,12 +66,24 @@ class Derivative:
         kinds = ", ".join(_declaration(s) for s in self.analysis.symbols.values())
         return f"{self.layout} layout · {rows} x {cols}" + (f" · {kinds}" if kinds else "")
 
-    def latex(self) -> str:
-        from .emit_latex import to_latex
-        return to_latex(self.expr)
+    def latex(self, equation: bool = False, bold_vectors: bool = True) -> str:
+        """LaTeX of the result; with equation=True the whole equation, its layout noted:
+        \\frac{\\partial}{\\partial x}(f) = ... . bold_vectors=False writes vectors plain."""
+        from .emit_latex import name_latex, to_latex
+        result = to_latex(self.expr, bold_vectors)
+        if not equation:
+            return result
+        name = name_latex(self.variable.value[0], self.variable.value[1], bold_vectors)
+        power = "^2" if self.order == 2 else ""
+        by = (r"\partial " + name) * self.order if self.order == 1 else r"\partial " + name + r" \partial " + name + r"^\top"
+        lets = [n for n in E.postorder(self.function) if n.op == "let"]
+        where = ", ".join(f"{to_latex(n, bold_vectors)} = {to_latex(n.args[0], bold_vectors)}" for n in lets)
+        return (r"\frac{\partial" + power + "}{" + by + r"} \left(" + to_latex(self.function, bold_vectors)
+                + r"\right) = " + result + r" \qquad \text{(" + self.layout + " layout"
+                + (r"; where } " + where + r"\text{)}" if where else ")}"))
 
     def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {self.latex()}$"
+        return f"$\\displaystyle {self.latex(equation=True)}$"
 
     def evaluate(self, values: dict):
         """The derivative at a point, as NumPy: a float for a scalar, else a 2-D array."""

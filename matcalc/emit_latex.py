@@ -132,6 +132,11 @@ class _Latex:
             text = "{" + text + "}"
         return text + "^{-1}", POSTFIX
 
+    def _base(self, e) -> str:
+        """The base of a power: braced when it ends in a superscript of its own (X^{-1})^2."""
+        text = self.at(e, POSTFIX)
+        return "{" + text + "}" if e.op in ("T", "inv") else text
+
     def _exponent(self, p):
         return "{" + self.text(p)[0] + "}"
 
@@ -141,13 +146,13 @@ class _Latex:
             return r"\frac{1}{" + self.text(power(base, number(-p.value)))[0] + "}", ATOM
         if p.op == "num" and p.value == Fraction(1, 2):
             return r"\sqrt{" + self.text(base)[0] + "}", ATOM
-        return self.at(base, POSTFIX) + "^" + self._exponent(p), POWER
+        return self._base(base) + "^" + self._exponent(p), POWER
 
     _mpow = _pow
 
     def _epow(self, e):
         base, p = e.args
-        return self.at(base, POSTFIX) + r"^{\circ " + self.text(p)[0] + "}", POWER
+        return self._base(base) + r"^{\circ " + self.text(p)[0] + "}", POWER
 
     def _fn(self, e):
         inner = self.text(e.args[0])[0]

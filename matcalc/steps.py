@@ -59,7 +59,7 @@ class Derivation:
         for line in self.lines:
             left = {"f": "f", "df": r"\mathrm{d}f", "": "", "=>": r"\frac{\partial f}{\partial " + name + "}"}[
                 line.lhs if line.lhs in ("f", "df", "") else "=>"]
-            reason = r" && \text{" + _latex_text(line.reason) + "}" if line.reason else ""
+            reason = r" && " + _latex_reason(line.reason) if line.reason else ""
             rows.append(f"{left} &= {to_latex(_display(line.expr), bold_vectors)}{reason}")
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
@@ -94,6 +94,22 @@ def _display(e: E.Expr) -> E.Expr:
 
 def _has_differential(e: E.Expr) -> bool:
     return any(n.op == "d" for n in E.postorder(e))
+
+
+_FORMULAS = {"df = g^T dx": r"\mathrm{d}f = g^\top \mathrm{d}x",
+             "df = tr(G^T dX)": r"\mathrm{d}f = \operatorname{tr}(G^\top \mathrm{d}X)",
+             "df = J dx": r"\mathrm{d}f = J \,\mathrm{d}x",
+             "df = F' dt": r"\mathrm{d}f = F' \,\mathrm{d}t"}
+
+
+def _latex_reason(reason: str) -> str:
+    """Words in \\text, the identification's formula as mathematics."""
+    for plain, formula in _FORMULAS.items():
+        if plain in reason:
+            before, after = reason.split(plain, 1)
+            return (r"\text{" + _latex_text(before) + "} " + formula
+                    + (r"\text{" + _latex_text(after) + "}" if after else ""))
+    return r"\text{" + _latex_text(reason) + "}"
 
 
 def _latex_text(text: str) -> str:

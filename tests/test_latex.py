@@ -1,0 +1,98 @@
+"""LaTeX output: golden files, and every output rendered by a real renderer (KaTeX, with node).
+
+KaTeX is found in $MATCALC_KATEX or ~/.cache/matcalc/katex, and installed there with npm
+on first use (.ci/run installs it the same way). Golden files are rewritten with
+MATCALC_UPDATE_GOLDEN=1.
+"""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import matcalc
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "golden"
+KATEX_VERSION = "0.16"
+
+# (file stem, expression, variable, options): results and derivations written for slides
+CASES = [
+    ("quadratic_form", "x^T A x", "x", {}),
+    ("quadratic_form_numerator", "x^T A x", "x", {"layout": "numerator"}),
+    ("least_squares", "||y - Phi theta||^2", "theta", {}),
+    ("trace_quadratic", "tr(X^T A X)", "X", {}),
+    ("chain_rule_seed", "scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)", "t", {}),
+    ("linear_network", "H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; 1/2 ||yhat - y||^2", "W1", {}),
+    ("logistic_loss", "sum(log(1 + exp(-y .* (X w))))", "w", {}),
+    ("logdet", "logdet(X)", "X", {}),
+    ("softmax_jacobian", "softmax(W x)", "x", {}),
+]
+
+
+def _outputs(expression, wrt, options):
+    d = matcalc.diff(expression, wrt, **options)
+    return {
+        "result.tex": d.latex(equation=True) + "\n",
+        "steps.tex": d.steps().latex() + "\n",
+    }
+
+
+@pytest.fixture(scope="session")
+def katex():
+    configured = os.environ.get("MATCALC_KATEX")
+    folder = Path(configured) if configured else Path.home() / ".cache" / "matcalc" / "katex"
+    module = folder / "node_modules" / "katex"
+    if not module.is_dir():
+        if not (shutil.which("node") and shutil.which("npm")):
+            pytest.skip("node and npm are needed to render LaTeX with KaTeX")
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder),
+                        f"katex@{KATEX_VERSION}"], check=True, capture_output=True, timeout=300)
+
+    def render(texts):
+        result = subprocess.run(["node", str(HERE / "katex_render.js"), str(module)], input=json.dumps(texts),
+                                capture_output=True, text=True, check=True, timeout=300)
+        return json.loads(result.stdout)
+    return render
+
+
+@pytest.mark.parametrize("stem, expression, wrt, options", CASES, ids=[c[0] for c in CASES])
+def test_golden_latex(stem, expression, wrt, options):
+    for suffix, text in _outputs(expression, wrt, options).items():
+        path = GOLDEN / f"{stem}.{suffix}"
+        if os.environ.get("MATCALC_UPDATE_GOLDEN"):
+            path.write_text(text, encoding="utf-8")
+        assert path.read_text(encoding="utf-8") == text, f"{path.name} differs; see the diff above"
+
+
+def test_golden_files_render_in_katex(katex):
+    files = sorted(GOLDEN.glob("*.tex"))
+    assert len(files) == 2 * len(CASES)
+    errors = katex([f.read_text(encoding="utf-8") for f in files])
+    assert [(f.name, e) for f, e in zip(files, errors) if e] == []
+
+
+def test_every_identity_renders_in_katex(katex):
+    import test_identities
+    texts, labels = [], []
+    for row in test_identities.ROWS:
+        if "tensor" in row.flags:
+            continue
+        for layout in ("mixed", "numerator", "denominator"):
+            d = matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl)
+            texts.append(d.latex(equation=True))
+            labels.append(f"{row.id} [{layout}]")
+        texts.append(matcalc.diff(row.expr, row.wrt, **row.decl).steps().latex())
+        labels.append(f"{row.id} steps")
+        texts.append(matcalc.diff(row.expr, row.wrt, **row.decl).latex(bold_vectors=False))
+        labels.append(f"{row.id} plain")
+    errors = katex(texts)
+    assert [(label, tex, e) for label, tex, e in zip(labels, texts, errors) if e] == []
+
+
+def test_bad_latex_is_caught(katex):
+    """The renderer check can fail: a broken string is reported."""
+    assert katex([r"\frac{1}{", r"x^{2}"]) [0] is not None
