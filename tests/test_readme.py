@@ -11,10 +11,10 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 
 def _examples():
-    for block in re.findall(r"```\n(.*?)```", README, flags=re.S):
+    for block in re.findall(r"^```[a-z]*\n(.*?)^```", README, flags=re.S | re.M):
         lines = block.splitlines()
         for i, line in enumerate(lines):
-            if line.startswith("$ matcalc ") and "|" not in line:
+            if line.startswith("$ matcalc "):
                 shown = []
                 for following in lines[i + 1:]:
                     if following.startswith("$ ") or not following.strip():
