@@ -56,7 +56,9 @@ class Expr:
 
     def _repr_latex_(self) -> str:
         from .emit_latex import to_latex
-        return f"${to_latex(self)}$"
+        lets = [n for n in postorder(self) if n.op == "let"]
+        where = ", ".join(f"{to_latex(n)} = {to_latex(n.args[0])}" for n in lets)
+        return f"${to_latex(self)}" + (rf" \quad \text{{where }} {where}$" if where else "$")
 
     def __reduce__(self):
         return (_make, (self.op, self.args, self.value, self.shape))  # unpickle into the intern table
