@@ -176,9 +176,13 @@ def derivation(derivative) -> Derivation:
             break
         current, used = expand_once(current, variable, differentiator.depends)
         lines.append(Line("", current, ", ".join(used)))
-    simplified = simplify(current)
+    applied: list = []
+    simplified = simplify(current, trace=applied)
     if simplified is not current:
-        lines.append(Line("", simplified, "simplification"))
+        names = []
+        for step in applied:
+            _note(names, step.rule.name)
+        lines.append(Line("", simplified, ", ".join(names + ["collecting terms"])))
     lines.append(Line("=>", derivative.core, _identification(f, variable)))
     if derivative.expr is not derivative.core:
         lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))

@@ -1,13 +1,9 @@
 """LaTeX output: golden files, and every output rendered by a real renderer (KaTeX, with node).
 
-KaTeX is found in $MATCALC_KATEX or ~/.cache/matcalc/katex, and installed there with npm
-on first use (.ci/run installs it the same way). Golden files are rewritten with
-MATCALC_UPDATE_GOLDEN=1.
+The `katex` fixture (conftest.py) renders with KaTeX under node. Golden files are
+rewritten with MATCALC_UPDATE_GOLDEN=1.
 """
-import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +12,6 @@ import matcalc
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
-KATEX_VERSION = "0.16"
 
 # (file stem, expression, variable, options): results and derivations written for slides
 CASES = [
@@ -38,25 +33,6 @@ def _outputs(expression, wrt, options):
         "result.tex": d.latex(equation=True) + "\n",
         "steps.tex": d.steps().latex() + "\n",
     }
-
-
-@pytest.fixture(scope="session")
-def katex():
-    configured = os.environ.get("MATCALC_KATEX")
-    folder = Path(configured) if configured else Path.home() / ".cache" / "matcalc" / "katex"
-    module = folder / "node_modules" / "katex"
-    if not module.is_dir():
-        if not (shutil.which("node") and shutil.which("npm")):
-            pytest.skip("node and npm are needed to render LaTeX with KaTeX")
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder),
-                        f"katex@{KATEX_VERSION}"], check=True, capture_output=True, timeout=300)
-
-    def render(texts):
-        result = subprocess.run(["node", str(HERE / "katex_render.js"), str(module)], input=json.dumps(texts),
-                                capture_output=True, text=True, check=True, timeout=300)
-        return json.loads(result.stdout)
-    return render
 
 
 @pytest.mark.parametrize("stem, expression, wrt, options", CASES, ids=[c[0] for c in CASES])

@@ -4,14 +4,12 @@ The notebooks contain their own `assert`s (symbolic results against hand formula
 differences), so executing them is a real test of the engine.
 """
 import os
+import re
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -44,7 +42,7 @@ def test_notebook_has_value_checks(name):
 
 
 @pytest.mark.parametrize("name", EXPECTED)
-def test_notebook_executes(name, monkeypatch):
+def test_notebook_executes(name, monkeypatch, katex):
     # the kernel must import this checkout's matcalc even when it is not installed
     path = os.environ.get("PYTHONPATH", "")
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + (os.pathsep + path if path else ""))
@@ -64,3 +62,17 @@ def test_notebook_executes(name, monkeypatch):
             assert out.output_type != "error", f"{name} cell {i}: {out.ename}: {out.evalue}"
             if out.output_type == "stream" and out.name == "stderr":
                 assert "Traceback" not in out.text, f"{name} cell {i}: {out.text}"
+
+    # every formula the notebook shows renders in KaTeX: rendered outputs and Markdown math
+    formulas = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            formulas += [m.group(1) or m.group(2) for m in
+                         re.finditer(r"\$\$(.+?)\$\$|(?<!\$)\$([^$\n]+?)\$(?!\$)", cell.source, flags=re.S)]
+        for out in cell.get("outputs", []):
+            latex = out.get("data", {}).get("text/latex")
+            if latex:
+                formulas.append(latex.strip().strip("$").removeprefix("\\displaystyle").strip())
+    assert formulas, f"{name} shows no formulas"
+    errors = katex(formulas)
+    assert [(f, e) for f, e in zip(formulas, errors) if e] == []
