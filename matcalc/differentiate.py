@@ -20,7 +20,7 @@ import heapq
 
 from . import expr as E
 from .errors import NotDifferentiableError
-from .rules import Context, Step, fired, guards_hold, instantiate, key_of, match, rules_for
+from .rules import Context, Rule, Step, fired, guards_hold, instantiate, key_of, match, rules_for
 
 
 class Differentiator:
@@ -44,27 +44,36 @@ class Differentiator:
         return found
 
     def _differential(self, e: E.Expr) -> E.Expr:
-        if not self.depends(e):
-            return E.zeros(e.shape)
-        if e is self.variable:
-            return E.differential(e)
-        if e.op == "let":           # the chain rule through an intermediate
-            return self(e.args[0])
-        # d is linear, and entries and literals are linear in their operands
-        if e.op == "entry":
-            return E.entry(self(e.args[0]), *e.value)
-        if e.op == "lit":
-            return E.rebuild(e, tuple(self(a) for a in e.args))
-        for rule in rules_for("differentials", key_of(e)):
-            bindings = match(rule.lhs.args[0], e, {})
-            if bindings is not None and guards_hold(rule, bindings, self.ctx):
-                result = instantiate(rule.rhs, bindings, on_differential=self)
-                fired[rule.file, rule.name] += 1
-                if self.trace is not None:
-                    self.trace.append(Step(rule, E.differential(e), result))
-                return result
-        raise NotDifferentiableError(f"no rule differentiates {_describe(e)} "
-                                     f"with respect to {self.name}")
+        result, reason = expand_differential(e, self.variable, self.depends, self.ctx, on_differential=self)
+        if isinstance(reason, Rule):
+            fired[reason.file, reason.name] += 1
+            if self.trace is not None:
+                self.trace.append(Step(reason, E.differential(e), result))
+        return result
+
+
+def expand_differential(e: E.Expr, variable: E.Expr, depends, ctx: Context, on_differential):
+    """One level of d(e): (the expansion, the Rule or the fact that gives it).
+
+    The inner differentials are `on_differential(part)`: the engine differentiates them at
+    once, a derivation (steps.py) leaves them for its next line."""
+    if not depends(e):
+        return E.zeros(e.shape), "constant"
+    if e is variable:
+        return E.differential(e), "the variable"
+    if e.op == "let":               # the chain rule through an intermediate
+        return on_differential(e.args[0]), f"definition of {e.value}"
+    # d is linear, and entries and literals are linear in their operands
+    if e.op == "entry":
+        return E.entry(on_differential(e.args[0]), *e.value), "linearity"
+    if e.op == "lit":
+        return E.rebuild(e, tuple(on_differential(a) for a in e.args)), "linearity"
+    for rule in rules_for("differentials", key_of(e)):
+        bindings = match(rule.lhs.args[0], e, {})
+        if bindings is not None and guards_hold(rule, bindings, ctx):
+            return instantiate(rule.rhs, bindings, on_differential=on_differential), rule
+    raise NotDifferentiableError(f"no rule differentiates {_describe(e)} "
+                                 f"with respect to {variable.value[0]}")
 
 
 def _describe(e: E.Expr) -> str:

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import expr as E
-from .differentiate import Differentiator
-from .rules import guards_hold, instantiate, key_of, match, rules_for
+from .differentiate import Differentiator, expand_differential
 from .simplify import simplify
 
 MAX_LINES = 12
@@ -137,24 +136,12 @@ def expand_once(df: E.Expr, variable: E.Expr, depends) -> tuple[E.Expr, list]:
 
 
 def _one_rule(q: E.Expr, variable: E.Expr, depends, used: list) -> E.Expr:
-    if not depends(q):
-        _note(used, "constant")
-        return E.zeros(q.shape)
-    if q.op == "let":
-        _note(used, f"definition of {q.value}")
-        return E.differential(q.args[0])
-    if q.op in ("entry", "lit"):
-        _note(used, "linearity")
-        return E.rebuild(q, tuple(E.differential(a) if depends(a) else E.zeros(a.shape) for a in q.args))
-    ctx = Differentiator(variable).ctx
-    for rule in rules_for("differentials", key_of(q)):
-        bindings = match(rule.lhs.args[0], q, {})
-        if bindings is not None and guards_hold(rule, bindings, ctx):
-            _note(used, rule.name)
-            # d of a part free of the variable is 0 at once: a line never shows d(2) or dA
-            return instantiate(rule.rhs, bindings,
-                               on_differential=lambda p: E.differential(p) if depends(p) else E.zeros(p.shape))
-    raise AssertionError(f"the engine differentiated {q}, but no rule expands it")
+    # d of a part free of the variable is 0 at once: a line never shows d(2) or dA
+    result, reason = expand_differential(
+        q, variable, depends, Differentiator(variable).ctx,
+        on_differential=lambda p: E.differential(p) if depends(p) else E.zeros(p.shape))
+    _note(used, reason if isinstance(reason, str) else reason.name)
+    return result
 
 
 def _note(used: list, name: str) -> None:
