@@ -11,6 +11,7 @@ CheckError naming the first entry that disagrees.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 from itertools import product as cartesian
 
 import numpy as np
@@ -27,6 +28,16 @@ from .expr import postorder
 SIZES = (2, 3, 4)
 TOLERANCE = 1e-6
 SYMBOLIC_OPS = 400   # larger differences (inverses of products, say) are compared at points
+
+
+class Arrangement(NamedTuple):
+    """Which entries of f and of the variable there are, and how the layout places them."""
+    f_entries: list
+    v_entries: list
+    f_axes: int
+    v_axes: int
+    layout: str
+    shape: tuple
 
 
 @dataclass
@@ -151,8 +162,8 @@ def _check_at(derivative, symbols, dims, seed) -> CheckReport:
     if result_shape != expected_shape:
         raise CheckError(f"the result is {result_shape[0]} x {result_shape[1]}, but the "
                          f"{derivative.layout} layout asks for {expected_shape[0]} x {expected_shape[1]}")
-    problem = (f_entries, v_entries, f_axes, v_axes, layout, result_shape) = \
-        (_entries(f_shape, f_axes), _entries(v_shape, v_axes), f_axes, v_axes, layout, result_shape)
+    problem = Arrangement(_entries(f_shape, f_axes), _entries(v_shape, v_axes), f_axes, v_axes,
+                          layout, result_shape)
     # finite differences first: cheap, and they find sizes where f is undefined
     error = _check_finite_differences(derivative, symbols, dims, problem, seed)
     symbolic, numeric = _check_sympy(derivative, symbols, dims, problem, seed)

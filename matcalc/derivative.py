@@ -46,16 +46,13 @@ class Derivative:
         self.order = order
         self.core = core          # the engine's convention: gradient, Jacobian or F'
         self.expr = expr          # arranged in the layout
-        self.text = None          # printed once, where deep expressions may recurse
 
     @property
     def shape(self) -> tuple:
         return self.expr.shape
 
     def __str__(self) -> str:
-        if self.text is None:
-            self.text = call_deep(str, self.expr)
-        return self.text
+        return str(self.expr)
 
     def __repr__(self) -> str:
         return f"<Derivative {self} · {self.describe()}>"
@@ -176,20 +173,12 @@ def _named(result: E.Expr, analysis: Analysis) -> E.Expr:
             lets[node.args[0]] = node
     if not lets:
         return result
-    memo: dict = {}
 
-    def rename(node):
-        found = memo.get(node)
-        if found is None:
-            if node in lets:
-                found = lets[node]
-            elif node.op == "let" or not node.args:
-                found = node
-            else:
-                found = E.rebuild(node, tuple(rename(a) for a in node.args))
-            memo[node] = found
-        return found
-    return rename(result)
+    def replace(node, again):
+        if node in lets:
+            return lets[node]
+        return node if node.op == "let" else None   # a definition keeps its own body
+    return E.transform(result, replace)
 
 
 def _derivative(f: E.Expr, variable: E.Expr) -> E.Expr:
@@ -203,9 +192,7 @@ def diff(text: str, wrt: str, layout: str = "mixed", order: int = 1, scalars=(),
     def run():
         analysis = analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
                                 declare=_names(declare, split=False))
-        derivative = derivative_of(analysis, wrt, layout, order)
-        derivative.text = str(derivative.expr)
-        return derivative
+        return derivative_of(analysis, wrt, layout, order)
     return call_deep(run)
 
 

@@ -718,16 +718,25 @@ _UNARY_AND_BINARY = {
 }
 
 
-def substitute(e: Expr, mapping: dict) -> Expr:
-    """Replace subexpressions by `mapping` everywhere, sharing work across a DAG."""
-    memo = dict(mapping)
+def transform(e: Expr, replace) -> Expr:
+    """Rebuild e from its parts, each shared node once.  replace(node, again) may return
+    the node's replacement (again(part) transforms a part), or None: rebuild it as it is."""
+    memo: dict = {}
 
-    def go(node):
+    def again(node):
         found = memo.get(node)
         if found is None:
-            found = memo[node] = rebuild(node, tuple(go(a) for a in node.args)) if node.args else node
+            found = replace(node, again)
+            if found is None:
+                found = rebuild(node, tuple(again(a) for a in node.args)) if node.args else node
+            memo[node] = found
         return found
-    return go(e)
+    return again(e)
+
+
+def substitute(e: Expr, mapping: dict) -> Expr:
+    """Replace subexpressions by `mapping` everywhere."""
+    return transform(e, lambda node, again: mapping.get(node))
 
 
 def symbols_in(e: Expr, memo: dict | None = None) -> frozenset:

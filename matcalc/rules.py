@@ -221,22 +221,14 @@ def _match_commutative(ps: list, ss: list, b: dict, combine):
 
 
 def instantiate(template: E.Expr, b: dict, on_differential=None) -> E.Expr:
-    memo: dict = {}
-
-    def go(node):
-        found = memo.get(node)
-        if found is None:
-            if node.op == "sym":
-                found = b[node]
-            elif node.op == "d" and on_differential is not None:
-                found = on_differential(go(node.args[0]))
-            elif node.args:
-                found = E.rebuild(node, tuple(go(a) for a in node.args))
-            else:
-                found = node
-            memo[node] = found
-        return found
-    return go(template)
+    """The template with its pattern variables bound; each d(Q) in it becomes on_differential(Q)."""
+    def replace(node, again):
+        if node.op == "sym":
+            return b[node]
+        if node.op == "d" and on_differential is not None:
+            return on_differential(again(node.args[0]))
+        return None
+    return E.transform(template, replace)
 
 
 # ---------------------------------------------------------------- rewriting

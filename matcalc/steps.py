@@ -76,19 +76,16 @@ def _kind(e: E.Expr) -> str:
 def _display(e: E.Expr) -> E.Expr:
     """For reading: a scalar product with a differential in it ends with the differential
     (g^T dx rather than dx^T g); both are the same number."""
-    memo: dict = {}
-
-    def go(node):
-        found = memo.get(node)
-        if found is None:
-            found = node if not node.args else E.rebuild(node, tuple(go(a) for a in node.args))
-            q, scalars, chain = E.mul_parts(found)
-            if found.op == "mul" and found.is_scalar and len(chain) > 1 and _has_differential(chain[0]) \
-                    and not _has_differential(chain[-1]):
-                found = E.mul_reading(q, scalars, [E.transpose(f) for f in reversed(chain)])
-            memo[node] = found
-        return found
-    return go(e)
+    def replace(node, again):
+        if not node.args:
+            return node
+        rebuilt = E.rebuild(node, tuple(again(a) for a in node.args))
+        q, scalars, chain = E.mul_parts(rebuilt)
+        if rebuilt.op == "mul" and rebuilt.is_scalar and len(chain) > 1 and _has_differential(chain[0]) \
+                and not _has_differential(chain[-1]):
+            return E.mul_reading(q, scalars, [E.transpose(f) for f in reversed(chain)])
+        return rebuilt
+    return E.transform(e, replace)
 
 
 def _has_differential(e: E.Expr) -> bool:
@@ -118,21 +115,12 @@ def _latex_text(text: str) -> str:
 def expand_once(df: E.Expr, variable: E.Expr, depends) -> tuple[E.Expr, list]:
     """df with each outermost d(Q) expanded by one rule; the names of the rules used."""
     used: list = []
-    memo: dict = {}
 
-    def go(node):
-        found = memo.get(node)
-        if found is not None:
-            return found
+    def replace(node, again):
         if node.op == "d" and node.args[0] is not variable:
-            found = _one_rule(node.args[0], variable, depends, used)
-        elif node.args:
-            found = E.rebuild(node, tuple(go(a) for a in node.args))
-        else:
-            found = node
-        memo[node] = found
-        return found
-    return go(df), used
+            return _one_rule(node.args[0], variable, depends, used)
+        return None
+    return E.transform(df, replace), used
 
 
 def _one_rule(q: E.Expr, variable: E.Expr, depends, used: list) -> E.Expr:
