@@ -12,32 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
-from itertools import product as cartesian
 
 import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
-from .derivative import axes, variable_axes
+from .derivative import axis_dims, derivative_of, layout_order, variable_axes
 from .emit_numpy import DomainError, _dim, evaluate
 from .emit_sympy import symbol_matrix, to_sympy
 from .errors import CheckError
-from .evaluation import bind
+from .evaluation import bind, tensor_from_vec_form
 from .expr import postorder
 
 SIZES = (2, 3, 4)
 TOLERANCE = 1e-6
 SYMBOLIC_OPS = 400   # larger differences (inverses of products, say) are compared at points
-
-
-class Arrangement(NamedTuple):
-    """Which entries of f and of the variable there are, and how the layout places them."""
-    f_entries: list
-    v_entries: list
-    f_axes: int
-    v_axes: int
-    layout: str
-    shape: tuple
 
 
 @dataclass
@@ -91,47 +80,26 @@ def random_values(symbols, dims: dict, rng) -> dict:
     return values
 
 
-def _entries(e_shape: tuple, matrix_axes: int):
-    """Index pairs (row, col) of an f or a variable, by its axes."""
-    rows, cols = e_shape
-    if matrix_axes == 0:
+def _entries(e, axis_count: int) -> list:
+    """(index on the axes, (row, col) in the 2-D value) for each entry of e."""
+    rows, cols = e if isinstance(e, tuple) else e.shape
+    if axis_count == 0:
         return [((), (0, 0))]
-    if matrix_axes == 1:
+    if axis_count == 1:
         length = rows if cols == 1 else cols
         return [((i,), (i, 0) if cols == 1 else (0, i)) for i in range(length)]
     return [((i, j), (i, j)) for i in range(rows) for j in range(cols)]
 
 
-def _arrange(table: dict, f_entries, v_entries, f_axes: int, v_axes: int, layout: str, out_shape):
-    """Put d f[a] / d v[b] at its place in the layout, as a 2-D array of out_shape."""
-    f_sizes = _axis_sizes(f_entries, f_axes)
-    v_sizes = _axis_sizes(v_entries, v_axes)
-    tensor = np.empty(tuple(f_sizes) + tuple(v_sizes), dtype=object)
-    for (fa, _), (va, _) in cartesian(f_entries, v_entries):
-        tensor[fa + va] = table[fa, va]
-    f_order = list(range(f_axes))
-    v_order = list(range(f_axes, f_axes + v_axes))
-    order = {"mixed": f_order + v_order, "numerator": f_order + v_order[::-1],
-             "denominator": v_order + f_order[::-1]}[layout]
-    return np.transpose(tensor, order).reshape(out_shape)
-
-
-def _axis_sizes(entries, count):
-    return [max(index[k] for index, _ in entries) + 1 for k in range(count)]
-
-
-def _documented_shape(f_axes, v_axes, layout, f_shape, v_shape) -> tuple:
-    """The 2-D shape SYNTAX.md gives the result: the layout's order of the axis lengths;
-    a 1-axis result is a column, except numerator by a vector and denominator of a vector."""
-    def lengths(shape, count):
-        return [n for n in shape if n != 1] if count == 1 else list(shape)[:count]
-    f_lengths, v_lengths = lengths(f_shape, f_axes), lengths(v_shape, v_axes)
-    ordered = {"mixed": f_lengths + v_lengths, "numerator": f_lengths + v_lengths[::-1],
-               "denominator": v_lengths + f_lengths[::-1]}[layout]
+def _result_shape(sizes: list, problem: "Arrangement") -> tuple:
+    """The shape SYNTAX.md gives the result: the layout's order of the axis lengths; a
+    one-axis result is a column, except numerator by a vector and denominator of a vector."""
+    ordered = [sizes[k] for k in layout_order(problem.f_axes, problem.v_axes, problem.layout)]
     if len(ordered) == 0:
         return (1, 1)
     if len(ordered) == 1:
-        row = (layout == "numerator" and v_axes == 1) or (layout == "denominator" and f_axes == 1)
+        layout = problem.layout
+        row = (layout == "numerator" and problem.v_axes == 1) or (layout == "denominator" and problem.f_axes == 1)
         return (1, ordered[0]) if row else (ordered[0], 1)
     return tuple(ordered)
 
@@ -148,65 +116,111 @@ def check(derivative, seed: int = 0) -> CheckReport:
     raise CheckError("the expression is undefined at every size tried (" + "; ".join(problems) + ")")
 
 
+class Arrangement(NamedTuple):
+    """How many axes the last step's function and variable have, and the layout."""
+    f_axes: int
+    v_axes: int
+    layout: str
+    shape: tuple
+
+
 def _check_at(derivative, symbols, dims, seed) -> CheckReport:
-    f, variable = derivative.function, derivative.variable
-    f_axes, v_axes = axes(f), variable_axes(variable)
+    sizes = [_dim(d, dims) for d in derivative.f_axes + derivative.v_axes]
+    problem = Arrangement(len(derivative.f_axes), len(derivative.v_axes), derivative.layout, ())
+    if derivative.is_tensor:
+        expected_shape = tuple(sizes[k] for k in layout_order(problem.f_axes, problem.v_axes, problem.layout))
+    else:
+        expected_shape = _result_shape(sizes, problem)
     result_shape = tuple(_dim(d, dims) for d in derivative.shape)
-    f_shape = tuple(_dim(d, dims) for d in f.shape)
-    v_shape = tuple(_dim(d, dims) for d in variable.shape)
-    layout = derivative.layout
-    if derivative.order == 2 and v_axes:
-        # the Hessian: the mixed-layout derivative of the gradient, in every layout
-        f_axes, f_shape, layout = 1, v_shape, "mixed"
-    expected_shape = _documented_shape(f_axes, v_axes, layout, f_shape, v_shape)
     if result_shape != expected_shape:
-        raise CheckError(f"the result is {result_shape[0]} x {result_shape[1]}, but the "
-                         f"{derivative.layout} layout asks for {expected_shape[0]} x {expected_shape[1]}")
-    problem = Arrangement(_entries(f_shape, f_axes), _entries(v_shape, v_axes), f_axes, v_axes,
-                          layout, result_shape)
+        raise CheckError(f"the result is {_fmt(result_shape)}, but the {derivative.layout} layout "
+                         f"asks for {_fmt(expected_shape)}")
+    problem = problem._replace(shape=expected_shape)
     # finite differences first: cheap, and they find sizes where f is undefined
     error = _check_finite_differences(derivative, symbols, dims, problem, seed)
     symbolic, numeric = _check_sympy(derivative, symbols, dims, problem, seed)
     return CheckReport(dims, symbolic, numeric, error)
 
 
+def _evaluate(e, derivative, point: dict):
+    env, bound = bind(derivative.analysis.symbols, point)
+    return evaluate(e, env, bound)
+
+
+def _fmt(shape) -> str:
+    return " x ".join(str(n) for n in shape)
+
+
+def _in_layout(tensor: np.ndarray, problem: Arrangement) -> np.ndarray:
+    """T[f axes..., variable axes...] in the layout's order, shaped as the result."""
+    return np.transpose(tensor, layout_order(problem.f_axes, problem.v_axes, problem.layout)).reshape(problem.shape)
+
+
+def _partials(shape: tuple, variable_entries: list, partial) -> np.ndarray:
+    """One more axis group: T'[a..., b...] = partial(a, b, (row, col) of entry b)."""
+    sizes = [max(index[k] for index, _ in variable_entries) + 1 for k in range(len(variable_entries[0][0]))]
+    out = np.empty(shape + tuple(sizes), dtype=object)
+    for index in np.ndindex(*shape):
+        for v_index, place in variable_entries:
+            out[index + v_index] = partial(index, v_index, place)
+    return out
+
+
+def _function_table(value, count: int) -> np.ndarray:
+    """The entries of a 2-D value (SymPy or NumPy) on f's axes."""
+    table = np.empty(tuple(max(i[k] for i, _ in _entries(value.shape, count)) + 1 for k in range(count)),
+                     dtype=object)
+    for index, (i, j) in _entries(value.shape, count):
+        table[index] = value[i, j]
+    return table
+
+
 def _check_sympy(derivative, symbols, dims, problem, seed):
-    f_entries, v_entries, f_axes, v_axes, layout, shape = problem
     env = {s.value[0]: symbol_matrix(s.value[0], s.value[1], _dim(s.shape[0], dims), _dim(s.shape[1], dims))
            for s in symbols}
     F = to_sympy(derivative.function, env, dims)
-    V = env[derivative.variable.value[0]]
-    if derivative.order == 2:     # differentiate once here, once below
-        F = F.diff(V[0, 0]) if V.shape == (1, 1) else sp.Matrix([sp.diff(F[0, 0], v) for v in V])
-    symmetric = derivative.variable.value[1] == "symmetric"
-    table = {}
-    for (fa, (fi, fj)), (va, (vi, vj)) in cartesian(f_entries, v_entries):
-        partial = sp.diff(F[fi, fj], V[vi, vj])
-        if symmetric and vi != vj:
-            partial = partial / 2           # the symmetric gradient (G + G^T) / 2
-        table[fa, va] = partial
-    expected = _arrange(table, f_entries, v_entries, f_axes, v_axes, layout, shape)
-    got = to_sympy(derivative.expr, env, dims)
+    table = _function_table(F, len(axis_dims(derivative.function)))
+    for variable in derivative.variables:
+        V = env[variable.value[0]]
+        halve = variable.value[1] == "symmetric" and derivative.symmetric_as == "gradient"
+
+        def partial(index, v_index, place, table=table, V=V, halve=halve):
+            # a symmetric matrix has one symbol for S_ij and S_ji: diff gives the sum of both
+            # partials (the "entries" convention); the symmetric gradient is half of it
+            d = sp.diff(table[index], V[place])
+            return d / 2 if halve and place[0] != place[1] else d
+        table = _partials(table.shape, _entries(V.shape, variable_axes(variable)), partial)
+    expected = _in_layout(table, problem)
+    if derivative.is_tensor:
+        result = derivative.vec().expr
+        got = tensor_from_vec_form(np.array(to_sympy(result, env, dims), dtype=object), derivative, dims)
+    else:
+        result = derivative.expr
+        got = np.array(to_sympy(result, env, dims), dtype=object)
+    got = got.reshape(expected.shape)
     # with inverses, expanding the difference costs far more than it proves: compare at points
-    provable = not any(n.op in ("inv", "logdet", "det") for n in postorder(derivative.expr))
+    provable = not any(n.op in ("inv", "logdet", "det") for n in postorder(result))
     rng = np.random.default_rng(seed)
     points = [_sympy_point(env, random_values(symbols, dims, rng)) for _ in range(2)]
     symbolic = numeric = 0
-    for i in range(shape[0]):
-        for j in range(shape[1]):
-            difference = got[i, j] - expected[i, j]
-            if provable and sp.count_ops(difference) <= SYMBOLIC_OPS and sp.expand(difference) == 0:
-                symbolic += 1
-                continue
-            for point in points:
-                value = complex(difference.xreplace(point).evalf(30))
-                scale = 1 + abs(complex(expected[i, j].xreplace(point).evalf(30)))
-                if abs(value) > TOLERANCE * scale:
-                    raise CheckError(
-                        f"entry ({i + 1}, {j + 1}) differs from SymPy's elementwise derivative: "
-                        f"matcalc gives {got[i, j]}, SymPy {expected[i, j]}")
-            numeric += 1
+    for index, want in np.ndenumerate(expected):
+        difference = got[index] - want
+        if provable and sp.count_ops(difference) <= SYMBOLIC_OPS and sp.expand(difference) == 0:
+            symbolic += 1
+            continue
+        for point in points:
+            value = complex(sp.sympify(difference).xreplace(point).evalf(30))
+            scale = 1 + abs(complex(sp.sympify(want).xreplace(point).evalf(30)))
+            if abs(value) > TOLERANCE * scale:
+                raise CheckError(
+                    f"entry {_place(index)} differs from SymPy's elementwise derivative: "
+                    f"matcalc gives {got[index]}, SymPy {want}")
+        numeric += 1
     return symbolic, numeric
+
+
+def _place(index: tuple) -> str:
+    return "(" + ", ".join(str(i + 1) for i in index) + ")"
 
 
 def _sympy_point(env: dict, values: dict) -> dict:
@@ -221,51 +235,56 @@ def _sympy_point(env: dict, values: dict) -> dict:
     return point
 
 
-def _check_finite_differences(derivative, symbols, dims, problem, seed, step=1e-6) -> float:
-    f_entries, v_entries, f_axes, v_axes, layout, shape = problem
+def _check_finite_differences(derivative, symbols, dims, problem, seed) -> float:
+    """Central differences of f by each variable in turn (nested for a second derivative);
+    from the third on, of matcalc's own derivative one order lower, itself checked."""
     rng = np.random.default_rng(seed + 1)
     values = random_values(symbols, dims, rng)
-    name = derivative.variable.value[0]
-    symmetric = derivative.variable.value[1] == "symmetric"
-    base = np.atleast_2d(np.asarray(values[name], dtype=float))
-    if derivative.variable.value[1] == "vector":
-        base = base.reshape(-1, 1)
+    variables = derivative.variables
+    if len(variables) <= 2:
+        start, table_at = 0, lambda point: _function_table(_evaluate(derivative.function, derivative, point),
+                                                           len(axis_dims(derivative.function)))
+        step = 1e-6 if len(variables) == 1 else 1e-4
+    else:
+        lower = derivative_of(derivative.analysis, [v.value[0] for v in variables[:-1]], "mixed",
+                              symmetric_as=derivative.symmetric_as)
+        start, step = len(variables) - 1, 1e-6
 
-    def f_at(point):
-        env, bound = bind(derivative.analysis.symbols, {**values, name: point})
-        return evaluate(derivative.function, env, bound)
+        def table_at(point):
+            value = np.asarray(lower.evaluate(point), dtype=float)
+            return value.reshape([_dim(d, dims) for d in lower.shape]).astype(object)
 
-    if derivative.order == 2:     # the first derivative by central differences, then once more
-        step = 1e-4
-        value_at = f_at
+    def derivative_table(point, level):
+        if level == start:
+            return table_at(point)
+        variable = variables[level - 1]
+        name = variable.value[0]
+        base = np.atleast_2d(np.asarray(point[name], dtype=float))
+        if variable.value[1] == "vector":
+            base = base.reshape(-1, 1)
+        halve = variable.value[1] == "symmetric" and derivative.symmetric_as == "gradient"
+        entries = _entries(base.shape, variable_axes(variable))
+        slopes = {}
+        for v_index, (i, j) in entries:
+            delta = np.zeros_like(base)
+            delta[i, j] = step
+            if variable.value[1] == "symmetric":
+                delta[j, i] = step
+            slope = (derivative_table({**point, name: base + delta}, level - 1)
+                     - derivative_table({**point, name: base - delta}, level - 1)) / (2 * step)
+            slopes[v_index] = slope / 2 if halve and i != j else slope
+        some = next(iter(slopes.values()))
+        return _partials(some.shape, entries, lambda index, v_index, place: slopes[v_index][index])
 
-        def f_at(point):
-            slopes = []
-            for k in range(point.size):
-                delta = np.zeros_like(point)
-                delta.flat[k] = step
-                slopes.append((value_at(point + delta) - value_at(point - delta)) / (2 * step))
-            return slopes[0] if point.size == 1 else np.array([[s[0, 0]] for s in slopes])
-
-    table = {}
-    for va, (vi, vj) in v_entries:
-        delta = np.zeros_like(base)
-        delta[vi, vj] = step
-        if symmetric and vi != vj:
-            delta[vj, vi] = step
-        slope = (f_at(base + delta) - f_at(base - delta)) / (2 * step)
-        if symmetric and vi != vj:
-            slope = slope / 2
-        for fa, (fi, fj) in f_entries:
-            table[fa, va] = slope[fi, fj]
-    expected = _arrange(table, f_entries, v_entries, f_axes, v_axes, layout, shape).astype(float)
-    got = np.atleast_2d(np.asarray(derivative.evaluate({**values, name: base}), dtype=float))
-    if got.shape != expected.shape:
-        raise CheckError(f"the result evaluates to a {got.shape[0]} x {got.shape[1]} array, but the "
-                         f"{derivative.layout} layout asks for {expected.shape[0]} x {expected.shape[1]}")
+    expected = _in_layout(derivative_table(values, len(variables)), problem).astype(float)
+    got = np.asarray(derivative.evaluate(values), dtype=float).reshape(-1)
+    if got.size != expected.size:
+        raise CheckError(f"the result evaluates to {got.size} numbers, but the {derivative.layout} "
+                         f"layout asks for {_fmt(expected.shape)}")
+    got = got.reshape(expected.shape)
     error = np.max(np.abs(got - expected) / (1 + np.abs(expected)))
     if error > 1e-4:
-        i, j = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
-        raise CheckError(f"entry ({i + 1}, {j + 1}) differs from finite differences: "
-                         f"matcalc gives {got[i, j]:.6g}, finite differences {expected[i, j]:.6g}")
+        index = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
+        raise CheckError(f"entry {_place(index)} differs from finite differences: "
+                         f"matcalc gives {got[index]:.6g}, finite differences {expected[index]:.6g}")
     return float(error)

@@ -20,6 +20,9 @@ examples:
   matcalc diff "||y - Phi theta||^2" theta --check
   matcalc diff "||y - Phi theta||^2" theta --steps   (the derivation, rule by rule)
   matcalc diff "tr(X^T A X)" X
+  matcalc diff "W x" W                           ∂(W x)_i/∂W_jk = δ_ij x_k, and its vec form
+  matcalc diff "A X B" X --vec                   kron(B^T, A)
+  matcalc diff "x^T A y" x y                     A (by x, then by y)
   matcalc diff "scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)" t
   echo "w^T x" | matcalc diff - x
   matcalc diff -- "-x^T x" x                     (a leading minus needs --)
@@ -39,11 +42,17 @@ def _parser() -> argparse.ArgumentParser:
                             description="Differentiate EXPR with respect to the variable WRT.",
                             epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("expression", metavar="EXPR", help="the expression; - reads it from standard input")
-    d.add_argument("wrt", metavar="WRT", help="the variable to differentiate by")
+    d.add_argument("wrt", metavar="WRT", nargs="+",
+                   help="the variable to differentiate by; several (x y) differentiate by each in turn")
     d.add_argument("--layout", choices=("mixed", "numerator", "denominator"), default="mixed",
                    help="the order of the result's axes (default: mixed)")
-    d.add_argument("--order", type=int, choices=(1, 2), default=1,
-                   help="2 gives the Hessian of a scalar by a vector")
+    d.add_argument("--order", type=int, default=1, metavar="K",
+                   help="differentiate K times (2: the Hessian)")
+    d.add_argument("--vec", action="store_true",
+                   help="print the vec (Kronecker) form d vec F / d vec(X)^T")
+    d.add_argument("--symmetric-as", choices=("gradient", "entries"), default="gradient",
+                   help="by a symmetric S: the symmetric gradient (G + G^T)/2 (default), or S_ij = S_ji "
+                        "taken as one variable, G + G^T - G .* I (the Matrix Cookbook)")
     d.add_argument("--scalar", action="append", default=[], metavar="NAMES",
                    help="comma-separated names to treat as scalars")
     d.add_argument("--symmetric", action="append", default=[], metavar="NAMES",
@@ -75,9 +84,11 @@ def run(argv: list) -> int:
     try:
         d = diff(text.strip(), args.wrt, layout=args.layout, order=args.order,
                  scalars=_names(args.scalar), symmetric=_names(args.symmetric),
-                 declare=tuple(args.declare))
+                 declare=tuple(args.declare), symmetric_as=args.symmetric_as)
         report = d.check() if args.check else None
         derivation = d.steps() if args.steps else None
+        vec = d.vec() if args.vec or d.is_tensor else None
+        result = str(d)
     except CheckError as exc:
         print(f"matcalc: check failed: {exc.message}", file=sys.stderr)
         return 1
@@ -89,14 +100,23 @@ def run(argv: list) -> int:
         return 2
     if args.format == "json":
         import json
-        print(json.dumps({"result": str(d), "layout": d.layout, "shape": [str(x) for x in d.shape],
+        print(json.dumps({"result": result, "layout": d.layout, "shape": [str(x) for x in d.shape],
                           "symbols": {s.value[0]: s.value[1] for s in d.analysis.symbols.values()},
                           "latex": d.latex(), "check": report.summary() if report else None,
-                          "steps": derivation.text() if derivation else None}))
+                          "steps": derivation.text() if derivation else None,
+                          "vec": str(vec) if vec else None}))
         return 0
     bold = not args.plain_vectors
-    print(d.latex(equation=True, bold_vectors=bold) if args.format == "latex" else str(d))
-    print("# " + d.describe())
+    latex = args.format == "latex"
+    if args.vec:
+        print(vec.latex(bold) if latex else str(vec))
+        print("# " + vec.describe())
+    else:
+        print(d.latex(equation=True, bold_vectors=bold) if latex else result)
+        print("# " + d.describe())
+        if vec is not None:
+            print("vec form: " + (vec.latex(bold) if latex else str(vec)))
+            print("# " + vec.describe())
     if report is not None:
         print("# checked: " + report.summary())
     if derivation is not None:

@@ -100,13 +100,26 @@ def identify(df: E.Expr, variable: E.Expr) -> E.Expr:
         adjoint = _accumulate(df, E.ONE, dvar, _push_trace_form)
         return E.transpose(adjoint) if adjoint is not None else E.zeros(variable.shape)
     if variable.shape[1] == 1 and (df.shape[1] == 1 or df.shape[0] == 1):
-        column = df if df.shape[1] == 1 else E.transpose(df)
-        seed = E.identity(column.shape[0])
-        adjoint = _accumulate(column, seed, dvar, _push_vector_form)
-        return adjoint if adjoint is not None else E.zeros((column.shape[0], variable.shape[0]))
+        return identify_vec(df, variable)
     raise NotDifferentiableError(
-        f"the derivative of a {_kind(df)} by a {_kind(variable)} has more than two axes; "
-        f"this version gives results with at most two")
+        f"the derivative of a {_kind(df)} by a {_kind(variable)} has more than two axes: "
+        f"take its vec form (identify_vec)")
+
+
+def identify_vec(df: E.Expr, variable: E.Expr) -> E.Expr:
+    """J with vec df = J vec(dX): d vec F / d (vec X)^T, the Magnus-Neudecker form of a
+    derivative of any shape by a variable of any shape (for vectors, the Jacobian)."""
+    dvar = E.differential(variable)
+    length = _vec_length(df)
+    if E.is_zero(df):
+        return E.zeros((length, _vec_length(variable)))
+    root = E.vec(df) if df.op != "vec" else df
+    adjoint = _accumulate(root, E.identity(length), dvar, _push_vector_form)
+    return adjoint if adjoint is not None else E.zeros((length, _vec_length(variable)))
+
+
+def _vec_length(e: E.Expr):
+    return E._dim_product(e.shape[0], e.shape[1])
 
 
 def _kind(e: E.Expr) -> str:
@@ -229,15 +242,26 @@ def _push_kron(node: E.Expr, A: E.Expr, involves, trace_form: bool):
         yield columns, (E.transpose(A) if trace_form else A)
         return
     if not all(f.shape[1] == 1 for f in node.args):
-        raise _unsupported(node, "a Kronecker product of matrices that depend on the variable")
+        if trace_form:
+            raise _unsupported(node, "a Kronecker product of matrices that depend on the variable")
+        yield from _push_kron_matrices(node, A, involves)
+        return
     for i, factor in enumerate(node.args):
         if involves(factor):
             lifted = E.kron(*node.args[:i], E.identity(factor.shape[0]), *node.args[i + 1:])
             yield factor, E.mul(A, lifted)
 
 
-def _vec(e: E.Expr) -> E.Expr:
-    return E.transpose(e) if e.is_row else e
+def _push_kron_matrices(node: E.Expr, A: E.Expr, involves):
+    """vec(L ⊗ R) = (I_n ⊗ K_{q,m} ⊗ I_p)(vec L ⊗ vec R) for L m x n, R p x q (MN 3.10),
+    and vec L ⊗ vec R = (I ⊗ vec R) vec L = (vec L ⊗ I) vec R."""
+    left, right = node.args[0], E.kron(*node.args[1:])
+    (m, n), (p, q) = left.shape, right.shape
+    rearranged = E.mul(A, E.kron(E.identity(n), E.commutation(q, m), E.identity(p)))
+    if involves(left):
+        yield left, E.mul(rearranged, E.kron(E.identity(_vec_length(left)), E.vec(right)))
+    if involves(right):
+        yield right, E.mul(rearranged, E.kron(E.vec(left), E.identity(_vec_length(right))))
 
 
 def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
@@ -250,7 +274,11 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
                 yield term, (E.mul(A, E.ones(_length(node), 1)) if broadcast else A)
         return
     if op == "T":
-        yield node.args[0], A                       # vec(N^T) = vec(N) for vectors
+        inner = node.args[0]
+        yield inner, E.mul(A, E.commutation(*inner.shape))   # vec(N^T) = K vec(N); K = I for vectors
+        return
+    if op == "vec":
+        yield node.args[0], A
         return
     if op == "mul":
         yield from _push_vector_product(node, A, involves)
@@ -259,7 +287,7 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
         for i, factor in enumerate(node.args):
             if involves(factor):
                 others = E.hadamard(*node.args[:i], *node.args[i + 1:])
-                yield factor, E.mul(A, E.diag(_vec(others)))   # u .* v = diag(u) v
+                yield factor, E.mul(A, E.diag(E.vec(others)))   # vec(U .* N) = diag(vec U) vec(N)
         return
     if op == "kron":
         yield from _push_kron(node, A, involves, trace_form=False)
@@ -267,20 +295,26 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
     if op == "diagv":
         yield from _push_diagonal(node.args[0], A, involves)
         return
+    if op == "diagm":
+        # vec(diag(v)) = diag(vec I) (1 ⊗ I) v: n copies of v, each masked to its diagonal place
+        n = node.shape[0]
+        yield node.args[0], E.mul(A, E.diag(E.vec(E.identity(n))), E.kron(E.ones(n, 1), E.identity(n)))
+        return
     if op == "lit":
-        length = len(node.args)
+        rows, cols = node.shape
         for k, entry in enumerate(node.args):
-            if involves(entry):   # vec(L) = sum_k e_k L_k
-                unit = E.literal([[E.ONE if r == k else E.ZERO] for r in range(length)])
+            if involves(entry):   # vec(L) = sum e_p L[i, j], p = j rows + i (columns stacked)
+                place = (k % cols) * rows + k // cols
+                unit = E.literal([[E.ONE if r == place else E.ZERO] for r in range(rows * cols)])
                 yield entry, E.mul(A, unit)
         return
     if node.is_scalar:
-        # any other scalar is tr(R dX) + ... by the scalar identification: vec = R dX
+        # any other scalar is tr(R dX) + ... by the scalar identification: = vec(R^T)^T vec(dX)
         row = _accumulate(node, E.ONE, dvar, _push_trace_form)
         if row is not None:
-            yield dvar, E.mul(A, row)
+            yield dvar, E.mul(A, E.transpose(E.vec(E.transpose(row))))
         return
-    raise _unsupported(node, "the Jacobian would need a tensor-valued intermediate")
+    raise _unsupported(node, "no vec identification rule for this form")
 
 
 def _push_diagonal(matrix: E.Expr, A: E.Expr, involves):
@@ -297,7 +331,9 @@ def _push_diagonal(matrix: E.Expr, A: E.Expr, involves):
     if matrix.op == "had":
         yield E.hadamard(*(E.diag(f) for f in matrix.args)), A
         return
-    raise _tensor_needed(matrix)
+    # diag(M) = (1^T ⊗ I) diag(vec I) vec(M): mask the diagonal, then add the columns
+    n = matrix.shape[0]
+    yield matrix, E.mul(A, E.kron(E.ones(1, n), E.identity(n)), E.diag(E.vec(E.identity(n))))
 
 
 def _length(vector: E.Expr):
@@ -310,7 +346,7 @@ def _push_vector_product(node: E.Expr, A: E.Expr, involves):
     for j, factor in enumerate(scalars):
         if involves(factor):
             rest = E.mul(E.number(q), *scalars[:j], *scalars[j + 1:], *chain)
-            yield factor, E.mul(A, _vec(rest))      # vec(s R) = vec(R) s
+            yield factor, E.mul(A, E.vec(rest))      # vec(s R) = vec(R) s
     for i, factor in enumerate(chain):
         if not involves(factor):
             continue
@@ -318,7 +354,9 @@ def _push_vector_product(node: E.Expr, A: E.Expr, involves):
         after = E.mul(*chain[i + 1:]) if i + 1 < len(chain) else None
         P = [before] if before is not None else []
         S = [after] if after is not None else []
-        if factor.is_column:
+        if not (node.is_column or node.is_row or node.is_scalar):
+            yield factor, E.mul(*c, A, _kronecker_lift(factor, before, after))
+        elif factor.is_column:
             if node.is_row:       # (P F) S with P F scalar: vec = S^T P F
                 yield factor, E.mul(*c, A, *[E.transpose(s) for s in S], *P)
             else:                 # P F s with s scalar
@@ -335,19 +373,27 @@ def _push_vector_product(node: E.Expr, A: E.Expr, involves):
         elif factor.op == "diagm" and node.is_scalar and before is not None and after is not None:
             yield factor.args[0], E.mul(*c, A, before, E.diag(after))
         else:
-            for part in _spread_matrix(factor, involves):
-                if involves(part):
-                    spread = E.mul(*c, *P, part, *S)
-                    if spread is node:
-                        raise _tensor_needed(factor)
-                    yield spread, A
+            spreads = [E.mul(*c, *P, part, *S) for part in _spread_matrix(factor, involves) or ()
+                       if involves(part)]
+            if not spreads or node in spreads:
+                yield factor, E.mul(*c, A, _kronecker_lift(factor, before, after))
+            for spread in spreads:
+                yield spread, A
 
 
-def _spread_matrix(factor: E.Expr, involves) -> list:
+def _kronecker_lift(factor: E.Expr, before: E.Expr | None, after: E.Expr | None) -> E.Expr:
+    """vec(P F S) = (S^T ⊗ P) vec(F), a missing P or S being the identity (MN 2.13)."""
+    left = before if before is not None else E.identity(factor.shape[0])
+    right = E.transpose(after) if after is not None else E.identity(factor.shape[1])
+    return E.kron(right, left)
+
+
+def _spread_matrix(factor: E.Expr, involves) -> list | None:
     """Terms that add up to a matrix-valued factor containing dX, rewritten so that the
     product around it can be taken apart: sums opened (the product distributes over
     them), transposes moved inside, outer products taken out of Hadamard products.
-    Each product made from a term is smaller than the product it came from."""
+    Each product made from a term is smaller than the product it came from; None
+    where no such rewriting applies (the Kronecker form takes over)."""
     op = factor.op
     if op == "add":
         return [t if t.shape == factor.shape else E.mul(t, E.ones(*factor.shape)) for t in factor.args]
@@ -368,10 +414,6 @@ def _spread_matrix(factor: E.Expr, involves) -> list:
                 # u .* (a b^T) = diag(a) u diag(b)
                 return [E.mul(E.number(q), *scalars, E.diag(chain[0]), others, E.diag(E.transpose(chain[1])))]
             if part.op == "T":
-                return [E.hadamard(others, t) for t in _spread_matrix(part, involves)]
-    raise _tensor_needed(factor)
-
-
-def _tensor_needed(factor: E.Expr) -> NotDifferentiableError:
-    return NotDifferentiableError(f"cannot identify the derivative through {_describe(factor)}: "
-                                  f"the Jacobian would need a tensor-valued intermediate")
+                inner = _spread_matrix(part, involves)
+                return None if inner is None else [E.hadamard(others, t) for t in inner]
+    return None

@@ -179,6 +179,13 @@ class _Latex:
 
     _diagv = _diagm
 
+    def _vec(self, e):
+        return self._call(r"\operatorname{vec}", e)
+
+    def _comm(self, e):
+        rows, cols = e.value
+        return rf"\mathbf{{K}}_{{{rows},{cols}}}", ATOM
+
     def _sum(self, e):
         return self._call(r"\operatorname{sum}", e)
 

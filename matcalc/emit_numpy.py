@@ -18,11 +18,19 @@ class DomainError(MatcalcError):
     """A value outside the domain of a function in the expression."""
 
 
+def commutation_matrix(rows: int, cols: int) -> np.ndarray:
+    """K with K vec(M) = vec(M^T) for rows x cols M; vec stacks columns (order "F")."""
+    positions = np.arange(rows * cols).reshape(rows, cols, order="F")
+    return np.eye(rows * cols)[positions.T.reshape(-1, order="F")]
+
+
 def _dim(d, dims: dict) -> int:
     if isinstance(d, int):
         return d
     if d in dims:
         return dims[d]
+    if d.isdigit():
+        return int(d)
     if "*" in d:
         size = 1
         for part in d.split("*"):
@@ -107,6 +115,10 @@ def _evaluate_node(node, args, env, dims):
         return np.zeros((_dim(node.shape[0], dims), _dim(node.shape[1], dims)))
     if op == "dim":
         return np.array([[float(_dim(node.value, dims))]])
+    if op == "comm":
+        return commutation_matrix(_dim(node.value[0], dims), _dim(node.value[1], dims))
+    if op == "vec":
+        return args[0].reshape(-1, 1, order="F")
     if op == "add":
         total = args[0]
         for a in args[1:]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .emit_numpy import _dim
+from .emit_numpy import _dim, commutation_matrix
 from .errors import MatcalcError
 from .expr import postorder
 
@@ -120,6 +120,11 @@ def _node(node, args, env, dims) -> sp.Matrix:
         return sp.Matrix([[args[0].det(method="berkowitz")]])
     if op == "logdet":
         return sp.Matrix([[sp.log(args[0].det(method="berkowitz"))]])
+    if op == "vec":
+        m = args[0]
+        return sp.Matrix([m[i, j] for j in range(m.shape[1]) for i in range(m.shape[0])])
+    if op == "comm":
+        return sp.Matrix(commutation_matrix(_dim(node.value[0], dims), _dim(node.value[1], dims)).astype(int))
     if op == "diagm":
         return sp.diag(*list(args[0]))
     if op == "diagv":

@@ -22,7 +22,8 @@ def _is_ones_column(e) -> bool:
     return e.op == "ones" and e.shape[1] == 1
 
 _FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
-                   "softmax": "softmax", "logsumexp": "logsumexp", "diagm": "diag", "diagv": "diag"}
+                   "softmax": "softmax", "logsumexp": "logsumexp", "diagm": "diag", "diagv": "diag",
+                   "vec": "vec"}
 
 
 SHARED_SIZE = 6
@@ -245,7 +246,11 @@ class _Printer:
     def _call(self, e):
         return f"{_FUNCTION_NAMES[e.op]}({self.argument(e.args[0])})", ATOM
 
-    _tr = _det = _logdet = _sum = _softmax = _logsumexp = _diagm = _diagv = _call
+    _tr = _det = _logdet = _sum = _softmax = _logsumexp = _diagm = _diagv = _vec = _call
+
+    def _comm(self, e):
+        rows, cols = e.value
+        return f"commutation({rows}, {cols})", ATOM
 
     def _norm(self, e):
         suffix = {"2": "", "F": "_F", "1": "_1"}[e.value]

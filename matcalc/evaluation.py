@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .emit_numpy import evaluate, nonsmooth_points
+from .derivative import layout_order
+from .emit_numpy import _dim, evaluate, nonsmooth_points
 from .errors import MatcalcError
 
 
@@ -50,7 +51,26 @@ def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
 def evaluate_at(derivative, values: dict):
     env, dims = bind(derivative.analysis.symbols, values)
     nonsmooth_points(derivative.function, env, dims, derivative.variable.value[0])
+    if derivative.is_tensor:
+        return tensor_from_vec_form(evaluate(derivative.vec().expr, env, dims), derivative, dims)
     result = evaluate(derivative.expr, env, dims)
     if derivative.expr.is_scalar:
         return float(result[0, 0])
     return result
+
+
+def evaluate_expression(derivative, e, values: dict) -> np.ndarray:
+    """Another expression of the derivative's symbols (its vec form) at a point."""
+    env, dims = bind(derivative.analysis.symbols, values)
+    nonsmooth_points(derivative.function, env, dims, derivative.variable.value[0])
+    return evaluate(e, env, dims)
+
+
+def tensor_from_vec_form(jacobian, derivative, dims: dict):
+    """The tensor T[f axes..., variable axes...] from J = d vec F / d (vec X)^T, whose row
+    and column indices stack those axes column-major, then in the layout's axis order.
+    Works on NumPy arrays and on object arrays of SymPy entries alike."""
+    f_sizes = [_dim(d, dims) for d in derivative.f_axes]
+    v_sizes = [_dim(d, dims) for d in derivative.v_axes]
+    tensor = np.asarray(jacobian).reshape(f_sizes + v_sizes, order="F")
+    return np.transpose(tensor, layout_order(len(f_sizes), len(v_sizes), derivative.layout))

@@ -355,6 +355,8 @@ def transpose(a: Expr) -> Expr:
         return ones(a.shape[1], a.shape[0])
     if a.op == "zero":
         return zeros((a.shape[1], a.shape[0]))
+    if a.op == "comm":
+        return commutation(a.value[1], a.value[0])   # K_{m,n}^T = K_{n,m}
     if a.op == "mul":
         q, s, c = mul_parts(a)
         return mul(number(q), *s, *(transpose(f) for f in reversed(c)))
@@ -637,17 +639,43 @@ def kron(*factors: Expr) -> Expr:
         rows, cols = _dim_product(rows, f.shape[0]), _dim_product(cols, f.shape[1])
     if any(f.op == "zero" for f in rest):
         return zeros((rows, cols))
+    if all(f.op == "I" for f in rest):
+        return mul(*scalars, identity(rows))      # I_m ⊗ I_n = I_mn
     return mul(*scalars, _make("kron", tuple(rest), None, (rows, cols)))
 
 
 def _dim_product(a, b):
-    if isinstance(a, int) and isinstance(b, int):
-        return a * b
-    if a == 1:
-        return b
-    if b == 1:
+    """The size a*b; a symbolic product names its factors in sorted order, so that the
+    rows of B^T ⊗ A (p*n) and of vec(A X B) (n*p) are the same dimension."""
+    number, names = 1, []
+    for d in (a, b):
+        for part in (d.split("*") if isinstance(d, str) else (d,)):
+            if isinstance(part, int):
+                number *= part
+            else:
+                names.append(part)
+    if not names:
+        return number
+    return "*".join(([str(number)] if number != 1 else []) + sorted(names))
+
+
+def vec(a: Expr) -> Expr:
+    """The columns of a stacked into one column (Magnus and Neudecker's vec)."""
+    if a.is_column or a.is_scalar:
         return a
-    return f"{a}*{b}"
+    if a.is_row:
+        return transpose(a)
+    if a.op == "zero":
+        return zeros((_dim_product(a.shape[0], a.shape[1]), 1))
+    return _make("vec", (a,), None, (_dim_product(a.shape[0], a.shape[1]), 1))
+
+
+def commutation(rows, cols) -> Expr:
+    """K with K vec(M) = vec(M^T) for every rows x cols matrix M (the commutation matrix)."""
+    if rows == 1 or cols == 1:
+        return identity(_dim_product(rows, cols))
+    side = _dim_product(rows, cols)
+    return _make("comm", (), (rows, cols), (side, side))
 
 
 def entry(a: Expr, i: int, j: int) -> Expr:
@@ -714,7 +742,7 @@ def rebuild(e: Expr, args: tuple) -> Expr:
 _UNARY_AND_BINARY = {
     "T": transpose, "inv": inverse, "pow": power, "mpow": power, "epow": elementwise_power,
     "tr": trace, "det": det, "logdet": logdet, "diagm": diag, "diagv": diag, "sum": total,
-    "d": differential,
+    "d": differential, "vec": vec,
 }
 
 

@@ -115,6 +115,7 @@ class _Analyser:
         self.definitions: dict = {}
         self.shapes: dict = {}      # id(Node) -> (rows, cols) of dims
         self.ones_nodes: set = set()
+        self.dimension_names: set = set()   # dimensions named in commutation(m, n)
         self.indexed: list = []     # (dimension, index): entries make an unknown size concrete
         for name in scalars:
             self.kinds[name] = "scalar"
@@ -194,6 +195,7 @@ class _Analyser:
 
     def names_for_vars(self) -> dict:
         taken = {d for dims in self.declared_dims.values() for d in dims if isinstance(d, str)}
+        taken |= self.dimension_names
         names = {}
         free = (n for n in DIM_NAMES + tuple(f"n{i}" for i in range(1, 1000)) if n not in taken)
         for shape in self.symbol_shapes.values():
@@ -363,6 +365,8 @@ class _Analyser:
     def _infer_call(self, node: Node, active):
         name = node.value
         args = node.args
+        if name == "commutation":
+            return self._infer_commutation(node)
         expected = 2 if name == "kron" else 1
         if len(args) != expected:
             raise self._fail(node, f"{name} takes {expected} argument{'s' if expected > 1 else ''}, "
@@ -374,6 +378,8 @@ class _Analyser:
             return (self._kron_dim(sa[0], sb[0]), self._kron_dim(sa[1], sb[1]))
         if name in ELEMENTWISE_CALLS:
             return sa
+        if name == "vec":
+            return (self._kron_dim(sa[0], sa[1]), 1)
         if name in ("tr", "det", "logdet", "inv"):
             if not self._is_scalar(sa):
                 self._square(node, a, sa, {"tr": "the trace", "det": "the determinant",
@@ -401,6 +407,25 @@ class _Analyser:
             self._square(node, a, sa, "diag of a matrix")
             return (sa[0], 1)
         raise self._fail(node, f"unknown function {name}", UnknownNameError)
+
+    def _infer_commutation(self, node: Node):
+        """commutation(m, n): K with K vec(M) = vec(M^T) for m x n matrices M; its two
+        arguments are dimensions, names (as in declarations) or sizes."""
+        if len(node.args) != 2:
+            raise self._fail(node, f"commutation takes 2 dimensions, not {len(node.args)}", MatcalcError)
+        dims = []
+        for arg in node.args:
+            if arg.op == "number" and arg.value == int(arg.value) and arg.value >= 1:
+                dims.append(int(arg.value))
+            elif arg.op == "name" and arg.value not in self.definitions and arg.value != "I":
+                self.dimension_names.add(arg.value)
+                dims.append(arg.value)
+            else:
+                raise self._fail(arg, "the arguments of commutation are dimensions: names such as "
+                                      "n or sizes such as 3", MatcalcError)
+        self.shapes[("commutation", id(node))] = tuple(dims)
+        side = self._kron_dim(*dims)
+        return (side, side)
 
     def concrete_sizes_from_entries(self):
         """x[1] x[2]^2 with nothing else fixing the length of x makes x a 2-vector (SYNTAX.md)."""
@@ -456,6 +481,8 @@ class _Analyser:
             return [x for row in node.args for x in row]
         if node.op == "name" and node.value in self.definitions:
             return [self.definitions[node.value]]
+        if node.op == "call" and node.value == "commutation":
+            return []     # its arguments are dimensions, not expressions
         return list(node.args)
 
     def _build_one(self, node: Node, kids: list) -> E.Expr:
@@ -478,6 +505,8 @@ class _Analyser:
         if op == "entry":
             i, j = self.shapes[("entry", id(node))]
             return E.entry(kids[0], i, j)
+        if op == "call" and node.value == "commutation":
+            return E.commutation(*self.shapes[("commutation", id(node))])
         if op == "call":
             return _call(node.value, kids)
         if op == "norm":
@@ -495,7 +524,7 @@ def _call(name: str, args: list) -> E.Expr:
     if name in E.VECTOR_FUNCTIONS:
         return E.vector_function(name, args[0])
     return {"tr": E.trace, "det": E.det, "logdet": E.logdet, "inv": E.inverse, "diag": E.diag,
-            "sum": E.total, "norm": lambda a: E.norm(a, "2"), "kron": E.kron}[name](*args)
+            "sum": E.total, "norm": lambda a: E.norm(a, "2"), "kron": E.kron, "vec": E.vec}[name](*args)
 
 
 _BUILDERS = {

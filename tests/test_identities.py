@@ -601,12 +601,7 @@ R("tensor_diag_by_x", "diag(x)", "x", {"x": "vector[n]"}, lambda B, x: B.diag(x)
   flags=("tensor", "diag"))
 
 ROW_IDS = [r.id for r in ROWS]
-# Results with more than two axes are issue 4; until then the engine must refuse them
-# clearly. strict=True: once they work these marks fail and must be removed.
-TENSOR_REFUSED = pytest.mark.xfail(raises=matcalc.errors.NotDifferentiableError, strict=True,
-                                   reason="tensor-valued derivatives come with issue 4")
-PARAM_ROWS = [pytest.param(r, id=r.id, marks=TENSOR_REFUSED if "tensor" in r.flags else ())
-              for r in ROWS]
+PARAM_ROWS = [pytest.param(r, id=r.id) for r in ROWS]
 EXPECTED_ROWS = [r for r in ROWS if r.expected is not None]
 VECTOR_INPUT_ROWS = [r for r in ROWS
                      if any(oracle.parse_spec(s).kind == "vector" for s in r.dims.values())]

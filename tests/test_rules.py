@@ -96,7 +96,7 @@ FIRING_CORPUS = [
     ("tr(S^-1 A)", "A", {"symmetric": "S"}), ("logdet(X^-1)", "X", {}),
     ("X^-1 X w", "w", {}), ("x^T X X^-1 y", "x", {}), ("diag(u) y", "y", {}),
     ("x^T X^T inv(X)^T y", "x", {}), ("det(X^-1)", "X", {}), ("x^T diag(u) y", "x", {}),
-    ("tr(kron(A, X))", "X", {}), ("diag(x x^T)", "x", {}),
+    ("tr(kron(A, X))", "X", {}), ("diag(x x^T)", "x", {}), ("vec(x x^T)", "x", {}), ("vec(X A)", "X", {}),
 ]
 
 
