@@ -41,7 +41,7 @@ class Derivation:
         rendered = [(f"{d.value} = {to_text(d.args[0], statements=False)}", "definition")
                     for d in self.definitions]
         for line in self.lines:
-            prefix = {"": "   = ", "=>": "=> "}.get(line.lhs, f"{line.lhs} = ")
+            prefix = {"": "   = ", "=>": "=> ", "vec=>": "=> "}.get(line.lhs, f"{line.lhs} = ")
             rendered.append((prefix + to_text(_display(line.expr), statements=False), line.reason))
         width = max(len(body) for body, _ in rendered)
         return "\n".join(f"{body:<{width}}   [{reason}]" if reason else body for body, reason in rendered)
@@ -56,8 +56,9 @@ class Derivation:
         rows = [f"{name_latex(d.value, _kind(d), bold_vectors)} &= {to_latex(d.args[0], bold_vectors)}"
                 r" && \text{definition}" for d in self.definitions]
         for line in self.lines:
-            left = {"f": "f", "df": r"\mathrm{d}f", "": "", "=>": r"\frac{\partial f}{\partial " + name + "}"}[
-                line.lhs if line.lhs in ("f", "df", "") else "=>"]
+            left = {"f": "f", "df": r"\mathrm{d}f", "": "", "=>": r"\frac{\partial f}{\partial " + name + "}",
+                    "vec=>": r"\frac{\partial \operatorname{vec} f}{\partial \operatorname{vec}(" + name + r")^\top}"}[
+                line.lhs if line.lhs in ("f", "df", "", "vec=>") else "=>"]
             reason = r" && " + _latex_reason(line.reason) if line.reason else ""
             rows.append(f"{left} &= {to_latex(_display(line.expr), bold_vectors)}{reason}")
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
@@ -158,6 +159,9 @@ def derivation(derivative) -> Derivation:
         for step in applied:
             _note(names, step.rule.name)
         lines.append(Line("", simplified, ", ".join(names + ["collecting terms"])))
+    if derivative.is_tensor:
+        lines.append(Line("vec=>", derivative.vec().expr, "identification: vec dF = J vec dX (vec form)"))
+        return Derivation(lines, variable, derivative.layout)
     lines.append(Line("=>", derivative.core, _identification(f, variable)))
     if derivative.expr is not derivative.core:
         lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))
