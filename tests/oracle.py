@@ -672,3 +672,87 @@ class Identity:
 
     def __repr__(self):  # short ids in pytest output
         return f"<{self.id}: d({self.expr})/d{self.wrt}>"
+
+
+# --------------------------------------------------------------------------- derivatives in turn
+def _mixed_tensor_symbolic(fn, dims, variables):
+    """T[f axes, axes of v1, ..., axes of vk] of SymPy partials, each variable in turn."""
+    key = (fn, tuple(sorted((k, str(v)) for k, v in dims.items())), tuple(variables), "sequence")
+    if key in _SYMPY_CACHE:
+        return _SYMPY_CACHE[key]
+    specs = concrete(dims)
+    arrays, order_list = _symbols_for(specs)
+    F = _call(fn, SYMPY, arrays)
+    f_axes = _axes_of(F.shape)
+    T = F.reshape(f_axes) if f_axes else F.reshape(())
+    axis_counts = [len(f_axes)]
+    for wrt in variables:
+        V = arrays[wrt]
+        sym = specs[wrt].kind == "symmetric"
+        v_axes = V.shape if sym else _axes_of(V.shape)
+        Vf = V.reshape(v_axes) if v_axes else V.reshape(())
+        D = np.empty(T.shape + tuple(v_axes), dtype=object)
+        for ti in itertools.product(*[range(s) for s in T.shape]):
+            for vi in itertools.product(*[range(s) for s in v_axes]):
+                D[ti + vi] = sp.diff(T[ti], Vf[vi])
+        if sym:
+            D = (D + np.swapaxes(D, -1, -2)) / 2
+        T = D
+        axis_counts.append(len(v_axes))
+    syms = [s for (_, _, _, s) in order_list]
+    lam = sp.lambdify(syms, list(T.reshape(-1)), modules="numpy")
+    entry = (lam, order_list, T.shape, axis_counts)
+    _SYMPY_CACHE[key] = entry
+    return entry
+
+
+def sympy_derivatives(fn, dims, variables, layout="mixed"):
+    """Elementwise SymPy derivative by each of ``variables`` in turn (a Hessian, a
+    mixed partial, a k-th derivative).  The last variable's axes are placed by the
+    layout after those of f and of the earlier variables (SYNTAX.md: a Hessian is
+    the derivative of the mixed-layout gradient).  Symmetric variables: the
+    unstructured derivative symmetrized over their two axes."""
+    entry = _mixed_tensor_symbolic(fn, dims, variables)
+    lam, order_list, shape, axis_counts = entry
+
+    def evaluate(values):
+        vals = {k: _as_oracle(v) for k, v in values.items()}
+        args = [float(vals[name][i, j]) for (name, i, j, _) in order_list]
+        D = np.array([float(o) for o in lam(*args)], dtype=float).reshape(shape)
+        return arrange(D, sum(axis_counts[:-1]), axis_counts[-1], layout)
+
+    return evaluate
+
+
+def numeric_derivatives(fn, values, variables, layout="mixed", symmetric=(), h=None):
+    """Nested central differences by each of ``variables`` in turn, arranged as
+    :func:`sympy_derivatives` arranges them.  The step balances truncation (h^2)
+    against rounding (eps / h^k) for k nested differences."""
+    if h is None:
+        h = np.finfo(float).eps ** (1 / (len(variables) + 2))
+    vals = {k: _as_oracle(v).copy() for k, v in values.items()}
+    f_axes = _axes_of(_call(fn, NUMPY, vals).shape)
+
+    def tensor(level):
+        if level == 0:
+            return _flatten_f(_call(fn, NUMPY, vals))
+        wrt = variables[level - 1]
+        V = vals[wrt]
+        v_axes = V.shape if wrt in symmetric else _axes_of(V.shape)
+        base = tensor(level - 1)
+        D = np.zeros(base.shape + tuple(v_axes))
+        for idx in itertools.product(*[range(s) for s in V.shape]):
+            x0 = V[idx]
+            step = h * max(1.0, abs(x0))
+            V[idx] = x0 + step
+            plus = tensor(level - 1)
+            V[idx] = x0 - step
+            minus = tensor(level - 1)
+            V[idx] = x0
+            vidx = tuple(i for i, s in zip(idx, V.shape) if len(v_axes) == 2 or s != 1)
+            D[(Ellipsis,) + vidx] = (plus - minus) / (2 * step)
+        return _symmetrize_last2(D) if wrt in symmetric else D
+
+    counts = [len(f_axes)] + [len(vals[w].shape if w in symmetric else _axes_of(vals[w].shape))
+                              for w in variables]
+    return arrange(tensor(len(variables)), sum(counts[:-1]), counts[-1], layout)

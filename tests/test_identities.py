@@ -600,6 +600,43 @@ R("tensor_square_by_X", "X^2", "X", {"X": "matrix[n,n]"}, lambda B, X: B.mpow(X,
 R("tensor_diag_by_x", "diag(x)", "x", {"x": "vector[n]"}, lambda B, x: B.diag(x),
   flags=("tensor", "diag"))
 
+# matrix by matrix, vector by matrix, matrix by vector (Matrix Cookbook 2.4 "Derivatives of
+# matrices, vectors and scalar forms"; Magnus & Neudecker ch. 9 for the vec forms)
+R("tensor_X_by_X", "X", "X", {"X": "matrix[n,m]"}, lambda B, X: X, flags=("tensor", "cookbook"),
+  ref="MC (73): dX_kl/dX_ij = δ_ik δ_lj")
+R("tensor_XA_by_X", "X A", "X", {"X": "matrix[n,m]", "A": "matrix[m,k]"}, lambda B, X, A: X @ A,
+  flags=("tensor", "cookbook"), ref="MC (74): d(XA)_ij/dX_mn = δ_im A_nj")
+R("tensor_XTA_by_X", "X^T A", "X", {"X": "matrix[n,m]", "A": "matrix[n,k]"}, lambda B, X, A: X.T @ A,
+  flags=("tensor", "cookbook"), ref="MC (75): d(X^T A)_ij/dX_mn = δ_in A_mj")
+R("tensor_AXB_by_X", "A X B", "X", {"A": "matrix[k,n]", "X": "matrix[n,m]", "B": "matrix[m,p]"},
+  lambda B_, A, X, B: A @ X @ B, flags=("tensor", "mn"), ref="MN 9: d vec(AXB) = (B^T ⊗ A) d vec X")
+R("tensor_XT_by_X", "X^T", "X", {"X": "matrix[n,m]"}, lambda B, X: X.T, flags=("tensor", "mn"),
+  ref="MN 3.7: d vec(X^T) = K d vec X")
+R("tensor_XTX_by_X", "X^T X", "X", {"X": "matrix[n,m]"}, lambda B, X: X.T @ X, flags=("tensor", "mn"))
+R("tensor_XTBX_by_X", "X^T B X", "X", {"X": "matrix[n,m]", "B": "matrix[n,n]"},
+  lambda B_, X, B: X.T @ B @ X, flags=("tensor", "cookbook"), ref="MC (77)")
+R("tensor_XBXT_by_X", "X B X^T", "X", {"X": "matrix[n,m]", "B": "matrix[m,m]"},
+  lambda B_, X, B: X @ B @ X.T, flags=("tensor", "cookbook"))
+R("tensor_X3_by_X", "X^3", "X", {"X": "matrix[n,n]"}, lambda B, X: B.mpow(X, 3), flags=("tensor", "power"))
+R("tensor_invA_by_X", "X^-1 A", "X", {"X": "matrix[n,n] inv", "A": "matrix[n,m]"},
+  lambda B, X, A: B.inv(X) @ A, flags=("tensor", "inverse", "cookbook"), ref="MC (59)")
+R("tensor_had_by_X", "X .* A", "X", {"X": "matrix[n,m]", "A": "matrix[n,m]"},
+  lambda B, X, A: B.hadamard(X, A), flags=("tensor", "hadamard"))
+R("tensor_exp_by_X", "exp(X)", "X", {"X": "matrix[n,m]"}, lambda B, X: B.exp(X), flags=("tensor",))
+R("tensor_trX_X_by_X", "tr(X) X", "X", {"X": "matrix[n,n]"}, lambda B, X: B.tr(X) * X, flags=("tensor",))
+R("tensor_xTX_by_X", "x^T X", "X", {"x": "vector[n]", "X": "matrix[n,m]"}, lambda B, x, X: x.T @ X,
+  flags=("tensor",))
+R("tensor_tanh_Wx_by_W", "tanh(W x)", "W", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: B.tanh(W @ x), flags=("tensor", "backprop"))
+R("tensor_softmax_Wx_by_W", "softmax(W x)", "W", {"W": "matrix[k,n]", "x": "vector[n]"},
+  lambda B, W, x: B.softmax(W @ x), flags=("tensor", "backprop"))
+R("tensor_Sx_by_S", "S x", "S", {"S": "symmetric[n]", "x": "vector[n]"}, lambda B, S, x: S @ x,
+  decl=SYM_S, flags=("tensor", "symmetric"))
+R("tensor_AdiagxB_by_x", "A diag(x) B", "x", {"A": "matrix[k,n]", "x": "vector[n]", "B": "matrix[n,m]"},
+  lambda B_, A, x, B: A @ B_.diag(x) @ B, flags=("tensor", "diag"))
+R("tensor_quad_A_by_x", "(x^T x) A", "x", {"x": "vector[n]", "A": "matrix[k,m]"},
+  lambda B, x, A: (x.T @ x) * A, flags=("tensor",))
+
 ROW_IDS = [r.id for r in ROWS]
 PARAM_ROWS = [pytest.param(r, id=r.id) for r in ROWS]
 EXPECTED_ROWS = [r for r in ROWS if r.expected is not None]
@@ -631,6 +668,43 @@ HESSIANS = [
      lambda B, t: 6 * t),
 ]
 HESSIAN_IDS = [h[0] for h in HESSIANS]
+
+
+# --------------------------------------------------------------------------- derivatives in turn
+# (id, expr, variables, dims, fn, decl): Hessians by a matrix (four axes), mixed second
+# derivatives, third and fourth derivatives; each is the derivative of the mixed-layout
+# result before it (SYNTAX.md).
+HIGHER = [
+    ("hess_trXTAX_by_X", "tr(X^T A X)", ("X", "X"), {"X": "matrix[n,m]", "A": "matrix[n,n]"},
+     lambda B, X, A: B.tr(X.T @ A @ X), {}),
+    ("hess_trAXBX_by_X", "tr(A X B X)", ("X", "X"), {"A": "matrix[m,n]", "X": "matrix[n,m]", "B": "matrix[m,n]"},
+     lambda B_, A, X, B: B_.tr(A @ X @ B @ X), {}),
+    ("hess_frobenius_by_X", "||A X - C||_F^2", ("X", "X"),
+     {"A": "matrix[k,n]", "X": "matrix[n,m]", "C": "matrix[k,m]"},
+     lambda B, A, X, C: B.sqnorm(A @ X - C), {}),
+    ("hess_logdet_by_X", "logdet(X)", ("X", "X"), {"X": "matrix[n,n] posdet"},
+     lambda B, X: B.logdet(X), {}),
+    ("hess_det_by_X", "det(X)", ("X", "X"), {"X": "matrix[n,n]"}, lambda B, X: B.det(X), {}),
+    ("hess_trXTX_by_X", "tr(X^T X)", ("X", "X"), {"X": "matrix[n,m]"}, lambda B, X: B.tr(X.T @ X), {}),
+    ("mixed_xTAy", "x^T A y", ("x", "y"), {"x": "vector[n]", "A": "matrix[n,m]", "y": "vector[m]"},
+     lambda B, x, A, y: x.T @ A @ y, {}),
+    ("mixed_xTXy_X_then_x", "x^T X y", ("X", "x"), {"x": "vector[n]", "X": "matrix[n,m]", "y": "vector[m]"},
+     lambda B, x, X, y: x.T @ X @ y, {}),
+    ("mixed_trXTAX_X_then_A", "tr(X^T A X)", ("X", "A"), {"X": "matrix[n,m]", "A": "matrix[n,n]"},
+     lambda B, X, A: B.tr(X.T @ A @ X), {}),
+    ("mixed_logistic_w_then_y", "sum(log(1 + exp(-y .* (X w))))", ("w", "y"),
+     {"X": "matrix[k,n]", "y": "vector[k]", "w": "vector[n]"},
+     lambda B, X, y, w: B.sum(B.log(1 + B.exp(-y * (X @ w)))), {}),
+    ("third_sum_exp", "sum(exp(x))", ("x", "x", "x"), {"x": "vector[n]"}, lambda B, x: B.sum(B.exp(x)), {}),
+    ("third_quartic", "(x^T x)^2", ("x", "x", "x"), {"x": "vector[n]"}, lambda B, x: (x.T @ x) ** 2, {}),
+    ("fourth_quartic", "(x^T x)^2", ("x", "x", "x", "x"), {"x": "vector[n]"}, lambda B, x: (x.T @ x) ** 2, {}),
+    ("third_lse", "logsumexp(x)", ("x", "x", "x"), {"x": "vector[n]"}, lambda B, x: B.logsumexp(x), {}),
+    ("hess_xTSx_by_S_then_x", "x^T S x", ("S", "x"), {"x": "vector[n]", "S": "symmetric[n]"},
+     lambda B, x, S: x.T @ S @ x, SYM_S),
+    ("hess_WTx_by_W", "||W x - y||^2", ("W", "W"), {"W": "matrix[k,n]", "x": "vector[n]", "y": "vector[k]"},
+     lambda B, W, x, y: B.sqnorm(W @ x - y), {}),
+]
+HIGHER_IDS = [h[0] for h in HIGHER]
 
 
 # --------------------------------------------------------------------------- tests
@@ -720,3 +794,17 @@ def test_hessian(hid, expr, wrt, dims, fn, decl, formula, layout):
 def test_bad_input_raises_matcalc_error(text):
     with pytest.raises(matcalc.MatcalcError):
         matcalc.diff(text, "x")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("hid,expr,variables,dims,fn,decl", HIGHER, ids=HIGHER_IDS)
+def test_derivatives_in_turn(hid, expr, variables, dims, fn, decl, layout):
+    """Hessians by matrices, mixed and higher derivatives == elementwise SymPy == nested FD."""
+    values = oracle.make_values(dims, oracle.seed_for(hid))
+    d = matcalc.diff(expr, variables, layout=layout, **decl)
+    got = d.evaluate(oracle.to_matcalc(values, dims))
+    symmetric = decl.get("symmetric", ())
+    sy = oracle.sympy_derivatives(fn, dims, variables, layout)(values)
+    oracle.assert_close(got, sy, rtol=1e-8, atol=1e-10, what=f"{expr} by {variables} [{layout}] vs SymPy")
+    fd = oracle.numeric_derivatives(fn, values, variables, layout, symmetric=symmetric)
+    oracle.assert_close(got, fd, rtol=1e-4, atol=1e-5, what=f"{expr} by {variables} [{layout}] vs FD")
