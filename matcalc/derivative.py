@@ -205,9 +205,14 @@ class VecForm:
         return f"{self.heading()} · {rows} x {cols}"
 
     def heading(self) -> str:
+        from .emit_text import to_text
         d = self.derivative
-        f = "vec(f)" if d._differentiated_is_vec_form else f"vec({d.differentiated})"
-        return f"d {f} / d vec({d.variable.value[0]})^T"
+        if d.order == 1:
+            f = to_text(d.function, statements=False)
+        else:
+            f = "∂" + ("" if d.order == 2 else str(d.order - 1)) + "f/" + "".join(
+                f"∂{v.value[0]}" for v in d.variables[:-1])
+        return f"d vec({f}) / d vec({d.variable.value[0]})^T"
 
     def latex(self, bold_vectors: bool = True) -> str:
         from .emit_latex import to_latex

@@ -201,7 +201,11 @@ class _Printer:
         return "(1^T)^T" if _is_ones_column(e) else self.text(e)[0]
 
     def _kron(self, e):
-        return "kron(" + ", ".join(self.argument(f) for f in e.args) + ")", ATOM
+        # kron takes two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C))
+        text = self.argument(e.args[-1])
+        for f in reversed(e.args[:-1]):
+            text = f"kron({self.argument(f)}, {text})"
+        return text, ATOM
 
     # postfix and powers
     def _T(self, e):

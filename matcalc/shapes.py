@@ -68,9 +68,22 @@ class Dims:
                 return False
             b.parent = a
             return True
-        if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
-            return all(self.unify(x, y) for x, y in zip(a[1:], b[1:]))
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            # products: cancel the factors both have (m*n = n*m), then match the rest in order
+            left, right = self._factors(a), self._factors(b)
+            for factor in list(left):
+                same = next((i for i, other in enumerate(right) if other is factor or other == factor), None)
+                if same is not None:
+                    left.remove(factor)
+                    del right[same]
+            return len(left) == len(right) and all(self.unify(x, y) for x, y in zip(left, right))
         return False
+
+    def _factors(self, d) -> list:
+        d = self.find(d)
+        if isinstance(d, tuple):
+            return [f for part in d[1:] for f in self._factors(part)]
+        return [d]
 
 
 @dataclass
