@@ -608,15 +608,15 @@ R("tensor_XA_by_X", "X A", "X", {"X": "matrix[n,m]", "A": "matrix[m,k]"}, lambda
   flags=("tensor", "cookbook"), ref="MC (74): d(XA)_ij/dX_mn = δ_im A_nj")
 R("tensor_XTA_by_X", "X^T A", "X", {"X": "matrix[n,m]", "A": "matrix[n,k]"}, lambda B, X, A: X.T @ A,
   flags=("tensor", "cookbook"), ref="MC (75): d(X^T A)_ij/dX_mn = δ_in A_mj")
-R("tensor_AXB_by_X", "A X B", "X", {"A": "matrix[k,n]", "X": "matrix[n,m]", "B": "matrix[m,p]"},
-  lambda B_, A, X, B: A @ X @ B, flags=("tensor", "mn"), ref="MN 9: d vec(AXB) = (B^T ⊗ A) d vec X")
+R("tensor_AXC_by_X", "A X C", "X", {"A": "matrix[k,n]", "X": "matrix[n,m]", "C": "matrix[m,p]"},
+  lambda B, A, X, C: A @ X @ C, flags=("tensor", "mn"), ref="MN 9: d vec(AXB) = (B^T ⊗ A) d vec X")
 R("tensor_XT_by_X", "X^T", "X", {"X": "matrix[n,m]"}, lambda B, X: X.T, flags=("tensor", "mn"),
   ref="MN 3.7: d vec(X^T) = K d vec X")
 R("tensor_XTX_by_X", "X^T X", "X", {"X": "matrix[n,m]"}, lambda B, X: X.T @ X, flags=("tensor", "mn"))
-R("tensor_XTBX_by_X", "X^T B X", "X", {"X": "matrix[n,m]", "B": "matrix[n,n]"},
-  lambda B_, X, B: X.T @ B @ X, flags=("tensor", "cookbook"), ref="MC (77)")
-R("tensor_XBXT_by_X", "X B X^T", "X", {"X": "matrix[n,m]", "B": "matrix[m,m]"},
-  lambda B_, X, B: X @ B @ X.T, flags=("tensor", "cookbook"))
+R("tensor_XTCX_by_X", "X^T C X", "X", {"X": "matrix[n,m]", "C": "matrix[n,n]"},
+  lambda B, X, C: X.T @ C @ X, flags=("tensor", "cookbook"), ref="MC (77)")
+R("tensor_XCXT_by_X", "X C X^T", "X", {"X": "matrix[n,m]", "C": "matrix[m,m]"},
+  lambda B, X, C: X @ C @ X.T, flags=("tensor", "cookbook"))
 R("tensor_X3_by_X", "X^3", "X", {"X": "matrix[n,n]"}, lambda B, X: B.mpow(X, 3), flags=("tensor", "power"))
 R("tensor_invA_by_X", "X^-1 A", "X", {"X": "matrix[n,n] inv", "A": "matrix[n,m]"},
   lambda B, X, A: B.inv(X) @ A, flags=("tensor", "inverse", "cookbook"), ref="MC (59)")
@@ -632,8 +632,8 @@ R("tensor_softmax_Wx_by_W", "softmax(W x)", "W", {"W": "matrix[k,n]", "x": "vect
   lambda B, W, x: B.softmax(W @ x), flags=("tensor", "backprop"))
 R("tensor_Sx_by_S", "S x", "S", {"S": "symmetric[n]", "x": "vector[n]"}, lambda B, S, x: S @ x,
   decl=SYM_S, flags=("tensor", "symmetric"))
-R("tensor_AdiagxB_by_x", "A diag(x) B", "x", {"A": "matrix[k,n]", "x": "vector[n]", "B": "matrix[n,m]"},
-  lambda B_, A, x, B: A @ B_.diag(x) @ B, flags=("tensor", "diag"))
+R("tensor_AdiagxC_by_x", "A diag(x) C", "x", {"A": "matrix[k,n]", "x": "vector[n]", "C": "matrix[n,m]"},
+  lambda B, A, x, C: A @ B.diag(x) @ C, flags=("tensor", "diag"))
 R("tensor_quad_A_by_x", "(x^T x) A", "x", {"x": "vector[n]", "A": "matrix[k,m]"},
   lambda B, x, A: (x.T @ x) * A, flags=("tensor",))
 
@@ -677,8 +677,8 @@ HESSIAN_IDS = [h[0] for h in HESSIANS]
 HIGHER = [
     ("hess_trXTAX_by_X", "tr(X^T A X)", ("X", "X"), {"X": "matrix[n,m]", "A": "matrix[n,n]"},
      lambda B, X, A: B.tr(X.T @ A @ X), {}),
-    ("hess_trAXBX_by_X", "tr(A X B X)", ("X", "X"), {"A": "matrix[m,n]", "X": "matrix[n,m]", "B": "matrix[m,n]"},
-     lambda B_, A, X, B: B_.tr(A @ X @ B @ X), {}),
+    ("hess_trAXCX_by_X", "tr(A X C X)", ("X", "X"), {"A": "matrix[m,n]", "X": "matrix[n,m]", "C": "matrix[m,n]"},
+     lambda B, A, X, C: B.tr(A @ X @ C @ X), {}),
     ("hess_frobenius_by_X", "||A X - C||_F^2", ("X", "X"),
      {"A": "matrix[k,n]", "X": "matrix[n,m]", "C": "matrix[k,m]"},
      lambda B, A, X, C: B.sqnorm(A @ X - C), {}),
