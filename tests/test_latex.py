@@ -24,15 +24,22 @@ CASES = [
     ("logistic_loss", "sum(log(1 + exp(-y .* (X w))))", "w", {}),
     ("logdet", "logdet(X)", "X", {}),
     ("softmax_jacobian", "softmax(W x)", "x", {}),
+    ("vector_by_matrix", "W x", "W", {}),
+    ("matrix_by_matrix", "X^T X", "X", {}),
+    ("inverse_by_matrix", "X^-1", "X", {"layout": "numerator"}),
+    ("hessian_by_matrix", "tr(X^T A X)", "X", {"order": 2}),
+    ("third_derivative", "sum(exp(x))", "x", {"order": 3}),
 ]
 
 
 def _outputs(expression, wrt, options):
     d = matcalc.diff(expression, wrt, **options)
-    return {
-        "result.tex": d.latex(equation=True) + "\n",
-        "steps.tex": d.steps().latex() + "\n",
-    }
+    outputs = {"result.tex": d.latex(equation=True) + "\n"}
+    if d.order == 1:
+        outputs["steps.tex"] = d.steps().latex() + "\n"
+    if len(d.shape) > 2:
+        outputs["vec.tex"] = d.vec().latex() + "\n"
+    return outputs
 
 
 @pytest.mark.parametrize("stem, expression, wrt, options", CASES, ids=[c[0] for c in CASES])
@@ -46,7 +53,8 @@ def test_golden_latex(stem, expression, wrt, options):
 
 def test_golden_files_render_in_katex(katex):
     files = sorted(GOLDEN.glob("*.tex"))
-    assert len(files) == 2 * len(CASES)
+    assert {f.name for f in files} == {f"{stem}.{suffix}" for stem, expression, wrt, options in CASES
+                                       for suffix in _outputs(expression, wrt, options)}
     errors = katex([f.read_text(encoding="utf-8") for f in files])
     assert [(f.name, e) for f, e in zip(files, errors) if e] == []
 
@@ -63,6 +71,8 @@ def test_every_identity_renders_in_katex(katex):
         labels.append(f"{row.id} steps")
         texts.append(matcalc.diff(row.expr, row.wrt, **row.decl).latex(bold_vectors=False))
         labels.append(f"{row.id} plain")
+        texts.append(matcalc.diff(row.expr, row.wrt, **row.decl).vec().latex())
+        labels.append(f"{row.id} vec form")
     errors = katex(texts)
     assert [(label, tex, e) for label, tex, e in zip(labels, texts, errors) if e] == []
 
