@@ -146,3 +146,96 @@ def test_check_catches_a_wrong_hessian():
     wrong = _with_result(right, wrong_expr)
     with pytest.raises(CheckError):
         wrong.check()
+
+
+# ------------------------------------------------------------------ tensors, vec forms, orders
+def test_vector_by_matrix_is_a_tensor_with_index_and_vec_forms():
+    d = matcalc.diff("W x", "W")
+    assert str(d) == "∂(W x)_i/∂W_jk = δ_ij x_k"
+    assert d.shape == ("n", "n", "m")
+    assert str(d.vec()) == "kron(x^T, I)" and d.vec().shape == ("n", "m*n")
+    W, x = RNG.normal(size=(3, 2)), RNG.normal(size=2)
+    tensor = d.evaluate({"W": W, "x": x})
+    np.testing.assert_allclose(tensor, np.einsum("ij,k->ijk", np.eye(3), x))
+    np.testing.assert_allclose(d.vec().evaluate({"W": W, "x": x}), np.kron(x.reshape(1, -1), np.eye(3)))
+
+
+@pytest.mark.parametrize("layout, axes", [("mixed", "ijk"), ("numerator", "ikj"), ("denominator", "jki")])
+def test_tensor_axes_follow_the_layout(layout, axes):
+    d = matcalc.diff("W x", "W", layout=layout)
+    W, x = RNG.normal(size=(3, 2)), RNG.normal(size=2)
+    mixed = np.einsum("ij,k->ijk", np.eye(3), x)
+    np.testing.assert_allclose(d.evaluate({"W": W, "x": x}), np.einsum("ijk->" + axes, mixed))
+
+
+def test_vec_forms_of_the_textbook():
+    assert str(matcalc.diff("A X B", "X").vec()) == "kron(B^T, A)"
+    assert str(matcalc.diff("X^T", "X").vec()) == "commutation(n, m)"
+    assert str(matcalc.diff("X^-1", "X").vec()) == "-kron(inv(X)^T, X^-1)"
+    assert str(matcalc.diff("tr(X^T A X)", "X", order=2).vec()) == "kron(I, A + A^T)"
+    assert str(matcalc.diff("x^T A x", "x").vec()) == "x^T (A + A^T)"    # a gradient's vec form is a row
+
+
+def test_commutation_matrix_transposes_vec():
+    X = RNG.normal(size=(2, 3))
+    d = matcalc.diff("X^T", "X")
+    K = d.vec().evaluate({"X": X})
+    np.testing.assert_allclose(K @ X.reshape(-1, order="F"), X.T.reshape(-1, order="F"))
+    back = matcalc.parse("commutation(n, m) vec(X)", declare="X: matrix[n,m]")
+    assert back.shape == ("m*n", 1)
+
+
+def test_mixed_second_derivative_by_two_variables():
+    for d in (matcalc.diff("x^T A y", "x", "y"), matcalc.diff("x^T A y", ("x", "y"))):
+        assert str(d) == "A" and d.order == 2
+    assert str(matcalc.diff("x^T A y", "y", "x")) == "A^T"
+
+
+def test_higher_orders_check_themselves():
+    for text, wrt, order in [("sum(exp(x))", "x", 3), ("(x^T x)^2", "x", 4), ("det(X)", "X", 2)]:
+        assert "entries" in matcalc.diff(text, wrt, order=order).check().summary()
+
+
+def test_hessian_examples_of_the_issue():
+    assert str(matcalc.diff("x^T A x", "x", order=2)) == "A + A^T"
+    assert str(matcalc.diff("||A x - b||^2", "x", order=2)) == "2 A^T A"
+    assert str(matcalc.diff("logsumexp(x)", "x", order=2)) == "diag(softmax(x)) - softmax(x) softmax(x)^T"
+    logistic = matcalc.diff("sum(log(1 + exp(-y .* (X w))))", "w", order=2)
+    assert str(logistic).endswith("X^T diag(y .^ 2 .* u1 .* (1 - u1)) X")
+
+
+def test_symmetric_entries_convention_is_the_cookbooks():
+    """S_ij = S_ji as one variable: SymPy with one symbol per pair gives exactly that."""
+    import sympy as sp
+    A_values, S_values = RNG.normal(size=(3, 3)), RNG.normal(size=(3, 3))
+    S_values = S_values + S_values.T
+    d = matcalc.diff("tr(A S S)", "S", symmetric="S", symmetric_as="entries")
+    assert "Cookbook" in d.describe()
+    s = sp.Matrix(3, 3, lambda i, j: sp.Symbol(f"s{min(i, j)}{max(i, j)}"))
+    f = (sp.Matrix(A_values) * s * s).trace()
+    point = {s[i, j]: S_values[i, j] for i in range(3) for j in range(3)}
+    want = np.array([[float(sp.diff(f, s[i, j]).subs(point)) for j in range(3)] for i in range(3)])
+    np.testing.assert_allclose(d.evaluate({"A": A_values, "S": S_values}), want)
+    d.check()
+    tensor = matcalc.diff("S x", "S", symmetric="S", symmetric_as="entries")
+    tensor.check()
+
+
+def test_unknown_symmetric_convention_is_refused():
+    with pytest.raises(matcalc.MatcalcError, match="symmetric convention"):
+        matcalc.diff("tr(S)", "S", symmetric="S", symmetric_as="halves")
+
+
+def test_check_catches_a_wrong_tensor():
+    right = matcalc.diff("A X B", "X")
+    wrong = copy.copy(right)
+    wrong._vec_form = matcalc.diff("B^T X A^T", "X").vec().expr    # kron(A, B^T): factors swapped
+    with pytest.raises(CheckError):
+        wrong.check()
+
+
+def test_index_form_of_an_order_three_tensor_derivative_is_refused_clearly():
+    d = matcalc.diff("X^T X", "X", order=2)
+    with pytest.raises(NotDifferentiableError, match="vec"):
+        d.index_form()
+    assert str(d).startswith("d vec(∂f/∂X) / d vec(X)^T = ")

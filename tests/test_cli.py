@@ -237,3 +237,34 @@ def test_output_in_an_ascii_only_encoding_is_not_a_traceback():
         result = matcalc(*args, env={"PYTHONIOENCODING": "ascii"})
         assert "Traceback" not in result.stderr, result.stderr
         assert result.returncode in (0, 2)
+
+
+# ------------------------------------------------------------------ tensors and vec forms
+def test_a_tensor_prints_its_index_form_then_its_vec_form():
+    out = ok("diff", "W x", "W")
+    assert out == ["∂(W x)_i/∂W_jk = δ_ij x_k",
+                   "# mixed layout · axes (i; j, k) · n x n x m · W: matrix[n,m], x: vector[m]",
+                   "vec form: kron(x^T, I)",
+                   "# d vec(W x) / d vec(W)^T · n x m*n"]
+
+
+def test_vec_option_prints_the_matrix_form_alone():
+    out = ok("diff", "A X B", "X", "--vec")
+    assert out == ["kron(B^T, A)", "# d vec(A X B) / d vec(X)^T · n*p x k*m"]
+
+
+def test_several_variables_and_higher_orders():
+    assert ok("diff", "x^T A y", "x", "y")[0] == "A"
+    assert ok("diff", "sum(exp(x))", "x", "--order", "3", "--check")[-1].startswith("# checked:")
+    assert_bad_input(matcalc("diff", "x^T x", "x", "--order", "9"), caret=False)
+
+
+def test_symmetric_convention_option_is_stated():
+    out = ok("diff", "tr(A S)", "S", "--symmetric", "S", "--symmetric-as", "entries")
+    assert "Matrix Cookbook" in out[1]
+
+
+def test_json_of_a_tensor_has_its_vec_form():
+    data = json.loads("\n".join(ok("diff", "x x^T", "x", "--format", "json")))
+    assert data["result"] == "∂(x x^T)_ij/∂x_k = δ_ik x_j + δ_jk x_i"
+    assert data["vec"] == "kron(I, x) + kron(x, I)" and data["shape"] == ["n", "n", "n"]
