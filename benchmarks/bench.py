@@ -13,6 +13,8 @@ baseline measured in the same run, so the numbers compare across machines:
 2. Scaling: the gradient by W1 of the squared loss of a depth-L tanh network,
    L = 1 .. 64, in-process via `matcalc.diff`, against L = 1; then SymPy on the
    same problem with MatrixSymbols for small L, in a subprocess with a timeout.
+3. Tensors: five tensor-valued derivatives (symbolic, any size) and their check(),
+   against SymPy's elementwise tensor at 3 x 3.
 
 Only the standard library and the project are used (SymPy only in the child
 processes that are being measured).  Every measurement is guarded: a failure is
@@ -496,6 +498,69 @@ def sympy_scaling() -> None:
 
 # ----------------------------------------------------------------- main
 
+# --------------------------------------------------------------------------- 3. tensors
+TENSOR_CASES = (      # (expression, variables): the five forms listed in the issue-4 note
+    ("W x", ("W",)), ("A X B", ("X",)), ("X^T X", ("X",)), ("X^-1", ("X",)),
+    ("tr(X^T A X)", ("X", "X")),
+)
+TENSOR_SIZE = 3
+
+# One fresh interpreter per case: matcalc's symbolic derivative (diff + vec + index form),
+# its check(), and the same tensor from SymPy elementwise at 3 x 3 (the baseline).
+TENSOR_RUN = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[3])
+import numpy as np, sympy as sp
+import matcalc
+text, variables, size = sys.argv[1], tuple(sys.argv[2].split(",")), int(sys.argv[4])
+t0 = time.perf_counter()
+d = matcalc.diff(text, variables)
+vec = str(d.vec())
+t_vec = time.perf_counter()
+index = str(d)
+t1 = time.perf_counter()
+report = d.check()
+t2 = time.perf_counter()
+names = sorted(s.value[0] for s in d.analysis.symbols.values())
+mats = {n: sp.Matrix(size, size, lambda i, j: sp.Symbol(f"{n}{i}{j}")) for n in names}
+env = {n: mats[n] for n in names}
+F = {"W x": lambda e: e["W"] * sp.Matrix(size, 1, lambda i, j: sp.Symbol(f"x{i}")),
+     "A X B": lambda e: e["A"] * e["X"] * e["B"], "X^T X": lambda e: e["X"].T * e["X"],
+     "X^-1": lambda e: e["X"].inv(method="LU"), "tr(X^T A X)": lambda e: (e["X"].T * e["A"] * e["X"]).trace()}[text]
+t3 = time.perf_counter()
+tensor = F(env)
+for v in variables:
+    tensor = sp.derive_by_array(tensor, mats[v])
+t4 = time.perf_counter()
+print(json.dumps({"matcalc": t1 - t0, "vec_only": t_vec - t0, "check": t2 - t1, "sympy": t4 - t3, "vec": vec, "index": index,
+                  "entries": report.symbolic + report.numeric}))
+"""
+
+
+def tensors() -> None:
+    print("## 3. Tensors and Hessians by a matrix\n")
+    print("Each case in a fresh interpreter: matcalc's symbolic result (`diff`, `vec()` and the index "
+          f"form, any size) and its `check()`, against SymPy's elementwise tensor at {TENSOR_SIZE} x "
+          f"{TENSOR_SIZE} (`derive_by_array` on matrices of symbols), measured in the same run.\n")
+    rows = []
+    for text, variables in TENSOR_CASES:
+        try:
+            p = subprocess.run([sys.executable, "-c", TENSOR_RUN, text, ",".join(variables), ROOT,
+                                str(TENSOR_SIZE)], cwd=ROOT, env=env(), capture_output=True, text=True,
+                               timeout=300)
+            if p.returncode != 0:
+                raise RuntimeError(first_line(p.stderr.strip().splitlines()[-1], 160))
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            rows.append([f"`{text}` by {', '.join(variables)}", f"`{r['vec']}`",
+                         f"{r['vec_only'] * 1000:.1f}", f"{r['matcalc'] * 1000:.1f}", f"{r['sympy'] * 1000:.1f}",
+                         fmt_ratio(r["matcalc"], r["sympy"]), f"{r['check'] * 1000:.0f}", r["entries"]])
+        except Exception as exc:   # noqa: BLE001
+            rows.append([f"`{text}`", f"FAILED: {type(exc).__name__}: {first_line(str(exc), 120)}"] + ["—"] * 6)
+    print(table(["input", "vec form", "diff + vec ms", "diff + vec + index form ms (any size)", f"SymPy {TENSOR_SIZE}x{TENSOR_SIZE} ms",
+                 "all / SymPy", "check() ms", "entries checked"], rows))
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -506,7 +571,7 @@ def main() -> None:
     print("# matcalc benchmarks\n")
     print(f"{'Quick' if args.quick else 'Full'} run · {os.cpu_count()} CPUs · "
           f"Python {sys.version.split()[0]} · {sys.platform}\n")
-    for part in (lambda: end_to_end(reps, warmups), lambda: scaling(scale_reps), sympy_scaling):
+    for part in (lambda: end_to_end(reps, warmups), lambda: scaling(scale_reps), sympy_scaling, tensors):
         try:
             part()
         except Exception:   # noqa: BLE001 - one part failing must not hide the other
