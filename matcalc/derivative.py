@@ -21,6 +21,7 @@ from .shapes import Analysis, absent_symbol, parse as analyse_text
 from .simplify import simplify
 
 LAYOUTS = ("mixed", "numerator", "denominator")
+MAX_ORDER = 6
 SYMMETRIC_CONVENTIONS = ("gradient", "entries")
 SYMMETRIC_NOTES = {"gradient": "symmetric gradient (G + G^T)/2",
                    "entries": "S_ij = S_ji as one variable: G + G^T - G .* I (Matrix Cookbook)"}
@@ -291,6 +292,10 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
         raise MatcalcError(f"order must be a whole number from 1 to {MAX_ORDER}")
     if len(names) > 1 and order != 1:
         raise MatcalcError("give either several variables or an order, not both")
+    for name in names[1:]:
+        if name in LAYOUTS and name not in analysis.symbols:
+            raise MatcalcError(f"{name!r} is a layout: pass it as layout={name!r}; "
+                               f"further positional arguments are variables")
     variables = tuple(_variable(analysis, name) for name in names) * order
     if len(variables) > MAX_ORDER:
         raise MatcalcError(f"at most {MAX_ORDER} derivatives in a row")
@@ -316,8 +321,6 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
         current, current_axes, is_vec_form = jacobian, current_axes + v_axes, True
     raise AssertionError("unreachable: the loop returns at its last variable")
 
-
-MAX_ORDER = 6
 
 
 def _variable(analysis: Analysis, wrt: str) -> E.Expr:

@@ -5,6 +5,8 @@ Contract: `differential(f, X)` returns df, an Expr linear in the differential dX
   f scalar, X any      -> G with the shape of X and df = tr(G^T dX)   (the gradient)
   f vector, X vector   -> J (len f x len X) with vec df = J dX         (the Jacobian)
   f any,    X scalar   -> F' with the shape of f and df = F' dX
+`identify_vec(df, X)` gives J with vec df = J vec dX for any shapes (Magnus and
+Neudecker's form of a tensor-valued derivative; the Jacobian for vectors).
 Layouts are applied later, when the result is presented (derivative.py).
 
 Identification is reverse accumulation over df: each node containing dX
@@ -103,7 +105,7 @@ def identify(df: E.Expr, variable: E.Expr) -> E.Expr:
         return identify_vec(df, variable)
     raise NotDifferentiableError(
         f"the derivative of a {_kind(df)} by a {_kind(variable)} has more than two axes: "
-        f"take its vec form (identify_vec)")
+        f"it is identified in its vec form")
 
 
 def identify_vec(df: E.Expr, variable: E.Expr) -> E.Expr:
