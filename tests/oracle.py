@@ -531,77 +531,18 @@ def _symbols_for(specs: Mapping[str, Spec]):
 _SYMPY_CACHE: dict = {}
 
 
-def _sympy_mixed(fn, dims, wrt, order=1):
-    key = (fn, tuple(sorted((k, str(v)) for k, v in dims.items())), wrt, order)
-    if key in _SYMPY_CACHE:
-        return _SYMPY_CACHE[key]
-    specs = concrete(dims)
-    arrays, order_list = _symbols_for(specs)
-    F = _call(fn, SYMPY, arrays)
-    f_axes = _axes_of(F.shape)
-    Ff = F.reshape(f_axes) if f_axes else F.reshape(())
-    V = arrays[wrt]
-    sym = specs[wrt].kind == "symmetric"
-    v_axes = V.shape if sym else _axes_of(V.shape)
-    Vf = V.reshape(v_axes) if v_axes else V.reshape(())
-    if order == 1:
-        D = np.empty(f_axes + tuple(v_axes), dtype=object)
-        for fi in itertools.product(*[range(s) for s in f_axes]):
-            fe = Ff[fi]
-            for vi in itertools.product(*[range(s) for s in v_axes]):
-                D[fi + vi] = sp.diff(fe, Vf[vi])
-    else:  # Hessian: scalar f, vector or scalar v
-        assert f_axes == () and len(v_axes) <= 1
-        vs = list(Vf.reshape(-1))
-        D = np.empty((len(vs), len(vs)), dtype=object)
-        fe = Ff[()]
-        grads = [sp.diff(fe, a) for a in vs]
-        for i, g in enumerate(grads):
-            for j, b in enumerate(vs):
-                D[i, j] = sp.diff(g, b)
-    syms = [s for (_, _, _, s) in order_list]
-    flat = list(D.reshape(-1))
-    lam = sp.lambdify(syms, flat, modules="numpy")
-    entry = (lam, order_list, D.shape, len(f_axes), len(v_axes), sym)
-    _SYMPY_CACHE[key] = entry
-    return entry
-
-
-def _sympy_eval(entry, values):
-    lam, order_list, shape, _, _, _ = entry
-    vals = {k: _as_oracle(v) for k, v in values.items()}
-    args = [float(vals[name][i, j]) for (name, i, j, _) in order_list]
-    out = lam(*args)
-    return np.array([float(o) for o in out], dtype=float).reshape(shape)
-
-
 def sympy_derivative(fn, dims, wrt, layout="mixed"):
     """Elementwise SymPy derivative at the concrete sizes of ``dims`` (name ->
     spec text or :class:`Spec`).  Returns ``evaluate(values) -> result in layout``.
 
     For a symmetric ``wrt`` the function is evaluated on an unstructured matrix of
     n*n independent symbols and the gradient symmetrized, (G + G^T)/2."""
-    entry = _sympy_mixed(fn, dims, wrt, 1)
-    _, _, _, f_nd, v_nd, sym = entry
-
-    def evaluate(values):
-        D = _sympy_eval(entry, values)
-        if sym:
-            D = _symmetrize_last2(D)
-        return arrange(D, f_nd, v_nd, layout)
-
-    return evaluate
+    return sympy_derivatives(fn, dims, (wrt,), layout)
 
 
 def sympy_hessian(fn, dims, wrt):
     """Second partials of a scalar ``fn`` by a vector (n x n) or scalar (float)."""
-    entry = _sympy_mixed(fn, dims, wrt, 2)
-
-    def evaluate(values):
-        H = _sympy_eval(entry, values)
-        return float(H[0, 0]) if parse_spec(dims[wrt]).kind == "scalar" else H
-
-    return evaluate
+    return sympy_derivatives(fn, dims, (wrt, wrt))
 
 
 # --------------------------------------------------------------------------- comparison
