@@ -59,9 +59,10 @@ def concrete_sizes(symbols, sizes=SIZES) -> dict:
 SIZE_ORDERS = (SIZES, (3, 2, 4), (2, 4, 3), (4, 3, 2))
 
 
-def random_values(symbols, dims: dict, rng) -> dict:
+def random_values(symbols, dims: dict, rng, positive: bool = False) -> dict:
     """A point where the usual functions are defined: positive vectors and scalars,
-    diagonally dominant (so invertible, with positive determinant) square matrices."""
+    diagonally dominant (so invertible, with positive determinant) square matrices;
+    with positive=True every matrix entry is positive too (for log(X), sqrt(X))."""
     values = {}
     for s in symbols:
         name, kind = s.value
@@ -71,7 +72,7 @@ def random_values(symbols, dims: dict, rng) -> dict:
         elif kind == "vector":
             values[name] = rng.uniform(0.3, 1.3, size=rows)
         else:
-            m = rng.uniform(-1, 1, size=(rows, cols))
+            m = rng.uniform(0.3, 1.3, size=(rows, cols)) if positive else rng.uniform(-1, 1, size=(rows, cols))
             if kind == "symmetric":
                 m = (m + m.T) / 2
             if rows == cols:
@@ -107,12 +108,14 @@ def _result_shape(sizes: list, problem: "Arrangement") -> tuple:
 def check(derivative, seed: int = 0) -> CheckReport:
     symbols = list(derivative.analysis.symbols.values())
     problems = []
-    for order in SIZE_ORDERS:
-        dims = concrete_sizes(symbols, order)
-        try:
-            return _check_at(derivative, symbols, dims, seed)
-        except (ZeroDivisionError, NonInvertibleMatrixError, DomainError) as exc:
-            problems.append(f"{', '.join(f'{d}={n}' for d, n in dims.items())}: {exc}")
+    for positive in (False, True):
+        for order in SIZE_ORDERS:
+            dims = concrete_sizes(symbols, order)
+            try:
+                return _check_at(derivative, symbols, dims, seed, positive)
+            except (ZeroDivisionError, NonInvertibleMatrixError, DomainError) as exc:
+                where = ", ".join(f"{d}={n}" for d, n in dims.items())
+                problems.append(f"{where}{' with positive entries' if positive else ''}: {exc}")
     raise CheckError("the expression is undefined at every size tried (" + "; ".join(problems) + ")")
 
 
@@ -124,7 +127,7 @@ class Arrangement(NamedTuple):
     shape: tuple
 
 
-def _check_at(derivative, symbols, dims, seed) -> CheckReport:
+def _check_at(derivative, symbols, dims, seed, positive) -> CheckReport:
     sizes = [_dim(d, dims) for d in derivative.f_axes + derivative.v_axes]
     problem = Arrangement(len(derivative.f_axes), len(derivative.v_axes), derivative.layout, ())
     if derivative.is_tensor:
@@ -137,8 +140,8 @@ def _check_at(derivative, symbols, dims, seed) -> CheckReport:
                          f"asks for {_fmt(expected_shape)}")
     problem = problem._replace(shape=expected_shape)
     # finite differences first: cheap, and they find sizes where f is undefined
-    error = _check_finite_differences(derivative, symbols, dims, problem, seed)
-    symbolic, numeric = _check_sympy(derivative, symbols, dims, problem, seed)
+    error = _check_finite_differences(derivative, symbols, dims, problem, seed, positive)
+    symbolic, numeric = _check_sympy(derivative, symbols, dims, problem, seed, positive)
     return CheckReport(dims, symbolic, numeric, error)
 
 
@@ -175,7 +178,7 @@ def _function_table(value, count: int) -> np.ndarray:
     return table
 
 
-def _check_sympy(derivative, symbols, dims, problem, seed):
+def _check_sympy(derivative, symbols, dims, problem, seed, positive):
     env = {s.value[0]: symbol_matrix(s.value[0], s.value[1], _dim(s.shape[0], dims), _dim(s.shape[1], dims))
            for s in symbols}
     F = to_sympy(derivative.function, env, dims)
@@ -201,7 +204,7 @@ def _check_sympy(derivative, symbols, dims, problem, seed):
     # with inverses, expanding the difference costs far more than it proves: compare at points
     provable = not any(n.op in ("inv", "logdet", "det") for n in postorder(result))
     rng = np.random.default_rng(seed)
-    points = [_sympy_point(env, random_values(symbols, dims, rng)) for _ in range(2)]
+    points = [_sympy_point(env, random_values(symbols, dims, rng, positive)) for _ in range(2)]
     symbolic = numeric = 0
     for index, want in np.ndenumerate(expected):
         difference = got[index] - want
@@ -209,8 +212,8 @@ def _check_sympy(derivative, symbols, dims, problem, seed):
             symbolic += 1
             continue
         for point in points:
-            value = complex(sp.sympify(difference).xreplace(point).evalf(30))
-            scale = 1 + abs(complex(sp.sympify(want).xreplace(point).evalf(30)))
+            value = complex(difference.xreplace(point).evalf(30))
+            scale = 1 + abs(complex(want.xreplace(point).evalf(30)))
             if abs(value) > TOLERANCE * scale:
                 raise CheckError(
                     f"entry {_place(index)} differs from SymPy's elementwise derivative: "
@@ -235,11 +238,11 @@ def _sympy_point(env: dict, values: dict) -> dict:
     return point
 
 
-def _check_finite_differences(derivative, symbols, dims, problem, seed) -> float:
+def _check_finite_differences(derivative, symbols, dims, problem, seed, positive) -> float:
     """Central differences of f by each variable in turn (nested for a second derivative);
     from the third on, of matcalc's own derivative one order lower, itself checked."""
     rng = np.random.default_rng(seed + 1)
-    values = random_values(symbols, dims, rng)
+    values = random_values(symbols, dims, rng, positive)
     variables = derivative.variables
     if len(variables) <= 2:
         start, table_at = 0, lambda point: _function_table(_evaluate(derivative.function, derivative, point),

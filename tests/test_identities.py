@@ -808,3 +808,17 @@ def test_derivatives_in_turn(hid, expr, variables, dims, fn, decl, layout):
     oracle.assert_close(got, sy, rtol=1e-8, atol=1e-10, what=f"{expr} by {variables} [{layout}] vs SymPy")
     fd = oracle.numeric_derivatives(fn, values, variables, layout, symmetric=symmetric)
     oracle.assert_close(got, fd, rtol=1e-4, atol=1e-5, what=f"{expr} by {variables} [{layout}] vs FD")
+
+
+@pytest.mark.parametrize("row", PARAM_ROWS)
+def test_check_confirms_every_row(row):
+    """d.check() (matcalc's own SymPy and finite-difference comparison) passes on the table:
+    it finds a point where f is defined (positive entries for log(X), say) and raises no false alarm."""
+    report = matcalc.diff(row.expr, row.wrt, **row.decl).check()
+    assert report.symbolic + report.numeric > 0
+
+
+@pytest.mark.parametrize("hid,expr,variables,dims,fn,decl", HIGHER, ids=HIGHER_IDS)
+def test_check_confirms_derivatives_in_turn(hid, expr, variables, dims, fn, decl):
+    report = matcalc.diff(expr, variables, **decl).check()
+    assert report.symbolic + report.numeric > 0
