@@ -53,17 +53,7 @@ class IndexForm:
         return f"{top}/{bottom} = {self._text_terms()}"
 
     def _text_terms(self) -> str:
-        if not self.terms:
-            return "0"
-        pieces = []
-        for n, term in enumerate(self.terms):
-            sign = "-" if term.coefficient < 0 else "+"
-            magnitude = abs(term.coefficient)
-            words = [str(magnitude)] if magnitude != 1 or not term.factors else []
-            words += [_factor_text(f) for f in term.factors]
-            body = " ".join(words)
-            pieces.append((("-" if sign == "-" else "") if n == 0 else f" {sign} ") + body)
-        return "".join(pieces)
+        return _join_terms(self.terms, str, _factor_text)
 
     def latex(self, bold_vectors: bool = True, equation: bool = True) -> str:
         body = self._latex_terms(bold_vectors)
@@ -77,19 +67,25 @@ class IndexForm:
         return rf"\frac{{{top}}}{{{bottom}}} = {body}"
 
     def _latex_terms(self, bold: bool) -> str:
-        if not self.terms:
-            return "0"
-        pieces = []
-        for n, term in enumerate(self.terms):
-            magnitude = abs(term.coefficient)
-            words = [sp.latex(magnitude)] if magnitude != 1 or not term.factors else []
-            words += [_factor_latex(f, bold) for f in term.factors]
-            sign = "-" if term.coefficient < 0 else "+"
-            pieces.append((("-" if sign == "-" else "") if n == 0 else f" {sign} ") + " ".join(words))
-        return "".join(pieces)
+        return _join_terms(self.terms, sp.latex, lambda f: _factor_latex(f, bold))
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
+
+
+def _join_terms(terms: list, number, factor) -> str:
+    """c1 f f ... + c2 f ...: signs between terms, a coefficient only where it is not 1."""
+    if not terms:
+        return "0"
+    pieces = []
+    for n, term in enumerate(terms):
+        magnitude = abs(term.coefficient)
+        words = [number(magnitude)] if magnitude != 1 or not term.factors else []
+        words += [factor(f) for f in term.factors]
+        sign = "-" if term.coefficient < 0 else "+"
+        pieces.append((sign if sign == "-" else "") if n == 0 else f" {sign} ")
+        pieces.append(" ".join(words))
+    return "".join(pieces)
 
 
 def _superscript(k: int) -> str:
