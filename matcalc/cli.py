@@ -59,8 +59,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated names of symmetric matrices")
     d.add_argument("--declare", action="append", default=[], metavar="DECL",
                    help='a declaration such as "x: vector[n]" or "A: matrix[n,m]"')
-    d.add_argument("--format", choices=("text", "latex", "json"), default="text",
-                   help="how to print the result (default: text)")
+    d.add_argument("--format", choices=("text", "latex", "numpy", "sympy", "json"), default="text",
+                   help="how to print the result (default: text); numpy: a Python function computing it, "
+                        "sympy: SymPy matrix expressions building it")
     d.add_argument("--check", action="store_true",
                    help="cross-check with elementwise SymPy and finite differences")
     d.add_argument("--plain-vectors", action="store_true",
@@ -89,6 +90,7 @@ def run(argv: list) -> int:
         derivation = d.steps() if args.steps else None
         vec = d.vec() if args.vec or d.is_tensor else None
         result = str(d)
+        code = _code(d, args.format)
     except CheckError as exc:
         print(f"matcalc: check failed: {exc.message}", file=sys.stderr)
         return 1
@@ -106,6 +108,9 @@ def run(argv: list) -> int:
                           "steps": derivation.text() if derivation else None,
                           "vec": str(vec) if vec else None}))
         return 0
+    if code is not None:
+        print(code + "# " + d.describe())
+        return 0
     bold = not args.plain_vectors
     latex = args.format == "latex"
     if args.vec:
@@ -122,6 +127,13 @@ def run(argv: list) -> int:
     if derivation is not None:
         print(derivation.latex(bold) if args.format == "latex" else derivation.text())
     return 0
+
+
+def _code(d, form: str):
+    if form not in ("numpy", "sympy"):
+        return None
+    from .emit_code import numpy_code, sympy_code
+    return numpy_code(d) if form == "numpy" else sympy_code(d)
 
 
 def main() -> None:

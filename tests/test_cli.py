@@ -268,3 +268,21 @@ def test_json_of_a_tensor_has_its_vec_form():
     data = json.loads("\n".join(ok("diff", "x x^T", "x", "--format", "json")))
     assert data["result"] == "∂(x x^T)_ij/∂x_k = δ_ik x_j + δ_jk x_i"
     assert data["vec"] == "kron(I, x) + kron(x, I)" and data["shape"] == ["n", "n", "n"]
+
+
+# ------------------------------------------------------------------ code (tests/test_code.py runs it)
+def test_format_numpy_prints_a_function():
+    out = ok("diff", "x^T A x", "x", "--format", "numpy")
+    assert out[0] == "import numpy as np" and "def derivative(x, A):" in out
+    assert out[-2] == "    return (A + A.T) @ x"
+    assert out[-1].startswith("# mixed layout")
+
+
+def test_format_sympy_prints_matrix_expressions():
+    out = ok("diff", "x^T A x", "x", "--format", "sympy")
+    assert out[0] == "import sympy as sp"
+    assert out[-2].startswith("derivative = (A + A.T) * x")
+
+
+def test_format_sympy_of_a_tensor_is_refused_clearly():
+    assert_bad_input(matcalc("diff", "W x", "W", "--format", "sympy"), caret=False)
