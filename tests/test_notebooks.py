@@ -18,10 +18,11 @@ EXPECTED = [
     "001_vector_valued_functions.ipynb",
     "002_linear_network_backprop.ipynb",
     "003_backprop_matrix_calculus.ipynb",
+    "004_tensors_and_vec_forms.ipynb",
 ]
 
 
-def test_exactly_the_four_notebooks():
+def test_exactly_these_notebooks():
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == EXPECTED
 
 
