@@ -73,6 +73,10 @@ def test_every_identity_renders_in_katex(katex):
         labels.append(f"{row.id} plain")
         texts.append(matcalc.diff(row.expr, row.wrt, **row.decl).vec().latex())
         labels.append(f"{row.id} vec form")
+    for hid, expr, variables, dims, fn, decl in test_identities.HIGHER:
+        d = matcalc.diff(expr, variables, **decl)
+        texts += [d.latex(equation=True), d.vec().latex()]
+        labels += [f"{hid}", f"{hid} vec form"]
     errors = katex(texts)
     assert [(label, tex, e) for label, tex, e in zip(labels, texts, errors) if e] == []
 
