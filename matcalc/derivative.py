@@ -174,8 +174,9 @@ class Derivative:
     def steps(self):
         """The derivation, line by line, in the engine's own rules (text, LaTeX, Jupyter)."""
         from .steps import derivation
-        if self.order != 1:
-            raise NotDifferentiableError("steps are shown for first derivatives in this version")
+        if self._differentiated_is_vec_form:
+            raise NotDifferentiableError("steps are shown where the last step differentiates an "
+                                         "expression; this one differentiates a tensor's vec form")
         return call_deep(derivation, self)
 
     def check(self, **options):

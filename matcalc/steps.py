@@ -53,12 +53,14 @@ class Derivation:
     def latex(self, bold_vectors: bool = True) -> str:
         from .emit_latex import name_latex, to_latex
         name = name_latex(self.variable.value[0], self.variable.value[1], bold_vectors)
+        top = self.lines[0].lhs
         rows = [f"{name_latex(d.value, _kind(d), bold_vectors)} &= {to_latex(d.args[0], bold_vectors)}"
                 r" && \text{definition}" for d in self.definitions]
         for line in self.lines:
-            left = {"f": "f", "df": r"\mathrm{d}f", "": "", "=>": r"\frac{\partial f}{\partial " + name + "}",
-                    "vec=>": r"\frac{\partial \operatorname{vec} f}{\partial \operatorname{vec}(" + name + r")^\top}"}[
-                line.lhs if line.lhs in ("f", "df", "", "vec=>") else "=>"]
+            left = {"f": "f", "df": r"\mathrm{d}f", "g": "g", "dg": r"\mathrm{d}g", "": "",
+                    "=>": r"\frac{\partial " + top + r"}{\partial " + name + "}",
+                    "vec=>": r"\frac{\partial \operatorname{vec} " + top + r"}{\partial \operatorname{vec}("
+                             + name + r")^\top}"}[line.lhs]
             reason = r" && " + _latex_reason(line.reason) if line.reason else ""
             rows.append(f"{left} &= {to_latex(_display(line.expr), bold_vectors)}{reason}")
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
@@ -139,11 +141,16 @@ def _note(used: list, name: str) -> None:
 
 
 def derivation(derivative) -> Derivation:
-    """The derivation of a first-order Derivative, in the engine's own steps."""
+    """The derivation of a Derivative's last step, in the engine's own steps: for a second
+    or higher derivative, of g, the mixed-layout derivative before it."""
     variable = derivative.variable
-    f = derivative.function
+    if derivative.order == 1:
+        f, name, reason = derivative.function, "f", ""
+    else:
+        earlier = ", ".join(v.value[0] for v in derivative.variables[:-1])
+        f, name, reason = derivative.differentiated, "g", f"the derivative by {earlier}, mixed layout"
     differentiator = Differentiator(variable)
-    lines = [Line("f", f, ""), Line("df", E.differential(f), "")]
+    lines = [Line(name, f, reason), Line("d" + name, E.differential(f), "")]
     current = E.differential(f)
     while any(n.op == "d" and n.args[0] is not variable for n in E.postorder(current)):
         if len(lines) >= MAX_LINES:

@@ -116,3 +116,23 @@ def test_every_line_holds_for_the_identity_table(row):
             got = jacobian @ direction.reshape(-1, 1, order="F")
             np.testing.assert_allclose(got, df.reshape(-1, 1, order="F"), rtol=1e-5, atol=1e-6,
                                        err_msg=f"{row.expr}: {line}")
+
+
+HIGHER_CORPUS = [("x^T A x", ("x", "x")), ("x^T A y", ("x", "y")), ("logsumexp(x)", ("x", "x")),
+                 ("tr(X^T A X)", ("X", "X")), ("sum(exp(x))", ("x", "x", "x")),
+                 ("sum(log(1 + exp(-y .* (X w))))", ("w", "w"))]
+
+
+@pytest.mark.parametrize("text, variables", HIGHER_CORPUS)
+def test_every_line_holds_for_derivatives_in_turn(text, variables):
+    """Steps of the last step: g (the mixed-layout derivative before it) and dg, line by line."""
+    d = matcalc.diff(text, variables)
+    derivation = d.steps()
+    assert derivation.lines[0].lhs == "g" and derivation.lines[0].expr is d.differentiated
+    env, dims, name, direction = _point(d, seed=9)
+    dg = _value(E.differential(d.differentiated), env, dims, name, direction)
+    for line in derivation.lines:
+        if line.lhs in ("dg", ""):
+            got = _value(line.expr, env, dims, name, direction)
+            np.testing.assert_allclose(got, dg, rtol=1e-5, atol=1e-7, err_msg=f"{text}: {line}")
+    assert derivation.latex().startswith("\\begin{align*}")
