@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import matcalc
-from matcalc.derivative import Derivative
 from matcalc.errors import CheckError, NotDifferentiableError
 
 RNG = np.random.default_rng(3)
