@@ -92,15 +92,14 @@ def _entries(e, axis_count: int) -> list:
     return [((i, j), (i, j)) for i in range(rows) for j in range(cols)]
 
 
-def _result_shape(sizes: list, problem: "Arrangement") -> tuple:
+def _result_shape(sizes: list, f_axes: int, v_axes: int, layout: str) -> tuple:
     """The shape SYNTAX.md gives the result: the layout's order of the axis lengths; a
     one-axis result is a column, except numerator by a vector and denominator of a vector."""
-    ordered = [sizes[k] for k in layout_order(problem.f_axes, problem.v_axes, problem.layout)]
+    ordered = [sizes[k] for k in layout_order(f_axes, v_axes, layout)]
     if len(ordered) == 0:
         return (1, 1)
     if len(ordered) == 1:
-        layout = problem.layout
-        row = (layout == "numerator" and problem.v_axes == 1) or (layout == "denominator" and problem.f_axes == 1)
+        row = (layout == "numerator" and v_axes == 1) or (layout == "denominator" and f_axes == 1)
         return (1, ordered[0]) if row else (ordered[0], 1)
     return tuple(ordered)
 
@@ -129,16 +128,13 @@ class Arrangement(NamedTuple):
 
 def _check_at(derivative, symbols, dims, seed, positive) -> CheckReport:
     sizes = [_dim(d, dims) for d in derivative.f_axes + derivative.v_axes]
-    problem = Arrangement(len(derivative.f_axes), len(derivative.v_axes), derivative.layout, ())
-    if derivative.is_tensor:
-        expected_shape = tuple(sizes[k] for k in layout_order(problem.f_axes, problem.v_axes, problem.layout))
-    else:
-        expected_shape = _result_shape(sizes, problem)
+    f_axes, v_axes, layout = len(derivative.f_axes), len(derivative.v_axes), derivative.layout
+    expected_shape = _result_shape(sizes, f_axes, v_axes, layout)
     result_shape = tuple(_dim(d, dims) for d in derivative.shape)
     if result_shape != expected_shape:
-        raise CheckError(f"the result is {_fmt(result_shape)}, but the {derivative.layout} layout "
+        raise CheckError(f"the result is {_fmt(result_shape)}, but the {layout} layout "
                          f"asks for {_fmt(expected_shape)}")
-    problem = problem._replace(shape=expected_shape)
+    problem = Arrangement(f_axes, v_axes, layout, expected_shape)
     # finite differences first: cheap, and they find sizes where f is undefined
     error = _check_finite_differences(derivative, symbols, dims, problem, seed, positive)
     symbolic, numeric = _check_sympy(derivative, symbols, dims, problem, seed, positive)

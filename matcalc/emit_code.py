@@ -15,6 +15,7 @@ import re
 from fractions import Fraction
 
 from . import expr as E
+from .derivative import layout_order
 from .errors import NotDifferentiableError
 
 # op -> (NumPy template, SymPy template); {0}, {1} are the operands' code
@@ -71,8 +72,7 @@ def numpy_code(derivative) -> str:
     writer = _Writer("numpy")
     if derivative.is_tensor:
         body = writer.code(derivative.vec().expr)
-        sizes = [writer.dim(d) for d in derivative.f_axes + derivative.v_axes]
-        from .derivative import layout_order
+        sizes = [str(d) for d in derivative.f_axes + derivative.v_axes]
         order = layout_order(len(derivative.f_axes), len(derivative.v_axes), derivative.layout)
         result = (f"({body}).reshape(({', '.join(sizes)},), order=\"F\")"
                   f".transpose({', '.join(str(k) for k in order)},)")
@@ -144,9 +144,6 @@ class _Writer:
     def name(self, name: str) -> str:
         return name + "_" if keyword.iskeyword(name) or name in ("np", "sp", "derivative") else name
 
-    def dim(self, d) -> str:
-        return str(d)
-
     def code(self, e: E.Expr) -> str:
         for node in E.postorder(e):
             if node not in self.memo:
@@ -169,7 +166,7 @@ class _Writer:
         if op == "num":
             return self._number(node.value)
         if op == "dim":
-            return self.dim(node.value)
+            return str(node.value)
         if op in ("I", "ones", "zero"):
             rows, cols = node.shape
             if self.numpy:

@@ -16,6 +16,7 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from . import expr as E
+from .derivative import variable_axes
 from .differentiate import differential
 from .emit_latex import name_latex, to_latex
 from .errors import NotDifferentiableError
@@ -130,21 +131,15 @@ def index_form(derivative) -> IndexForm:
     if result.has(sp.Sum):
         raise NotDifferentiableError("index notation with a remaining sum is not shown; use vec()")
     terms = [_term(t, converter, symbols) for t in sp.Add.make_args(result) if t != 0]
-    earlier = derivative.variables[:-1]
-    per_variable, position = [], count_f - sum(len(_axes_of(v)) for v in earlier)
-    for v in earlier:
-        width = len(_axes_of(v))
-        per_variable.append((v.value[0], v.value[1], f_indices[position:position + width]))
-        position += width
+    # the function's own indices first, then each earlier variable's, then the last one's
+    own = count_f - sum(variable_axes(v) for v in derivative.variables[:-1])
+    per_variable, position = [], own
+    for v in derivative.variables[:-1]:
+        per_variable.append((v.value[0], v.value[1], f_indices[position:position + variable_axes(v)]))
+        position += variable_axes(v)
     per_variable.append((variable.value[0], variable.value[1], v_indices))
     function = derivative.function
-    top_indices = f_indices[:count_f - sum(len(_axes_of(v)) for v in earlier)]
-    return IndexForm(str(function), to_latex(function), derivative.order, top_indices, per_variable, terms)
-
-
-def _axes_of(variable: E.Expr) -> tuple:
-    kind = variable.value[1]
-    return () if kind == "scalar" else ((variable.shape[0],) if kind == "vector" else variable.shape)
+    return IndexForm(str(function), to_latex(function), derivative.order, f_indices[:own], per_variable, terms)
 
 
 def _entry(matrix, e: E.Expr, indices: list):
