@@ -18,7 +18,8 @@ import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .derivative import axis_dims, derivative_of, layout_order, variable_axes
-from .emit_numpy import DomainError, _dim, evaluate
+from .as_typed import NUMPY, SYMPY, typed_value
+from .emit_numpy import DomainError, _dim
 from .emit_sympy import symbol_matrix, to_sympy
 from .errors import CheckError
 from .evaluation import bind, tensor_from_vec_form
@@ -60,17 +61,21 @@ SIZE_ORDERS = (SIZES, (3, 2, 4), (2, 4, 3), (4, 3, 2))
 
 
 def random_values(symbols, dims: dict, rng, positive: bool = False) -> dict:
-    """A point where the usual functions are defined: positive vectors and scalars,
-    diagonally dominant (so invertible, with positive determinant) square matrices;
-    with positive=True every matrix entry is positive too (for log(X), sqrt(X))."""
+    """A point away from the kinks of abs, sign and relu: entries of both signs, at least
+    0.3 from zero, and diagonally dominant (so invertible, with positive determinant) square
+    matrices; with positive=True every entry is positive (for log(x), sqrt(X)).  Both signs
+    come first: at positive points alone |x| and x, (x .^ 2) .^ 0.5 and x, look the same."""
     values = {}
+
+    def signs(size):
+        return np.ones(size) if positive else rng.choice((-1.0, 1.0), size=size)
     for s in symbols:
         name, kind = s.value
         rows, cols = _dim(s.shape[0], dims), _dim(s.shape[1], dims)
         if kind == "scalar":
-            values[name] = float(rng.uniform(0.5, 1.5))
+            values[name] = float(rng.uniform(0.5, 1.5) * signs(1)[0])
         elif kind == "vector":
-            values[name] = rng.uniform(0.3, 1.3, size=rows)
+            values[name] = rng.uniform(0.3, 1.3, size=rows) * signs(rows)
         else:
             m = rng.uniform(0.3, 1.3, size=(rows, cols)) if positive else rng.uniform(-1, 1, size=(rows, cols))
             if kind == "symmetric":
@@ -141,9 +146,13 @@ def _check_at(derivative, symbols, dims, seed, positive) -> CheckReport:
     return CheckReport(dims, symbolic, numeric, error)
 
 
-def _evaluate(e, derivative, point: dict):
-    env, bound = bind(derivative.analysis.symbols, point)
-    return evaluate(e, env, bound)
+def _typed_numpy(derivative, point: dict):
+    env, dims = bind(derivative.analysis.symbols, point)
+    with np.errstate(all="raise"):
+        try:
+            return typed_value(derivative.analysis, env, dims, NUMPY)
+        except FloatingPointError as exc:
+            raise DomainError(f"the expression is undefined at the point ({exc})") from None
 
 
 def _fmt(shape) -> str:
@@ -177,7 +186,7 @@ def _function_table(value, count: int) -> np.ndarray:
 def _check_sympy(derivative, symbols, dims, problem, seed, positive):
     env = {s.value[0]: symbol_matrix(s.value[0], s.value[1], _dim(s.shape[0], dims), _dim(s.shape[1], dims))
            for s in symbols}
-    F = to_sympy(derivative.function, env, dims)
+    F = typed_value(derivative.analysis, env, dims, SYMPY)
     table = _function_table(F, len(axis_dims(derivative.function)))
     for variable in derivative.variables:
         V = env[variable.value[0]]
@@ -241,7 +250,7 @@ def _check_finite_differences(derivative, symbols, dims, problem, seed, positive
     values = random_values(symbols, dims, rng, positive)
     variables = derivative.variables
     if len(variables) <= 2:
-        start, table_at = 0, lambda point: _function_table(_evaluate(derivative.function, derivative, point),
+        start, table_at = 0, lambda point: _function_table(_typed_numpy(derivative, point),
                                                            len(axis_dims(derivative.function)))
         step = 1e-6 if len(variables) == 1 else 1e-4
     else:

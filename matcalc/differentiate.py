@@ -121,7 +121,7 @@ def identify_vec(df: E.Expr, variable: E.Expr) -> E.Expr:
 
 
 def _vec_length(e: E.Expr):
-    return E._dim_product(e.shape[0], e.shape[1])
+    return E.dim_product(e.shape[0], e.shape[1])
 
 
 def _kind(e: E.Expr) -> str:

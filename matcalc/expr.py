@@ -409,8 +409,10 @@ def power(a: Expr, p: Expr) -> Expr:
             return number(a.value ** int(p.value))
         if is_number(a, 1):
             return ONE
-        if a.op == "pow" and is_number(p) and p.value.denominator == 1:
-            return power(a.args[0], mul(a.args[1], p))
+        if a.op == "pow":
+            folded = _folded_power(a.args[0], a.args[1], p, power)
+            if folded is not None:
+                return folded
         if a.op == "mul" and is_number(p) and p.value.denominator == 1 and (a.value[0] != 1 or a.value[1]):
             q, s, c = mul_parts(a)
             rest = [_mul_node(Fraction(1), (), c)] if c else []
@@ -485,8 +487,27 @@ def elementwise_power(a: Expr, p: Expr) -> Expr:
     if is_number(p, 0):
         return ones(*a.shape)
     if a.op == "epow":
-        return elementwise_power(a.args[0], mul(a.args[1], p))
+        folded = _folded_power(a.args[0], a.args[1], p, elementwise_power)
+        if folded is not None:
+            return folded
     return _make("epow", (a, p), None, a.shape)
+
+
+def _folded_power(base: Expr, inner: Expr, outer: Expr, raise_to):
+    """(u^p)^q as one power where that is an identity for every real u: for integer q, and
+    as |u|^(p q) for even integer p ((x^2)^(1/2) is |x|, not x); None where it is not."""
+    if is_number(outer) and outer.value.denominator == 1:
+        return raise_to(base, mul(inner, outer))
+    if is_number(inner) and inner.value.denominator == 1 and inner.value % 2 == 0:
+        return raise_to(func("abs", base), mul(inner, outer))
+    if _never_negative(base):
+        return raise_to(base, mul(inner, outer))
+    return None
+
+
+def _never_negative(e: Expr) -> bool:
+    return (e.op == "fn" and e.value in ("abs", "exp", "sqrt", "sigmoid", "softplus", "relu", "step")) \
+        or e.op in ("norm", "softmax") or (e.op == "num" and e.value >= 0)
 
 
 def elementwise_divide(a: Expr, b: Expr) -> Expr:
@@ -521,7 +542,7 @@ def trace(a: Expr) -> Expr:
     if a.op == "T":
         return trace(a.args[0])
     if a.op == "I":
-        return _dim_number(a.shape[0])
+        return dim_number(a.shape[0])
     if a.op == "zero":
         return ZERO
     if a.op == "mul":
@@ -532,7 +553,7 @@ def trace(a: Expr) -> Expr:
     return _make("tr", (a,), None, (1, 1))
 
 
-def _dim_number(n) -> Expr:
+def dim_number(n) -> Expr:
     if isinstance(n, int):
         return number(n)
     return _make("dim", (), n, (1, 1))
@@ -636,7 +657,7 @@ def kron(*factors: Expr) -> Expr:
         return mul(*scalars, *rest)
     rows, cols = 1, 1
     for f in rest:
-        rows, cols = _dim_product(rows, f.shape[0]), _dim_product(cols, f.shape[1])
+        rows, cols = dim_product(rows, f.shape[0]), dim_product(cols, f.shape[1])
     if any(f.op == "zero" for f in rest):
         return zeros((rows, cols))
     if all(f.op == "I" for f in rest):
@@ -644,7 +665,7 @@ def kron(*factors: Expr) -> Expr:
     return mul(*scalars, _make("kron", tuple(rest), None, (rows, cols)))
 
 
-def _dim_product(a, b):
+def dim_product(a, b):
     """The size a*b; a symbolic product names its factors in sorted order, so that the
     rows of B^T ⊗ A (p*n) and of vec(A X B) (n*p) are the same dimension."""
     number, names = 1, []
@@ -666,15 +687,15 @@ def vec(a: Expr) -> Expr:
     if a.is_row:
         return transpose(a)
     if a.op == "zero":
-        return zeros((_dim_product(a.shape[0], a.shape[1]), 1))
-    return _make("vec", (a,), None, (_dim_product(a.shape[0], a.shape[1]), 1))
+        return zeros((dim_product(a.shape[0], a.shape[1]), 1))
+    return _make("vec", (a,), None, (dim_product(a.shape[0], a.shape[1]), 1))
 
 
 def commutation(rows, cols) -> Expr:
     """K with K vec(M) = vec(M^T) for every rows x cols matrix M (the commutation matrix)."""
     if rows == 1 or cols == 1:
-        return identity(_dim_product(rows, cols))
-    side = _dim_product(rows, cols)
+        return identity(dim_product(rows, cols))
+    side = dim_product(rows, cols)
     return _make("comm", (), (rows, cols), (side, side))
 
 
@@ -702,6 +723,22 @@ def literal(rows: list) -> Expr:
     if len(rows) == 1 and width == 1:
         return rows[0][0]
     return _make("lit", tuple(x for r in rows for x in r), None, (len(rows), width))
+
+
+def resized(leaf: Expr, size_of) -> Expr:
+    """A sized constant (I, ones, zero, a dimension, a commutation matrix) with each of its
+    dimensions d replaced by size_of(d); any other leaf as it is."""
+    if leaf.op == "I":
+        return identity(size_of(leaf.shape[0]))
+    if leaf.op == "ones":
+        return ones(size_of(leaf.shape[0]), size_of(leaf.shape[1]))
+    if leaf.op == "zero":
+        return zeros((size_of(leaf.shape[0]), size_of(leaf.shape[1])))
+    if leaf.op == "dim":
+        return dim_number(size_of(leaf.value))
+    if leaf.op == "comm":
+        return commutation(size_of(leaf.value[0]), size_of(leaf.value[1]))
+    return leaf
 
 
 def fmt_shape(shape: tuple) -> str:
@@ -805,3 +842,6 @@ def postorder(e: Expr) -> list:
         stack.append((node, True))
         stack.extend((a, False) for a in reversed(node.args) if a not in seen)
     return order
+
+
+_dim_product = dim_product   # TEMPORARY (lead): shapes.py still calls the old name; remove after merge

@@ -221,14 +221,40 @@ def _match_commutative(ps: list, ss: list, b: dict, combine):
 
 
 def instantiate(template: E.Expr, b: dict, on_differential=None) -> E.Expr:
-    """The template with its pattern variables bound; each d(Q) in it becomes on_differential(Q)."""
+    """The template with its pattern variables bound; each d(Q) in it becomes on_differential(Q).
+    Sized constants of the template (I, 1, 0, a dimension) take the sizes of the bound
+    expressions: the `I` of `X^-1 X => I` is as large as X, not the rules file's n x n."""
+    sizes = _bound_sizes(b)
+
     def replace(node, again):
         if node.op == "sym":
             return b[node]
         if node.op == "d" and on_differential is not None:
             return on_differential(again(node.args[0]))
+        if not node.args and node.op != "num":
+            return E.resized(node, lambda d: _bound_size(d, sizes))
         return None
     return E.transform(template, replace)
+
+
+def _bound_sizes(b: dict) -> dict:
+    """The rules file's symbolic dimensions, as the bound expressions size them."""
+    sizes: dict = {}
+    for pattern, bound in b.items():
+        for own, actual in zip(pattern.shape, bound.shape):
+            if isinstance(own, str):
+                sizes.setdefault(own, actual)
+    return sizes
+
+
+def _bound_size(d, sizes: dict):
+    if not isinstance(d, str):
+        return d
+    factors = [sizes.get(part, part) if not part.isdigit() else int(part) for part in d.split("*")]
+    size = factors[0]
+    for factor in factors[1:]:
+        size = E.dim_product(size, factor)
+    return size
 
 
 # ---------------------------------------------------------------- rewriting

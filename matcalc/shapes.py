@@ -93,6 +93,8 @@ class Analysis:
     symbols: dict = field(default_factory=dict)      # name -> symbol Expr
     definitions: dict = field(default_factory=dict)  # name -> Expr
     declared: dict = field(default_factory=dict)     # name -> (kind, declared dims or None)
+    program: Program | None = None                   # the syntax the body was built from
+    node_shape: object = None                        # Node -> its resolved (rows, cols)
 
 
 def absent_symbol(analysis: Analysis, name: str) -> E.Expr:
@@ -559,7 +561,7 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
     definitions = {name: analyser.build(node) for name, node, _ in program.definitions}
     symbols = {name: analyser.symbol(name) for name in analyser.symbol_shapes}
     declared = {name: (kind, analyser.declared_dims.get(name)) for name, kind in analyser.kinds.items()}
-    return Analysis(program.source, body, symbols, definitions, declared)
+    return Analysis(program.source, body, symbols, definitions, declared, program, analyser.resolved_shape)
 
 
 def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:

@@ -1,0 +1,269 @@
+"""The user's expression as typed: its syntax tree evaluated without the canonical constructors.
+
+Contract: `typed_value(analysis, env, dims, backend)` evaluates the program's
+syntax (its definitions and its last expression) with every operator read
+literally from the text, in SymPy (`SYMPY`: exact matrices of symbols) or NumPy
+(`NUMPY`: float arrays).  Only the analysis' reading of names and sizes is
+shared with the engine (kinds, dimensions, which `1` is a ones vector, the
+size of `I`); no canonical rewrite (folding powers, cancelling inverses,
+collecting terms) touches the value.  check() starts from this reading, so a
+wrong rewrite in the constructors is caught instead of shared by both sides.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from . import emit_numpy, emit_sympy
+from .emit_numpy import _dim
+from .errors import MatcalcError
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The few array operations a literal reading needs, for one array library."""
+    number: object          # Fraction -> 1 x 1
+    ones: object            # (rows, cols) -> array of ones
+    eye: object
+    matmul: object
+    times: object           # elementwise product
+    power: object           # elementwise power by a scalar (1 x 1) exponent
+    matrix_power: object    # square matrix to a non-negative integer power
+    transpose: object
+    inverse: object
+    kron: object
+    function: object        # (name, array) -> the elementwise function
+    trace: object
+    det: object
+    logdet: object
+    from_rows: object       # list of lists of 1 x 1 arrays -> array
+    commutation: object
+    scalar: object          # 1 x 1 array -> its entry
+
+
+def _sympy_power(m, p):
+    exponent = p[0, 0]
+    return m.applyfunc(lambda v: v ** exponent)
+
+
+SYMPY = Backend(
+    number=lambda q: sp.Matrix([[sp.Rational(q.numerator, q.denominator)]]),
+    ones=sp.ones, eye=sp.eye, matmul=lambda a, b: a * b,
+    times=lambda a, b: a.multiply_elementwise(b), power=_sympy_power,
+    matrix_power=lambda m, k: m ** k, transpose=lambda m: m.T, inverse=emit_sympy._inverse,
+    kron=sp.kronecker_product, function=lambda name, m: m.applyfunc(emit_sympy._FUNCTIONS[name]),
+    trace=lambda m: sp.Matrix([[m.trace()]]), det=lambda m: sp.Matrix([[m.det(method="berkowitz")]]),
+    logdet=lambda m: sp.Matrix([[sp.log(m.det(method="berkowitz"))]]),
+    from_rows=lambda rows: sp.Matrix([[x[0, 0] for x in row] for row in rows]),
+    commutation=lambda r, c: sp.Matrix(emit_numpy.commutation_matrix(r, c).astype(int)),
+    scalar=lambda m: m[0, 0])
+
+
+def _numpy_logdet(m):
+    sign, value = np.linalg.slogdet(m)
+    if sign <= 0:
+        raise emit_numpy.DomainError("logdet of a matrix whose determinant is not positive")
+    return np.array([[value]])
+
+
+def _numpy_power(m, p):
+    with np.errstate(all="raise"):
+        try:
+            return np.power(m, p[0, 0])
+        except FloatingPointError:
+            raise emit_numpy.DomainError("a power outside its domain") from None
+
+
+NUMPY = Backend(
+    number=lambda q: np.array([[float(q)]]), ones=lambda r, c: np.ones((r, c)), eye=np.eye,
+    matmul=lambda a, b: a @ b, times=lambda a, b: a * b, power=_numpy_power,
+    matrix_power=np.linalg.matrix_power, transpose=lambda m: m.T, inverse=emit_numpy._inverse,
+    kron=np.kron, function=lambda name, m: emit_numpy._FUNCTIONS[name](m),
+    trace=lambda m: np.array([[np.trace(m)]]), det=lambda m: np.array([[np.linalg.det(m)]]),
+    logdet=_numpy_logdet, from_rows=lambda rows: np.array([[x[0, 0] for x in row] for row in rows]),
+    commutation=emit_numpy.commutation_matrix, scalar=lambda m: m[0, 0])
+
+
+def typed_value(analysis, env: dict, dims: dict, backend: Backend):
+    """The value of what the user typed, as a 2-D array of the backend (scalars 1 x 1)."""
+    program = analysis.program
+    definitions = {name: node for name, node, _ in program.definitions}
+    reader = _Reader(analysis, env, dims, backend, definitions)
+    return reader.value(program.body)
+
+
+class _Reader:
+    def __init__(self, analysis, env, dims, backend, definitions):
+        self.analysis = analysis
+        self.env = env
+        self.dims = dims
+        self.b = backend
+        self.definitions = definitions
+        self.memo: dict = {}
+
+    def size(self, d) -> int:
+        return _dim(d, self.dims)
+
+    def shape(self, node):
+        rows, cols = self.analysis.node_shape(node)
+        return self.size(rows), self.size(cols)
+
+    def value(self, node):
+        """Bottom-up without recursion, so deep inputs the parser accepts stay readable."""
+        stack = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if id(current) in self.memo:
+                continue
+            children = self._children(current)
+            if not ready:
+                stack.append((current, True))
+                stack.extend((c, False) for c in children if id(c) not in self.memo)
+                continue
+            self.memo[id(current)] = self._one(current, [self.memo[id(c)] for c in children])
+        return self.memo[id(node)]
+
+    def _children(self, node) -> list:
+        if node.op == "literal":
+            return [x for row in node.args for x in row]
+        if node.op == "name" and node.value in self.definitions:
+            return [self.definitions[node.value]]
+        if node.op == "call" and node.value == "commutation":
+            return []
+        return list(node.args)
+
+    @staticmethod
+    def _is_scalar(m) -> bool:
+        return m.shape == (1, 1)
+
+    def _broadcast(self, a, b):
+        if self._is_scalar(a) and not self._is_scalar(b):
+            a = self.b.scalar(a) * self.b.ones(*b.shape)
+        elif self._is_scalar(b) and not self._is_scalar(a):
+            b = self.b.scalar(b) * self.b.ones(*a.shape)
+        return a, b
+
+    def _one(self, node, kids: list):
+        op, b = node.op, self.b
+        if op == "number":
+            shape = self.shape(node)
+            return b.ones(*shape) if shape != (1, 1) else b.number(node.value)
+        if op == "name":
+            if node.value == "I":
+                return b.eye(self.shape(node)[0])
+            if node.value in self.definitions:
+                return kids[0]
+            return self.env[node.value]
+        if op in ("add", "sub", "hadamard", "elementwise_divide"):
+            x, y = self._broadcast(*kids)
+            if op == "add":
+                return x + y
+            if op == "sub":
+                return x - y
+            if op == "hadamard":
+                return b.times(x, y)
+            return b.times(x, b.power(y, b.number(-1)))
+        if op == "neg":
+            return -kids[0]
+        if op == "mul":
+            x, y = kids
+            if self._is_scalar(x):
+                return b.scalar(x) * y
+            if self._is_scalar(y):
+                return x * b.scalar(y)
+            return b.matmul(x, y)
+        if op == "divide":
+            return kids[0] * b.scalar(b.power(kids[1], b.number(-1)))
+        if op == "kron":
+            return self._kron(*kids)
+        if op in ("power", "elementwise_power"):
+            base, exponent = kids
+            if op == "elementwise_power" or self._is_scalar(base):
+                return b.power(base, exponent)
+            k = int(b.scalar(exponent))
+            raised = b.matrix_power(base, abs(k))
+            return b.inverse(raised) if k < 0 else raised
+        if op == "transpose":
+            return b.transpose(kids[0])
+        if op == "inverse":
+            return b.power(kids[0], b.number(-1)) if self._is_scalar(kids[0]) else b.inverse(kids[0])
+        if op == "entry":
+            return self._entry(node, kids[0])
+        if op == "norm":
+            return self._norm(node.value, kids[0])
+        if op == "literal":
+            width = len(node.args[0])
+            return b.from_rows([kids[i:i + width] for i in range(0, len(kids), width)])
+        if op == "call":
+            return self._call(node, kids)
+        raise MatcalcError(f"the check cannot read {op} as typed")
+
+    def _kron(self, x, y):
+        if self._is_scalar(x) or self._is_scalar(y):
+            return x * self.b.scalar(y) if self._is_scalar(y) else self.b.scalar(x) * y
+        return self.b.kron(x, y)
+
+    def _entry(self, node, m):
+        indices = node.value
+        if len(indices) == 1:
+            indices = (indices[0], 1) if m.shape[1] == 1 else (1, indices[0])
+        i, j = indices
+        return self.b.from_rows([[m[i - 1:i, j - 1:j]]])
+
+    def _norm(self, kind: str, m):
+        b = self.b
+        if kind == "1":
+            return self._total(b.function("abs", m))
+        squares = self._total(b.times(m, m))
+        return b.power(squares, b.number(Fraction(1, 2)))
+
+    def _total(self, m):
+        return self.b.matmul(self.b.matmul(self.b.ones(1, m.shape[0]), m), self.b.ones(m.shape[1], 1))
+
+    def _call(self, node, kids: list):
+        name, b = node.value, self.b
+        if name == "commutation":
+            rows, cols = (self.size(a.value) if a.op == "name" else int(a.value) for a in node.args)
+            return b.commutation(rows, cols)
+        x = kids[0]
+        if name in emit_numpy._FUNCTIONS:
+            return b.function(name, x)
+        if name == "kron":
+            return self._kron(*kids)
+        if self._is_scalar(x) and name in ("tr", "det", "inv", "diag", "sum", "logdet"):
+            return {"inv": lambda: b.power(x, b.number(-1)), "logdet": lambda: b.function("log", x)}.get(
+                name, lambda: x)()
+        if name == "tr":
+            return b.trace(x)
+        if name == "det":
+            return b.det(x)
+        if name == "logdet":
+            return b.logdet(x)
+        if name == "inv":
+            return b.inverse(x)
+        if name == "sum":
+            return self._total(x)
+        if name == "norm":
+            return self._norm("2", x)
+        if name == "vec":
+            return b.from_rows([[x[i:i + 1, j:j + 1]] for j in range(x.shape[1]) for i in range(x.shape[0])])
+        if name == "diag":
+            return self._diag(x)
+        if name == "softmax":
+            exps = b.function("exp", x)
+            return exps * b.scalar(b.power(self._total(exps), b.number(-1)))
+        if name == "logsumexp":
+            return b.function("log", self._total(b.function("exp", x)))
+        raise MatcalcError(f"the check cannot read {name}(...) as typed")
+
+    def _diag(self, x):
+        b = self.b
+        if x.shape[0] == 1 or x.shape[1] == 1:
+            entries = [x[i:i + 1, 0:1] if x.shape[1] == 1 else x[0:1, i:i + 1] for i in range(max(x.shape))]
+            n = len(entries)
+            zero = b.number(0)
+            return b.from_rows([[entries[i] if i == j else zero for j in range(n)] for i in range(n)])
+        return b.from_rows([[x[i:i + 1, i:i + 1]] for i in range(x.shape[0])])
