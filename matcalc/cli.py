@@ -1,18 +1,34 @@
-"""The command line: `matcalc diff EXPR WRT [options]`.
+"""The command line: `matcalc diff EXPR WRT [options]`, `matcalc --version`.
 
-Contract: the first line of standard output is the result alone, in the
-expression language; layout, shape and kinds follow on a line starting with
-`#`.  Bad input prints one line and the source with a caret under the place
-to standard error and exits with status 2; a failed --check exits with 1.
+Contract (docs/cli.md): the first line of standard output is the result alone, in
+the expression language; layout, shape and kinds follow on a line starting with
+`#`.  Exit status: 0 for a result; 1 when --check finds the result wrong; 2 for
+bad input, a refused combination of options or output that cannot be written
+(one line, then for a located error the source line and a caret, on standard
+error); 70 for an internal error (a bug), which is one line too, never a
+traceback.  When the reader of standard output goes away (`matcalc ... | head`)
+the process ends silently by SIGPIPE, as other Unix filters do.
+With --format json every outcome, errors included, is one JSON object on
+standard output (docs/json.md, schema 1); the exit status is the same.
+An EXPR starting with `-` (`-x`) is the expression unless it is a known option.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
+from . import __version__
 from .errors import CheckError, MatcalcError
 
-EXAMPLES = """\
+JSON_SCHEMA = 1
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 70    # sysexits.h EX_SOFTWARE
+REFERENCE = "docs/language.md"
+
+EXAMPLES = f"""\
 examples:
   matcalc diff "x^T A x" x                       (A + A^T) x
   matcalc diff "x^T A x" x --layout numerator    x^T (A + A^T)
@@ -24,116 +40,329 @@ examples:
   matcalc diff "A X B" X --vec                   kron(B^T, A)
   matcalc diff "x^T A y" x y                     A (by x, then by y)
   matcalc diff "scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)" t
+  matcalc diff "-x^T x" x                        -2 x
   echo "w^T x" | matcalc diff - x
-  matcalc diff -- "-x^T x" x                     (a leading minus needs --)
 
 Names starting with a lowercase letter are column vectors, uppercase ones matrices;
 declare others with --scalar, --symmetric, --declare or inline: "scalar a; a x^T x".
-The language is described in SYNTAX.md.
+The language reference is {REFERENCE} in the matcalc repository (the command line:
+docs/cli.md, --format json: docs/json.md).
 """
+
+FORMATS = ("text", "latex", "numpy", "sympy", "json")
+# (option, the formats it is refused with, why): every other pair is honoured (docs/cli.md)
+REFUSED_PAIRS = (
+    ("--plain-vectors", ("text", "numpy", "sympy"), "it changes LaTeX only (--format latex or json)"),
+    ("--vec", ("numpy", "sympy"), "the code computes the derivative itself, in its layout; "
+                                  "use --format text, latex or json for the vec form"),
+)
+
+# Each option once: argparse is built from this table, and the argument reordering
+# below knows from it which options take a value.
+_DIFF_OPTIONS = (
+    ("--layout", dict(choices=("mixed", "numerator", "denominator"), default="mixed",
+                      help="the order of the result's axes (default: mixed)")),
+    ("--order", dict(type=int, default=1, metavar="K", help="differentiate K times (2: the Hessian)")),
+    ("--vec", dict(action="store_true", help="print the vec (Kronecker) form d vec F / d vec(X)^T")),
+    ("--symmetric-as", dict(choices=("gradient", "entries"), default="gradient",
+                            help="by a symmetric S: the symmetric gradient (G + G^T)/2 (default), or "
+                                 "S_ij = S_ji taken as one variable, G + G^T - G .* I (the Matrix Cookbook)")),
+    ("--scalar", dict(action="append", default=[], metavar="NAMES",
+                      help="comma-separated names to treat as scalars")),
+    ("--symmetric", dict(action="append", default=[], metavar="NAMES",
+                         help="comma-separated names of symmetric matrices")),
+    ("--declare", dict(action="append", default=[], metavar="DECL",
+                       help='a declaration such as "x: vector[n]" or "A: matrix[n,m]"')),
+    ("--format", dict(choices=FORMATS, default="text",
+                      help="how to print the result (default: text); numpy: a Python function computing "
+                           "it, sympy: SymPy matrix expressions building it, json: one object (docs/json.md)")),
+    ("--check", dict(action="store_true", help="cross-check with elementwise SymPy and finite differences")),
+    ("--plain-vectors", dict(action="store_true", help="in LaTeX: vectors as plain letters, not bold")),
+    ("--steps", dict(action="store_true",
+                     help="show the derivation, one rule per line (with --format latex: an align* block)")),
+)
+_TAKES_VALUE = {name for name, spec in _DIFF_OPTIONS if spec.get("action") != "store_true"}
+_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.S)
+
+
+class _UsageError(Exception):
+    """A command line argparse refuses; raised instead of argparse's own exit."""
+
+    def __init__(self, message: str, usage: str):
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):   # argparse's documented hook: it must not return
+        raise _UsageError(message, f"{self.format_usage()}{self.prog}: error: {message}")
+
+
+class _BadInput(MatcalcError):
+    """A problem with the command line or its input streams, not with the expression."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="matcalc", description="Symbolic matrix calculus: derivatives of matrix expressions.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = _Parser(prog="matcalc", description="Symbolic matrix calculus: derivatives of matrix expressions.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"matcalc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     d = commands.add_parser("diff", help="differentiate an expression",
                             description="Differentiate EXPR with respect to the variable WRT.",
                             epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("expression", metavar="EXPR", help="the expression; - reads it from standard input")
+    d.add_argument("expression", metavar="EXPR",
+                   help="the expression (it may start with -, as in -x); - reads it from standard input")
     d.add_argument("wrt", metavar="WRT", nargs="+",
                    help="the variable to differentiate by; several (x y) differentiate by each in turn")
-    d.add_argument("--layout", choices=("mixed", "numerator", "denominator"), default="mixed",
-                   help="the order of the result's axes (default: mixed)")
-    d.add_argument("--order", type=int, default=1, metavar="K",
-                   help="differentiate K times (2: the Hessian)")
-    d.add_argument("--vec", action="store_true",
-                   help="print the vec (Kronecker) form d vec F / d vec(X)^T")
-    d.add_argument("--symmetric-as", choices=("gradient", "entries"), default="gradient",
-                   help="by a symmetric S: the symmetric gradient (G + G^T)/2 (default), or S_ij = S_ji "
-                        "taken as one variable, G + G^T - G .* I (the Matrix Cookbook)")
-    d.add_argument("--scalar", action="append", default=[], metavar="NAMES",
-                   help="comma-separated names to treat as scalars")
-    d.add_argument("--symmetric", action="append", default=[], metavar="NAMES",
-                   help="comma-separated names of symmetric matrices")
-    d.add_argument("--declare", action="append", default=[], metavar="DECL",
-                   help='a declaration such as "x: vector[n]" or "A: matrix[n,m]"')
-    d.add_argument("--format", choices=("text", "latex", "numpy", "sympy", "json"), default="text",
-                   help="how to print the result (default: text); numpy: a Python function computing it, "
-                        "sympy: SymPy matrix expressions building it")
-    d.add_argument("--check", action="store_true",
-                   help="cross-check with elementwise SymPy and finite differences")
-    d.add_argument("--plain-vectors", action="store_true",
-                   help="with --format latex: vectors as plain letters, not bold")
-    d.add_argument("--steps", action="store_true",
-                   help="show the derivation, one rule per line (with --format latex: an align* block)")
+    for name, spec in _DIFF_OPTIONS:
+        d.add_argument(name, **spec)
     return parser
+
+
+def _long_option(arg: str) -> str | None:
+    """The diff option an argument names, abbreviations resolved as argparse does."""
+    name = arg.split("=", 1)[0]
+    if name in _TAKES_VALUE or any(name == option for option, _ in _DIFF_OPTIONS):
+        return name
+    matches = [option for option, _ in _DIFF_OPTIONS if option.startswith(name)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _positionals_last(args: list) -> list:
+    """The diff command's arguments with every positional one after `--`.
+
+    argparse reads any argument starting with `-` as an option, so `matcalc diff -x x`
+    would lose its expression.  Here only `-h` and `--name[=value]` are options (an
+    unknown `--name` stays one, so that argparse names the typo); every other argument
+    is positional, and the values of options that take one stay with them."""
+    options, positionals = [], []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            positionals.extend(rest)
+            break
+        if arg == "-h" or _LONG_OPTION.fullmatch(arg):
+            options.append(arg)
+            if "=" not in arg and _long_option(arg) in _TAKES_VALUE:
+                value = next(rest, None)
+                if value is not None:
+                    options.append(value)
+            continue
+        positionals.append(arg)
+    return options + ["--"] + positionals
+
+
+def _wants_json(argv: list) -> bool:
+    """Whether --format json was asked for, so that even a usage error answers in JSON."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return False
+        name, _, value = arg.partition("=")
+        if _LONG_OPTION.fullmatch(arg) and _long_option(name) == "--format":
+            if (value if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")) == "json":
+                return True
+    return False
+
+
+def run(argv: list) -> int:
+    """Run the command line `argv` (without the program name); returns the exit status."""
+    as_json = _wants_json(argv)
+    try:
+        status, out, err = _respond(argv, as_json)
+    except CheckError as exc:
+        status, out, err = _failure(as_json, EXIT_CHECK_FAILED, exc, f"matcalc: check failed: {exc.message}")
+    except MatcalcError as exc:
+        status, out, err = _failure(as_json, EXIT_BAD_INPUT, exc, "matcalc: " + exc.describe())
+    except _UsageError as exc:
+        status, out, err = _failure(as_json, EXIT_BAD_INPUT, _BadInput(str(exc)), exc.usage, kind="UsageError")
+    except RecursionError:
+        status, out, err = _failure(as_json, EXIT_BAD_INPUT, _BadInput("input nested too deeply"),
+                                    "matcalc: input nested too deeply", kind="LimitError")
+    except MemoryError:
+        problem = _BadInput("the input is too large: it ran out of memory (try smaller sizes)")
+        status, out, err = _failure(as_json, EXIT_BAD_INPUT, problem, "matcalc: " + problem.message,
+                                    kind="LimitError")
+    except Exception as exc:   # a bug: still one line, and a status that says so
+        problem = _BadInput(f"internal error, please report it: {type(exc).__name__}: {exc}")
+        status, out, err = _failure(as_json, EXIT_INTERNAL_ERROR, problem, "matcalc: " + problem.message,
+                                    kind="InternalError")
+    if err:
+        _write_error(err)
+    return _write_output(out, status)
+
+
+def _respond(argv: list, as_json: bool) -> tuple:
+    """(exit status, standard output, standard error) of a command that succeeds."""
+    import contextlib
+    import io
+
+    if argv[:1] == ["diff"]:
+        argv = ["diff", *_positionals_last(argv[1:])]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            args = _parser().parse_args(argv)
+    except SystemExit as done:    # --help and --version print, then exit
+        return done.code or 0, printed.getvalue(), ""
+    if args.command != "diff":
+        raise _UsageError("a command is needed", _parser().format_help().rstrip())
+    _refuse_pairs(args)
+    text = _expression_text(args.expression)
+    from .derivative import diff
+    d = diff(text.strip(), args.wrt, layout=args.layout, order=args.order,
+             scalars=_names(args.scalar), symmetric=_names(args.symmetric),
+             declare=tuple(args.declare), symmetric_as=args.symmetric_as)
+    warnings = _absent_variables(d)
+    report = d.check() if args.check else None
+    derivation = d.steps() if args.steps else None
+    vec = d.vec() if args.vec or d.is_tensor else None
+    if as_json:
+        return 0, _json_result(text.strip(), args, d, vec, report, derivation, warnings), ""
+    shown = _text_result(args, d, vec, report, derivation)
+    return 0, shown, "".join(f"matcalc: warning: {w}\n" for w in warnings)
+
+
+def _refuse_pairs(args) -> None:
+    for option, formats, why in REFUSED_PAIRS:
+        if getattr(args, option[2:].replace("-", "_")) and args.format in formats:
+            raise _BadInput(f"{option} does not go with --format {args.format}: {why}")
+
+
+def _expression_text(expression: str) -> str:
+    if expression != "-":
+        return expression
+    if sys.stdin is None:
+        raise _BadInput("standard input is closed: give the expression as an argument instead of -")
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise _BadInput(f"standard input is not text in {exc.encoding}") from None
+    except (OSError, ValueError) as exc:   # ValueError: a stream closed under us
+        raise _BadInput(f"cannot read standard input: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _absent_variables(d) -> list:
+    """A warning for each variable the expression does not contain: likely a typo."""
+    from .expr import postorder
+    present = {node.value[0] for node in postorder(d.function) if node.op == "sym"}
+    names = dict.fromkeys(v.value[0] for v in d.variables)
+    return [f"{name} does not occur in the expression: its derivative is 0" for name in names
+            if name not in present]
+
+
+def _text_result(args, d, vec, report, derivation) -> str:
+    lines = []
+    bold = not args.plain_vectors
+    latex = args.format == "latex"
+    if args.format in ("numpy", "sympy"):
+        from .emit_code import numpy_code, sympy_code
+        lines.append((numpy_code(d) if args.format == "numpy" else sympy_code(d)).rstrip("\n"))
+        lines.append("# " + d.describe())
+        if report is not None:
+            lines.append("# checked: " + report.summary())
+        if derivation is not None:   # as comments, so the output stays a Python file
+            lines += ["# " + line for line in derivation.text().splitlines()]
+        return "\n".join(lines) + "\n"
+    if args.vec:
+        lines += [vec.latex(bold) if latex else str(vec), "# " + vec.describe()]
+    else:
+        lines += [d.latex(equation=True, bold_vectors=bold) if latex else str(d), "# " + d.describe()]
+        if vec is not None:
+            lines += ["vec form: " + (vec.latex(bold) if latex else str(vec)), "# " + vec.describe()]
+    if report is not None:
+        lines.append("# checked: " + report.summary())
+    if derivation is not None:
+        lines.append(derivation.latex(bold) if latex else derivation.text())
+    return "\n".join(lines) + "\n"
+
+
+def _dims(shape) -> list:
+    return [dim if isinstance(dim, int) else str(dim) for dim in shape]
+
+
+def _json_document(ok: bool, **fields) -> str:
+    import json
+    return json.dumps({"schema": JSON_SCHEMA, "matcalc": __version__, "ok": ok, **fields},
+                      ensure_ascii=False) + "\n"
+
+
+def _json_result(text: str, args, d, vec, report, derivation, warnings: list) -> str:
+    bold = not args.plain_vectors
+    return _json_document(
+        True, expression=text, wrt=list(args.wrt), result=str(d), layout=d.layout, order=d.order,
+        shape=_dims(d.shape), tensor=d.is_tensor, description=d.describe(),
+        symbols={s.value[0]: {"kind": s.value[1], "shape": _dims(s.shape)} for s in d.analysis.symbols.values()},
+        latex=d.latex(bold_vectors=bold), equation=d.latex(equation=True, bold_vectors=bold),
+        vec=None if vec is None else {"result": str(vec), "shape": _dims(vec.shape), "heading": vec.heading(),
+                                      "latex": vec.latex(bold)},
+        check=None if report is None else {"summary": report.summary(), "sizes": dict(report.sizes),
+                                           "finite_difference_error": report.finite_difference_error},
+        steps=None if derivation is None else {"text": derivation.text(), "latex": derivation.latex(bold)},
+        warnings=warnings)
+
+
+def _failure(as_json: bool, status: int, error: MatcalcError, shown: str, kind: str | None = None) -> tuple:
+    """(status, stdout, stderr) for an error: JSON on standard output, or text on standard error."""
+    if not as_json:
+        return status, "", shown.rstrip("\n") + "\n"
+    source_line = None
+    if error.source is not None and error.line is not None:
+        lines = error.source.splitlines()
+        source_line = lines[error.line - 1] if 0 < error.line <= len(lines) else ""
+    return status, _json_document(False, error={
+        "type": kind or type(error).__name__, "message": error.message, "line": error.line,
+        "column": error.column, "source_line": source_line, "description": shown.rstrip("\n")}), ""
 
 
 def _names(values: list) -> tuple:
     return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
 
 
-def run(argv: list) -> int:
-    args = _parser().parse_args(argv)
-    if args.command != "diff":
-        _parser().print_help()
-        return 2
-    text = sys.stdin.read() if args.expression == "-" else args.expression
-    from .derivative import diff
+def _write_error(text: str) -> None:
     try:
-        d = diff(text.strip(), args.wrt, layout=args.layout, order=args.order,
-                 scalars=_names(args.scalar), symmetric=_names(args.symmetric),
-                 declare=tuple(args.declare), symmetric_as=args.symmetric_as)
-        report = d.check() if args.check else None
-        derivation = d.steps() if args.steps else None
-        vec = d.vec() if args.vec or d.is_tensor else None
-        result = str(d)
-        code = _code(d, args.format)
-    except CheckError as exc:
-        print(f"matcalc: check failed: {exc.message}", file=sys.stderr)
-        return 1
-    except MatcalcError as exc:
-        print("matcalc: " + exc.describe(), file=sys.stderr)
-        return 2
-    except RecursionError:
-        print("matcalc: input nested too deeply", file=sys.stderr)
-        return 2
-    if args.format == "json":
-        import json
-        print(json.dumps({"result": result, "layout": d.layout, "shape": [str(x) for x in d.shape],
-                          "symbols": {s.value[0]: s.value[1] for s in d.analysis.symbols.values()},
-                          "latex": d.latex(), "check": report.summary() if report else None,
-                          "steps": derivation.text() if derivation else None,
-                          "vec": str(vec) if vec else None}))
-        return 0
-    if code is not None:
-        print(code + "# " + d.describe())
-        return 0
-    bold = not args.plain_vectors
-    latex = args.format == "latex"
-    if args.vec:
-        print(vec.latex(bold) if latex else str(vec))
-        print("# " + vec.describe())
-    else:
-        print(d.latex(equation=True, bold_vectors=bold) if latex else result)
-        print("# " + d.describe())
-        if vec is not None:
-            print("vec form: " + (vec.latex(bold) if latex else str(vec)))
-            print("# " + vec.describe())
-    if report is not None:
-        print("# checked: " + report.summary())
-    if derivation is not None:
-        print(derivation.latex(bold) if args.format == "latex" else derivation.text())
-    return 0
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):   # no standard error to tell: the status still says it
+        pass
 
 
-def _code(d, form: str):
-    if form not in ("numpy", "sympy"):
-        return None
-    from .emit_code import numpy_code, sympy_code
-    return numpy_code(d) if form == "numpy" else sympy_code(d)
+def _write_output(text: str, status: int) -> int:
+    if sys.stdout is None:
+        if text:
+            _write_error("matcalc: standard output is closed\n")
+            return EXIT_BAD_INPUT
+        return status
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _end_by_sigpipe()
+    except (OSError, ValueError) as exc:      # /dev/full, a closed file
+        _silence_stdout()
+        _write_error(f"matcalc: cannot write the output: {getattr(exc, 'strerror', None) or exc}\n")
+        return EXIT_BAD_INPUT
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point standard output at devnull, so the interpreter's last flush cannot fail again
+    (the recipe of the Python documentation, signal module, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        sys.stdout = None
+
+
+def _end_by_sigpipe() -> None:
+    """The reader of standard output has gone: end silently, as SIGPIPE ends a Unix filter
+    (status 141 in a shell).  Python ignores SIGPIPE, so it is restored and raised here."""
+    _silence_stdout()
+    import signal
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(1)     # no SIGPIPE (Windows): the status the Python documentation gives
 
 
 def main() -> None:

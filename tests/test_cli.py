@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+import matcalc as api
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 TIMEOUT = 60
 
@@ -128,6 +130,31 @@ def test_statement_list_from_stdin():
 def test_leading_minus_after_double_dash():
     out = ok("diff", "--", "-x^T x", "x")
     assert out[0] == "-2 x"
+
+
+@pytest.mark.parametrize("args", [("diff", "-x", "x"), ("diff", "-x", "x", "--layout", "numerator"),
+                                  ("diff", "--layout", "numerator", "-x", "x"), ("diff", "-x", "--order", "1", "x"),
+                                  ("diff", "--", "-x", "x")])
+def test_an_expression_starting_with_minus_is_the_expression(args):
+    out = ok(*args)
+    assert out[0] == "-I"
+    assert out[1].split(" · ")[1] == "n x n"
+
+
+def test_leading_minus_expressions_match_the_api():
+    for text in ("-x^T x", "-2 x^T A x", "-sum(exp(x))", "-(x^T x)"):
+        assert ok("diff", text, "x")[0] == str(api.diff(text, "x")), text
+
+
+def test_an_unknown_option_is_still_refused_by_name():
+    result = matcalc("diff", "x^T x", "x", "--chek")
+    assert result.returncode == 2 and "unrecognized arguments: --chek" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_abbreviated_options_keep_their_values():
+    assert ok("diff", "x^T A x", "x", "--lay", "numerator")[0] == "x^T (A + A^T)"
+    assert ok("diff", "x^T A x", "x", "--layout=numerator")[0] == "x^T (A + A^T)"
 
 
 def test_json_format():
@@ -267,7 +294,8 @@ def test_symmetric_convention_option_is_stated():
 def test_json_of_a_tensor_has_its_vec_form():
     data = json.loads("\n".join(ok("diff", "x x^T", "x", "--format", "json")))
     assert data["result"] == "∂(x x^T)_ij/∂x_k = δ_ik x_j + δ_jk x_i"
-    assert data["vec"] == "kron(I, x) + kron(x, I)" and data["shape"] == ["n", "n", "n"]
+    assert data["vec"]["result"] == "kron(I, x) + kron(x, I)" and data["shape"] == ["n", "n", "n"]
+    assert data["vec"]["shape"] == ["n*n", "n"] and data["tensor"] is True
 
 
 # ------------------------------------------------------------------ code (tests/test_code.py runs it)
@@ -286,3 +314,245 @@ def test_format_sympy_prints_matrix_expressions():
 
 def test_format_sympy_of_a_tensor_is_refused_clearly():
     assert_bad_input(matcalc("diff", "W x", "W", "--format", "sympy"), caret=False)
+
+
+# ------------------------------------------------------------------ conventions
+def test_version():
+    result = matcalc("--version")
+    assert result.returncode == 0 and result.stdout == f"matcalc {api.__version__}\n"
+    from importlib.metadata import version
+    assert version("matcalc-engine") == api.__version__
+
+
+def test_help_links_the_language_reference_in_the_repository():
+    for args in (["--help"], ["diff", "--help"]):
+        text = matcalc(*args).stdout
+        for document in ("docs/language.md", "docs/cli.md", "docs/json.md"):
+            assert document in text, (args, document)
+            assert os.path.isfile(os.path.join(ROOT, document)), document
+
+
+def test_a_variable_absent_from_the_expression_is_warned_about():
+    result = matcalc("diff", "x^T A x", "X")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == "0"
+    assert result.stderr == "matcalc: warning: X does not occur in the expression: its derivative is 0\n"
+    result = matcalc("diff", "x^T x", "x", "y")
+    assert result.stdout.splitlines()[0] == "0"
+    assert result.stderr == "matcalc: warning: y does not occur in the expression: its derivative is 0\n"
+
+
+def test_no_warning_for_variables_that_occur():
+    for args in (["x^T A x", "x"], ["u = A x; u^T u", "x"], ["x^T A y", "x", "y"], ["x^T A x", "x", "--order", "2"]):
+        result = matcalc("diff", *args)
+        assert result.returncode == 0 and result.stderr == "", (args, result.stderr)
+
+
+# ------------------------------------------------------------------ streams
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGPIPE"), reason="SIGPIPE is POSIX")
+def test_a_closed_pipe_ends_silently_by_sigpipe():
+    import signal
+    reader, writer = os.pipe()
+    os.close(reader)             # the reader has gone before matcalc writes
+    try:
+        result = subprocess.run([sys.executable, "-m", "matcalc", "diff", "x^T A x", "x"], cwd=ROOT,
+                                stdout=writer, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    finally:
+        os.close(writer)
+    assert result.stderr == b""
+    assert result.returncode == -signal.SIGPIPE
+
+
+@pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="needs bash for PIPESTATUS")
+def test_piping_into_a_command_that_reads_nothing():
+    script = f'"{sys.executable}" -m matcalc diff "x^T A x" x | true; echo "${{PIPESTATUS[0]}}"'
+    result = subprocess.run(["/bin/bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.stderr == ""
+    assert result.stdout.strip() in ("0", "141")    # 141: ended by SIGPIPE, as `yes | true` is
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_to_a_full_device_is_one_line():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "matcalc", "diff", "x^T A x", "x"], cwd=ROOT,
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
+    assert result.returncode == 2
+    assert result.stderr == "matcalc: cannot write the output: No space left on device\n"
+
+
+def test_a_closed_standard_input_is_one_line():
+    result = subprocess.run([sys.executable, "-m", "matcalc", "diff", "-", "x"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=TIMEOUT, preexec_fn=lambda: os.close(0))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("matcalc: standard input is closed: give the expression as an argument "
+                             "instead of -\n")
+
+
+def test_standard_input_that_is_not_text():
+    result = subprocess.run([sys.executable, "-m", "matcalc", "diff", "-", "x"], cwd=ROOT, input=b"x^T \xff x",
+                            capture_output=True, timeout=TIMEOUT, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert result.returncode == 2 and result.stdout == b""
+    assert result.stderr.startswith(b"matcalc: ") and b"Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------ every --format with every option
+def _honoured(fmt, option, result):
+    """What `--format fmt option` must print for x^T x by x, from the Python API as the oracle."""
+    d = api.diff("x^T x", "x")
+    out = result.stdout
+    if fmt == "json":
+        data = json.loads(out)
+        if option == "--steps":
+            assert data["steps"] == {"text": d.steps().text(), "latex": d.steps().latex()}
+        elif option == "--check":
+            assert data["check"]["summary"].startswith("elementwise SymPy at n=2")
+            assert data["check"]["sizes"] == {"n": 2} and data["check"]["finite_difference_error"] < 1e-6
+        elif option == "--vec":
+            assert data["vec"]["result"] == str(d.vec()) and data["result"] == str(d)
+        else:
+            assert data["latex"] == d.latex(bold_vectors=False) != d.latex()
+        return
+    if fmt in ("numpy", "sympy"):
+        compile(out, "<matcalc output>", "exec")       # comments keep it a Python file
+        if option == "--steps":
+            assert ["# " + line for line in d.steps().text().splitlines()] == out.splitlines()[-5:]
+        else:
+            assert out.splitlines()[-1].startswith("# checked: elementwise SymPy at n=2")
+        return
+    latex = fmt == "latex"
+    first = out.splitlines()[0]
+    if option == "--steps":
+        assert out.endswith((d.steps().latex() if latex else d.steps().text()) + "\n")
+    elif option == "--check":
+        assert out.splitlines()[2].startswith("# checked: elementwise SymPy at n=2")
+    elif option == "--vec":
+        assert first == (d.vec().latex() if latex else str(d.vec()))
+        assert out.splitlines()[1] == "# " + d.vec().describe()
+    else:
+        assert first == d.latex(equation=True, bold_vectors=False) and "mathbf" not in first
+
+
+PAIRS = [(fmt, option) for fmt in ("text", "latex", "numpy", "sympy", "json")
+         for option in ("--steps", "--check", "--vec", "--plain-vectors")]
+REFUSED = {("text", "--plain-vectors"), ("numpy", "--plain-vectors"), ("sympy", "--plain-vectors"),
+           ("numpy", "--vec"), ("sympy", "--vec")}
+
+
+@pytest.mark.parametrize("fmt, option", PAIRS, ids=[f"{f}{o}" for f, o in PAIRS])
+def test_every_format_with_every_option_is_honoured_or_refused(fmt, option):
+    result = matcalc("diff", "x^T x", "x", "--format", fmt, option)
+    if (fmt, option) in REFUSED:
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        if fmt == "json":
+            assert json.loads(result.stdout)["error"]["message"].startswith(f"{option} does not go with")
+        else:
+            assert result.stdout == ""
+            assert result.stderr.startswith(f"matcalc: {option} does not go with --format {fmt}: ")
+            assert len(result.stderr.splitlines()) == 1
+    else:
+        assert result.returncode == 0, result.stderr
+        _honoured(fmt, option, result)
+
+
+def test_numpy_code_with_steps_still_computes_the_derivative():
+    import numpy as np
+    code = "\n".join(ok("diff", "x^T A x", "x", "--format", "numpy", "--steps", "--check"))
+    namespace = {}
+    exec(compile(code, "<matcalc output>", "exec"), namespace)   # generated code, not user text
+    x, a = np.array([1.0, 2.0]), np.array([[1.0, 2.0], [3.0, 5.0]])
+    expected = api.diff("x^T A x", "x").evaluate({"x": x, "A": a})
+    assert np.allclose(namespace["derivative"](x, a), expected)
+
+
+# ------------------------------------------------------------------ --format json (docs/json.md)
+def _documented_keys(section):
+    """The keys listed in docs/json.md's table under `section` (a heading)."""
+    text = open(os.path.join(ROOT, "docs", "json.md"), encoding="utf-8").read()
+    part = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return {line.split("|")[1].strip().strip("`") for line in part.splitlines()
+            if line.startswith("| `")}
+
+
+def test_json_result_has_exactly_the_documented_keys():
+    data = json.loads(matcalc("diff", "x^T A x", "x", "--format", "json", "--check", "--steps").stdout)
+    assert set(data) == _documented_keys("A result")
+    d = api.diff("x^T A x", "x")
+    assert data["schema"] == 1 and data["ok"] is True and data["matcalc"] == api.__version__
+    assert data["expression"] == "x^T A x" and data["wrt"] == ["x"] and data["order"] == 1
+    assert data["result"] == str(d) and data["latex"] == d.latex()
+    assert data["equation"] == d.latex(equation=True) and data["description"] == d.describe()
+    assert data["symbols"] == {"x": {"kind": "vector", "shape": ["n", 1]}, "A": {"kind": "matrix", "shape": ["n", "n"]}}
+    assert data["shape"] == ["n", 1] and data["tensor"] is False and data["warnings"] == []
+    assert data["vec"] is None
+
+
+def test_json_error_has_exactly_the_documented_keys_on_stdout():
+    result = matcalc("diff", "x + y^T", "x", "--format", "json")
+    assert result.returncode == 2 and result.stderr == ""
+    data = json.loads(result.stdout)
+    assert set(data) == {"schema", "matcalc", "ok", "error"} and data["ok"] is False
+    assert set(data["error"]) == _documented_keys("An error")
+    assert data["error"] == {"type": "ShapeError", "message": "cannot add x (n x 1) and y^T (1 x m)",
+                             "line": 1, "column": 3, "source_line": "x + y^T",
+                             "description": "matcalc: cannot add x (n x 1) and y^T (1 x m)\n  x + y^T\n    ^"}
+
+
+def test_json_errors_of_every_stage():
+    cases = [(["diff", "-", "x", "--format", "json"], "x^T A\n  + * x\n", "ParseError", 2, 5),
+             (["diff", "foo(x)", "x", "--format=json"], None, "UnknownNameError", 1, 1),
+             (["diff", "x^T x", "x", "--format", "json", "--layout", "sideways"], None, "UsageError", None, None),
+             (["diff", "sum(kron(A, X))", "X", "--format", "json"], None, "NotDifferentiableError", None, None)]
+    for args, stdin, kind, line, column in cases:
+        result = matcalc(*args, stdin=stdin)
+        assert result.returncode == 2 and result.stderr == "", args
+        error = json.loads(result.stdout)["error"]
+        assert (error["type"], error["line"], error["column"]) == (kind, line, column), (args, error)
+        assert error["message"] and "Traceback" not in result.stdout
+
+
+def test_json_warnings_are_in_the_document():
+    result = matcalc("diff", "x^T A x", "X", "--format", "json")
+    assert result.returncode == 0 and result.stderr == ""
+    assert json.loads(result.stdout)["warnings"] == ["X does not occur in the expression: its derivative is 0"]
+
+
+# ------------------------------------------------------------------ errors no input reaches today
+def matcalc_patched(patch, *args):
+    """Run the CLI after `patch` (Python source) replaces a stage, to reach an error path."""
+    program = f"import sys\n{patch}\nfrom matcalc.cli import main\nsys.argv[0] = 'matcalc'\nmain()\n"
+    return subprocess.run([sys.executable, "-c", program, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+RAISES = "import matcalc.derivative\ndef diff(*args, **kwargs):\n    raise {}\nmatcalc.derivative.diff = diff"
+FAILS_CHECK = ("import matcalc.derivative, matcalc.errors\ndef check(self, **options):\n"
+               "    raise matcalc.errors.CheckError('entry (1, 1) differs')\n"
+               "matcalc.derivative.Derivative.check = check")
+
+
+def test_out_of_memory_is_a_clear_message():
+    result = matcalc_patched(RAISES.format("MemoryError"), "diff", "x^T x", "x")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "matcalc: the input is too large: it ran out of memory (try smaller sizes)\n"
+    data = json.loads(matcalc_patched(RAISES.format("MemoryError"), "diff", "x^T x", "x", "--format", "json").stdout)
+    assert data["error"]["type"] == "LimitError"
+
+
+def test_recursion_error_is_a_clear_message():
+    result = matcalc_patched(RAISES.format("RecursionError"), "diff", "x^T x", "x")
+    assert result.returncode == 2 and result.stderr == "matcalc: input nested too deeply\n"
+
+
+def test_an_internal_error_is_one_line_and_its_own_status():
+    result = matcalc_patched(RAISES.format("ValueError('oops')"), "diff", "x^T x", "x")
+    assert result.returncode == 70 and result.stdout == ""
+    assert result.stderr == "matcalc: internal error, please report it: ValueError: oops\n"
+
+
+def test_a_failed_check_exits_1_in_text_and_json():
+    result = matcalc_patched(FAILS_CHECK, "diff", "x^T x", "x", "--check")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "matcalc: check failed: entry (1, 1) differs\n"
+    result = matcalc_patched(FAILS_CHECK, "diff", "x^T x", "x", "--check", "--format", "json")
+    assert result.returncode == 1 and result.stderr == ""
+    assert json.loads(result.stdout)["error"]["type"] == "CheckError"
