@@ -2,22 +2,36 @@
 
 Contract: `analyse(program, scalars, symmetric, declare)` gives an `Analysis`
 whose `body` is an Expr with every dimension resolved, or raises a
-MatcalcError pointing at the offending operator.  Kinds come from declarations
-or the naming convention (lowercase: column vector, uppercase: matrix);
-unknown dimensions are unified across the whole program (union-find) and then
-named n, m, k, p, q, ... in order of first appearance.
+MatcalcError pointing at the offending operator.  Kinds come from declarations,
+then from what the notation says (LaTeX's bold), then from the naming
+convention (lowercase: column vector, uppercase: matrix, the coefficient Greek
+names of SCALAR_GREEK: scalar); unknown dimensions are unified across the whole
+program (union-find) and then named n, m, k, p, q, ... in order of first appearance.
+Numbers folded from numbers (2^100000) are bounded before they are computed.
 """
 from __future__ import annotations
 
+import itertools
+import math
+import re
 from dataclasses import dataclass, field
 
 from . import expr as E
-from .errors import MatcalcError, ShapeError, UnknownNameError
-from .syntax import Node, Program, error_at, parse_program
+from .errors import LimitError, MatcalcError, ShapeError, UnknownNameError
+from .syntax import MAX_NUMBER_DIGITS, Node, Program, error_at, function_names, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 ELEMENTWISE_CALLS = E.ELEMENTWISE
 RESERVED = {"I"}
+# Greek letters that textbooks write for scalar coefficients (a step size, a penalty, a
+# tolerance): these names, ASCII or Unicode, alone or with a suffix (lambda2, alpha_1), are
+# scalars unless declared.  theta, mu, phi, pi, psi, xi, delta stay vectors (parameters, means,
+# features, probabilities, errors); uppercase Greek names are matrices like other capitals.
+SCALAR_GREEK = ("alpha", "beta", "gamma", "eta", "epsilon", "varepsilon", "kappa", "lambda",
+                "rho", "sigma", "tau", "nu", "omega")
+SCALAR_GREEK_UNICODE = "αβγηεϵκλρστνω"
+_SCALAR_GREEK_NAME = re.compile(
+    rf"(?:{'|'.join(SCALAR_GREEK)}|[{SCALAR_GREEK_UNICODE}])(?:_?\d+|_\w+)?")
 
 
 class _Var:
@@ -102,7 +116,7 @@ def absent_symbol(analysis: Analysis, name: str) -> E.Expr:
     and dimension names the expression does not use."""
     kind, dims = analysis.declared.get(name, (kind_by_convention(name), None))
     used = {d for s in analysis.symbols.values() for d in s.shape if isinstance(d, str)}
-    free = (d for d in DIM_NAMES + tuple(f"n{i}" for i in range(1, 1000)) if d not in used)
+    free = (d for d in dimension_names() if d not in used)
     if kind == "scalar":
         shape = (1, 1)
     elif kind == "vector":
@@ -115,7 +129,14 @@ def absent_symbol(analysis: Analysis, name: str) -> E.Expr:
     return E.symbol(name, shape, kind)
 
 
+def dimension_names():
+    """n, m, k, ..., then n1, n2, ... without end: any number of independent dimensions."""
+    return itertools.chain(DIM_NAMES, (f"n{i}" for i in itertools.count(1)))
+
+
 def kind_by_convention(name: str) -> str:
+    if _SCALAR_GREEK_NAME.fullmatch(name):
+        return "scalar"
     return "matrix" if name[:1].isupper() else "vector"
 
 
@@ -142,11 +163,15 @@ class _Analyser:
                 self._declare(name, kind, dims)
         for name, kind, dims, _ in program.declarations:
             self._declare(name, kind, dims)
+        self.left_of = _left_operand_parents(program)
         for name, node, offset in program.definitions:
             if name in RESERVED:
                 raise error_at(MatcalcError, f"{name} is the identity matrix and cannot be redefined",
                                self.source, offset)
             self.definitions[name] = node
+
+    def kind(self, name: str) -> str:
+        return self.kinds.get(name) or self.program.implied_kinds.get(name) or kind_by_convention(name)
 
     def _declare(self, name, kind, dims):
         self.kinds[name] = kind
@@ -156,7 +181,7 @@ class _Analyser:
     # ------------------------------------------------------------ pass 1: shapes
     def symbol_shape(self, name: str, node: Node):
         if name not in self.symbol_shapes:
-            kind = self.kinds.get(name) or kind_by_convention(name)
+            kind = self.kind(name)
             declared = self.declared_dims.get(name)
             if kind == "scalar":
                 shape = (1, 1)
@@ -212,7 +237,7 @@ class _Analyser:
         taken = {d for dims in self.declared_dims.values() for d in dims if isinstance(d, str)}
         taken |= self.dimension_names
         names = {}
-        free = (n for n in DIM_NAMES + tuple(f"n{i}" for i in range(1, 1000)) if n not in taken)
+        free = (n for n in dimension_names() if n not in taken)
         for shape in self.symbol_shapes.values():
             for d in shape:
                 d = self.dims.find(d)
@@ -239,11 +264,60 @@ class _Analyser:
             raise self._fail(node, f"{what} needs a square matrix, not {self.describe(arg, shape)}")
 
     def _is_one(self, node: Node) -> bool:
-        return node.op == "number" and node.value == 1
+        return node.op == "number" and node.value == 1 and id(node) not in self.program.forced_ones
+
+    def _ends_scalar(self, node: Node, active) -> bool:
+        """Whether the factors after a leading 1 in the product chain around `node` multiply to
+        a scalar (`1 x^T y`): then 1 is the number, as no vector is needed.  Products group
+        left to right, so the chain's later factors sit on the right of enclosing products."""
+        chain = [node.args[1]]
+        for parent in self._product_parents(node):
+            chain.append(parent.args[1])
+        rows = cols = None
+        for factor in chain:
+            shape = self.infer(factor, active)
+            if self._is_scalar(shape):
+                continue
+            if rows is None:
+                rows, cols = shape
+            elif self.dims.find(cols) == self.dims.find(shape[0]) or self.dims.unify(cols, shape[0]):
+                cols = shape[1]
+            else:
+                return False     # ill-shaped: the product reports it, with its operands
+        return rows is None or (self.dims.find(rows) == 1 and self.dims.find(cols) == 1)
+
+    def _product_parents(self, node: Node) -> list:
+        """The products that have `node` as their left operand, innermost first."""
+        parents = []
+        current = node
+        while id(current) in self.left_of:
+            current = self.left_of[id(current)]
+            parents.append(current)
+        return parents
+
+    def _refuse_unknown_function(self, node: Node) -> None:
+        """Tanh(x), exq(t): a name of two or more letters touching "(" that nothing declares is a
+        misspelt function, not a product (write `W (x)` or `W * (x)` for one)."""
+        name = node.value
+        if self.program.notation != "matcalc" or self.source[node.end:node.end + 1] != "(" \
+                or name in self.kinds or sum(c.isalpha() for c in name) < 2:
+            return
+        import difflib
+        known = function_names()
+        close = difflib.get_close_matches(name.lower(), known, n=1) or \
+            [f for f in known if f == name.lower()]
+        hint = f"did you mean {close[0]}?" if close else "the functions are " + ", ".join(known)
+        raise error_at(UnknownNameError, f"unknown function '{name}': {hint} (for a product, "
+                                         f"write {name} (...) with a space, or {name} * (...))",
+                       self.source, node.start)
 
     def _infer(self, node: Node, active):
         op = node.op
         if op == "number":
+            forced = self.program.forced_ones.get(id(node))
+            if forced is not None:
+                self.ones_nodes.add(id(node))
+                return (self.dims.fresh(), 1 if forced == "vector" else self.dims.fresh())
             return (1, 1)
         if op == "name":
             name = node.value
@@ -254,6 +328,7 @@ class _Analyser:
                 if name in active:
                     raise self._fail(node, f"{name} is defined in terms of itself", MatcalcError)
                 return self.infer(self.definitions[name], active + (name,))
+            self._refuse_unknown_function(node)
             return self.symbol_shape(name, node)
         if op in ("add", "sub", "hadamard", "elementwise_divide"):
             a, b = node.args
@@ -270,7 +345,8 @@ class _Analyser:
                 self.ones_nodes.add(id(b))
                 sb = (sa[1], 1)
                 self.shapes[id(b)] = sb
-            elif self._is_one(a) and self.dims.find(sb[0]) == 1 and not self._is_scalar(sb):
+            elif self._is_one(a) and self.dims.find(sb[0]) == 1 and not self._is_scalar(sb) \
+                    and not self._ends_scalar(node, active):
                 self.ones_nodes.add(id(a))
                 sa = (self.dims.fresh(), 1)
                 self.shapes[id(a)] = sa
@@ -279,8 +355,6 @@ class _Analyser:
             if self._is_scalar(sb):
                 return sa
             if not self.dims.unify(sa[1], sb[0]):
-                if a.op == "name" and self.source[a.end:a.end + 1] == "(":
-                    raise error_at(UnknownNameError, f"unknown function {a.value}", self.source, a.start)
                 raise self._fail(node, f"cannot multiply {self.describe(a, sa)} by {self.describe(b, sb)}")
             return (sa[0], sb[1])
         if op == "divide":
@@ -304,6 +378,9 @@ class _Analyser:
                 if not symbolic and (exponent.op != "number" or exponent.value.denominator != 1):
                     raise self._fail(node, "a matrix power needs an integer exponent "
                                            "(use .^ for an elementwise power)")
+                if self.dims.find(sb[1]) == 1 or self.dims.find(sb[0]) == 1:
+                    raise self._fail(node, f"a power of a vector, {self.describe(base, sb)}: write "
+                                           f".^ for the elementwise power (x .^ 2), or x^T x (||x||^2)")
                 self._square(node, base, sb, "a matrix power")
             return sb
         if op == "transpose":
@@ -442,6 +519,13 @@ class _Analyser:
         side = self._kron_dim(*dims)
         return (side, side)
 
+    def refuse_matrix_operands(self):
+        for operand, message, offset in self.program.not_of_matrix:
+            rows, cols = self.infer(operand)
+            if self.dims.find(rows) != 1 and self.dims.find(cols) != 1:
+                raise error_at(ShapeError, f"{message}: {self.describe(operand, (rows, cols))}",
+                               self.source, offset)
+
     def concrete_sizes_from_entries(self):
         """x[1] x[2]^2 with nothing else fixing the length of x makes x a 2-vector (SYNTAX.md)."""
         largest: dict = {}
@@ -456,7 +540,7 @@ class _Analyser:
     def resolve(self, d):
         d = self.dims.find(d)
         if isinstance(d, tuple):
-            return E._dim_product(self.resolve(d[1]), self.resolve(d[2])) if len(d) == 3 else d
+            return E.dim_product(self.resolve(d[1]), self.resolve(d[2])) if len(d) == 3 else d
         if isinstance(d, _Var):
             return self.var_names[d]
         return d
@@ -467,7 +551,7 @@ class _Analyser:
 
     def symbol(self, name: str) -> E.Expr:
         rows, cols = self.symbol_shapes[name]
-        kind = self.kinds.get(name) or kind_by_convention(name)
+        kind = self.kind(name)
         return E.symbol(name, (self.resolve(rows), self.resolve(cols)), kind)
 
     def build(self, node: Node) -> E.Expr:
@@ -485,11 +569,26 @@ class _Analyser:
                 continue
             try:
                 built[id(current)] = self._build_one(current, [built[id(c)] for c in children])
-            except ShapeError as exc:
+            except MatcalcError as exc:   # a constructor's error, pointed at its operator
                 if exc.line is not None:
                     raise
-                raise self._fail(current, exc.message) from None
+                raise self._fail(current, exc.message, type(exc)) from None
         return built[id(node)]
+
+    def _bound_number_power(self, node: Node, base: E.Expr, exponent: E.Expr) -> None:
+        """2^100000 and 10^(10^10) fold to numbers: refuse, before computing, one with more
+        digits than a literal may have (syntax.MAX_NUMBER_DIGITS)."""
+        if base.op != "num" or exponent.op != "num" or exponent.value.denominator != 1:
+            return
+        q = base.value
+        bits = max(abs(q.numerator).bit_length(), q.denominator.bit_length())
+        if abs(q) in (0, 1):
+            return
+        digits = abs(exponent.value.numerator) * max(bits - 1, 1) * math.log10(2)
+        if digits > MAX_NUMBER_DIGITS:
+            raise self._fail(node, f"number too long: {self.source[node.start:node.end].strip()} has "
+                                   f"about {digits:.3g} digits (the limit is {MAX_NUMBER_DIGITS})",
+                             LimitError)
 
     def _children(self, node: Node) -> list:
         if node.op == "literal":
@@ -526,11 +625,26 @@ class _Analyser:
             return _call(node.value, kids)
         if op == "norm":
             return E.norm(kids[0], node.value)
+        if op in ("power", "elementwise_power"):
+            self._bound_number_power(node, *kids)
         if op == "power" and kids[0].is_scalar:
             return E.power(kids[0], kids[1])
         if op == "differential":
             return E.differential(kids[0])
         return _BUILDERS[op](*kids)
+
+
+def _left_operand_parents(program: Program) -> dict:
+    """id(node) -> the product whose left operand it is, over the whole program."""
+    parents = {}
+    stack = [node for _, node, _ in program.definitions] + [program.body]
+    while stack:
+        node = stack.pop()
+        if node.op == "mul":
+            parents[id(node.args[0])] = node
+        for a in node.args:
+            stack.extend(a if isinstance(a, tuple) else (a,))
+    return parents
 
 
 def _call(name: str, args: list) -> E.Expr:
@@ -555,6 +669,7 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
     for name, node, _ in program.definitions:
         analyser.infer(node, (name,))
     analyser.infer(program.body)
+    analyser.refuse_matrix_operands()
     analyser.concrete_sizes_from_entries()
     analyser.var_names = analyser.names_for_vars()
     body = analyser.build(program.body)
@@ -576,6 +691,7 @@ def analyse_rule(source: str, lhs: Node, rhs: Node, scalars) -> tuple:
     Returns (lhs Expr, rhs Expr, {name: pattern variable Expr})."""
     program = Program(source=source, body=lhs)
     analyser = _Analyser(program, scalars, (), ())
+    analyser.left_of.update(_left_operand_parents(Program(source=source, body=rhs)))
     analyser.allow_differentials = True
     left, right = analyser.infer(lhs), analyser.infer(rhs)
     if not (analyser.dims.unify(left[0], right[0]) and analyser.dims.unify(left[1], right[1])):

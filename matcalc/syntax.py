@@ -4,14 +4,20 @@ Contract: `parse_program(text)` returns a `Program` (declarations, definitions,
 the final expression) or raises a MatcalcError subclass that carries line and
 column.  Nothing here knows shapes or meaning beyond the grammar; input that
 is too long or too deeply nested is refused before any recursive stage sees it.
+Text with a backslash command is LaTeX: matcalc.latex_input reads it into the
+same Nodes (its grammar loads only then).  Other tools' spellings are read as
+meant (matrixcalculus.org's norm2, eye, vector(1); NumPy's x.T) or refused with
+the matcalc spelling (NumPy's np. prefix and **): never read as something else.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from lark import Lark, Token, Transformer_NonRecursive, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
+                             VisitError)
 
 from .errors import LimitError, MatcalcError, ParseError
 from .resources import cache_dir, read_text
@@ -19,6 +25,18 @@ from .resources import cache_dir, read_text
 MAX_LENGTH = 20_000
 MAX_DEPTH = 400            # brackets inside brackets
 MAX_TREE_DEPTH = 5_000     # operators inside operators, e.g. a sum of 5,000 terms
+# Digits of a number literal (its exact numerator or denominator, as 1e-3 = 1/1000 has 4):
+# far above any coefficient in the texts, and below Python's 4,300-digit limit on printing ints.
+MAX_NUMBER_DIGITS = 1_000
+
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_MATRIXCALCULUS_NORMS = {"norm2": "2", "norm1": "1"}
+# A norm's subscript names the norm; these are not differentiable (or not norms) in general.
+_REFUSED_NORMS = {
+    "inf": "the max norm ||x||_inf is not differentiable in general (where two entries tie "
+           "for the largest magnitude); write max-free forms such as ||x||_p with a whole number p",
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,16 @@ class Program:
     declarations: list = field(default_factory=list)   # (name, kind, dims, offset)
     definitions: list = field(default_factory=list)    # (name, Node, offset)
     body: Node | None = None
+    notation: str = "matcalc"                          # or "latex": the notation of `source`
+    # Kinds the notation itself says (LaTeX: bold lowercase is a vector, plain lowercase beside
+    # bold names a scalar); below declarations, above the naming convention.
+    implied_kinds: dict = field(default_factory=dict)
+    # id(number Node) -> "vector" or "matrix": a 1 that is a ones array whatever the context
+    # (matrixcalculus.org's vector(1), matrix(1); LaTeX's bold 1)
+    forced_ones: dict = field(default_factory=dict)
+    # (operand Node, message, offset): operands that must not be matrices (of a p-norm, built
+    # from sum and abs; of LaTeX's |X|, which notes use for the determinant)
+    not_of_matrix: list = field(default_factory=list)
 
 
 class NormBars:
@@ -71,18 +99,39 @@ _parser = None
 def parser() -> Lark:
     global _parser
     if _parser is None:
-        _parser = Lark(read_text("grammar", "matcalc.lark"), parser="lalr",
-                       start=["program", "rule"], postlex=NormBars(),
-                       propagate_positions=True, maybe_placeholders=False, cache=_cache_path())
+        _parser = cached_lark("matcalc.lark", start=["program", "rule"], postlex=NormBars())
     return _parser
 
 
-def _cache_path():
+def cached_lark(grammar_file: str, **options) -> Lark:
+    """A strict LALR parser whose tables are cached per user; a cache file that cannot be
+    read (truncated, from another Lark) is rebuilt and rewritten, never fatal."""
+    text = read_text("grammar", grammar_file)
+    options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False, **options)
+    path = _cache_path(grammar_file)
+    try:
+        return Lark(text, cache=path, **options)
+    except Exception:   # noqa: BLE001 - unpickling a damaged file can raise almost anything
+        if not path:
+            raise
+        _remove(path)
+        return Lark(text, cache=path, **options)
+
+
+def _cache_path(grammar_file: str):
     from . import __version__
     try:
-        return str(cache_dir() / f"grammar-{__version__}.lark-cache")
+        return str(cache_dir() / f"{grammar_file.removesuffix('.lark')}-{__version__}.lark-cache")
     except OSError:
         return False
+
+
+def _remove(path: str) -> None:
+    import os
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _pos(meta_or_token):
@@ -95,13 +144,80 @@ def _span(meta_or_token):
     return getattr(meta_or_token, "start_pos", 0) or 0, getattr(meta_or_token, "end_pos", 0) or 0
 
 
-def _number(text: str) -> Fraction:
-    return Fraction(text)
+_NUMBER_PARTS = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?")
+
+
+def _number(token) -> Fraction:
+    """The exact value of a literal; 1e-3 is 1/1000.  Its digits are bounded first, so that a
+    literal of 5,000 digits (or 1e999999999) is refused before it is built."""
+    whole, fraction, exponent = _NUMBER_PARTS.fullmatch(str(token)).groups()
+    huge_exponent = exponent is not None and len(exponent.lstrip("+-")) > len(str(MAX_NUMBER_DIGITS))
+    digits = None if huge_exponent else len(whole) + len(fraction) + abs(int(exponent or 0))
+    if digits is None or digits > MAX_NUMBER_DIGITS:
+        size = f"{digits} digits" if digits is not None else "an exponent of " + exponent.lstrip("+")
+        raise LimitError(f"number too long: {size} (a number has at most {MAX_NUMBER_DIGITS} digits)",
+                         line=getattr(token, "line", None), column=getattr(token, "column", None))
+    return Fraction(str(token))
+
+
+def subscripts_as_suffix(name: str) -> str:
+    """x₁ is the name x_1 (and x₁₂ is x_12): Unicode subscript digits are the ASCII spelling's."""
+    return re.sub("_?([₀₁₂₃₄₅₆₇₈₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPT_DIGITS), name)
+
+
+def number_node(value, start: int, end: int) -> Node:
+    return Node("number", (), Fraction(value), start, end, start)
+
+
+def p_norm_nodes(operand: Node, p: int, start: int, end: int) -> Node:
+    """||x||_p = sum(abs(x) .^ p) ^ (1/p): the p-norm from operators the engine differentiates
+    (where no entry of x is zero), so no new rule is needed."""
+    def node(op, *args, value=None):
+        return Node(op, args, value, start, end, start)
+    powers = node("elementwise_power", node("call", operand, value="abs"), number_node(p, start, end))
+    return node("power", node("call", powers, value="sum"), number_node(Fraction(1, p), start, end))
+
+
+def norm_node(operand: Node, subscript: str, start: int, end: int, at: int, program_notes: list) -> Node:
+    """A norm by its subscript: '' or 2 Euclidean, F Frobenius, 1, a whole number p >= 3 the
+    p-norm; a refusal, pointing at the subscript, for anything else (inf, p, 0)."""
+    subscript = subscript.strip("{}")
+    if subscript in ("", "2", "F", "1"):
+        return Node("norm", (operand,), subscript or "2", start, end, start)
+    if subscript.isdigit() and int(subscript) >= 3:
+        p = int(subscript)
+        if p > MAX_NORM_ORDER:
+            raise located(LimitError, f"the {p}-norm: the order of a p-norm is at most {MAX_NORM_ORDER}", at)
+        program_notes.append((operand, f"||.||_{p} is the {p}-norm of a vector; matcalc knows no "
+                                       f"{p}-norm of a matrix (||X||_F is the Frobenius norm)", start))
+        return p_norm_nodes(operand, p, start, end)
+    if subscript in ("inf", "∞", "infty", "max", "\\infty"):
+        raise located(ParseError, _REFUSED_NORMS["inf"], at)
+    if subscript == "0":
+        raise located(ParseError, "||x||_0 counts the nonzero entries: it is not differentiable", at)
+    raise located(ParseError, f"unknown norm ||.||_{subscript}: write ||x||_p with a whole number "
+                              f"p >= 1, ||x|| (= ||x||_2) or ||X||_F", at)
+
+
+def located(cls, message: str, offset: int) -> MatcalcError:
+    """An error raised while the tree is built, before the source is at hand: `_parse`
+    turns the offset into line and column."""
+    error = cls(message)
+    error.offset = offset
+    return error
+
+
+MAX_NORM_ORDER = 100    # ||x||_p for p up to 100 (beyond it, x .^ p overflows floats anyway)
 
 
 @v_args(meta=True, inline=True)
 class _ToNodes(Transformer_NonRecursive):
     """One method per grammar alias; each returns a syntax Node."""
+
+    def __init__(self):
+        super().__init__()
+        self.forced_ones: dict = {}
+        self.not_of_matrix: list = []
 
     def _node(self, op, meta, *args, value=None, at=None):
         start, end = _span(meta)
@@ -114,7 +230,29 @@ class _ToNodes(Transformer_NonRecursive):
         return self._node("number", meta, value=-_number(token))
 
     def name(self, meta, token):
-        return self._node("name", token, value=str(token))
+        return self._node("name", token, value=subscripts_as_suffix(str(token)))
+
+    def superscript_power(self, meta, base, token):
+        start, end = _span(token)
+        exponent = Node("number", (), _number(str(token).translate(_SUPERSCRIPT_DIGITS)), start, end, start)
+        return self._node("power", meta, base, exponent, at=token)
+
+    def eye(self, meta):
+        return self._node("name", meta, value="I")
+
+    def _ones(self, meta, kind, coefficient):
+        start, end = _span(meta)
+        ones = Node("number", (), Fraction(1), start, end, start)
+        self.forced_ones[id(ones)] = kind
+        if coefficient.op == "number" and coefficient.value == 1:
+            return ones
+        return self._node("mul", meta, coefficient, ones)
+
+    def ones_vector(self, meta, coefficient):
+        return self._ones(meta, "vector", coefficient)
+
+    def ones_matrix(self, meta, coefficient):
+        return self._ones(meta, "matrix", coefficient)
 
     def add(self, meta, a, b):
         return self._node("add", meta, a, b)
@@ -159,11 +297,18 @@ class _ToNodes(Transformer_NonRecursive):
         return token
 
     def call(self, meta, function, *args):
-        return self._node("call", meta, *args, value=str(function))
+        name = str(function)
+        if name in _MATRIXCALCULUS_NORMS:
+            if len(args) != 1:
+                raise located(MatcalcError, f"{name} takes 1 argument, not {len(args)}", _span(meta)[0])
+            return self._node("norm", meta, *args, value=_MATRIXCALCULUS_NORMS[name])
+        return self._node("call", meta, *args, value=name)
 
     def norm(self, meta, opening, a, closing):
-        kind = closing[-1] if "_" in closing else "2"
-        return self._node("norm", meta, a, value=kind)
+        start, end = _span(meta)
+        _, _, subscript = str(closing).partition("_")
+        at = closing.start_pos + len(closing) - len(subscript)
+        return norm_node(a, subscript, start, end, at, self.not_of_matrix)
 
     def row(self, meta, *entries):
         return entries
@@ -260,19 +405,36 @@ def _tree_depth_check(tree, text: str) -> None:
                 stack.append((child, depth + 1))
 
 
-def _parse(text: str, start: str):
+def _parse(text: str, start: str, grammar=None):
+    """The tree of `text` as Nodes, and the transformer that built them (with its notes)."""
     if not isinstance(text, str):
         raise ParseError(f"the expression must be text, not {type(text).__name__}")
     _check_limits(text)
+    build, transformer = (parser(), _ToNodes()) if grammar is None else grammar
     try:
-        tree = parser().parse(text, start=start)
+        tree = build.parse(text, start=start)
     except UnexpectedInput as exc:
         raise _parse_error(exc, text) from None
     except MatcalcError as exc:     # raised by the postlexer, which does not see the text
-        exc.source = text
-        raise
+        raise _with_source(exc, text) from None
     _tree_depth_check(tree, text)
-    return _ToNodes().transform(tree)
+    try:
+        return transformer.transform(tree), transformer
+    except VisitError as exc:       # an error the transformer found, at a place in the text
+        if isinstance(exc.orig_exc, MatcalcError):
+            raise _with_source(exc.orig_exc, text) from None
+        raise
+
+
+def _with_source(exc: MatcalcError, text: str) -> MatcalcError:
+    exc.source = text
+    offset = getattr(exc, "offset", None)
+    if offset is not None:
+        exc.line, exc.column = line_column(text, offset)
+    return exc
+
+
+_FOREIGN_PREFIX = re.compile(r"(?<![\w.])(np|numpy|jnp|torch|tf|math|sp|sympy)\.$")
 
 
 def _parse_error(exc: UnexpectedInput, text: str) -> ParseError:
@@ -289,7 +451,46 @@ def _parse_error(exc: UnexpectedInput, text: str) -> ParseError:
         message = f"unexpected {found}"
     else:
         message = "syntax error"
+    offset = _offset(text, line, column)
+    hint = _hint(text, offset, exc)
+    if hint:
+        message, line, column = hint[0], *line_column(text, hint[1])
     return ParseError(message, source=text, line=line, column=column)
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    return starts[min(line, len(starts)) - 1] + column - 1
+
+
+def _hint(text: str, offset: int, exc) -> tuple | None:
+    """Other tools' spellings, said in matcalc's: (message, offset to point at) or None."""
+    before = text[:offset + 1]
+    prefix = _FOREIGN_PREFIX.search(before[:offset + 1]) if text[offset:offset + 1] == "." else None
+    if prefix:
+        return (f"drop the {prefix.group(1)}. prefix: matcalc's functions are built in "
+                f"(exp(x), inv(X), tr(X), X^T, x .* y)", prefix.start())
+    if text[offset:offset + 1] == "*" and text[:offset].rstrip().endswith("*"):
+        star = text.rindex("*", 0, offset)
+        return ("** is Python's power: write x .^ 2 for the elementwise power, or x^2 for a scalar "
+                "or matrix power", star)
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END" and exc.token.value != "(":
+        word = re.search(r"([A-Za-z]\w*)\s*$", text[:offset])
+        if word and word.group(1) in function_names():
+            name = word.group(1)
+            return (f"{name} is a function: write {name}(...); it cannot name a variable", word.start(1))
+        if word and word.group(1) in ("eye", "vector", "matrix"):
+            name = word.group(1)
+            meaning = {"eye": "the identity I", "vector": "vector(c), a vector of c's",
+                       "matrix": "matrix(c), a matrix of c's"}[name]
+            return (f"{name} is reserved: it is {meaning} (matrixcalculus.org's spelling)", word.start(1))
+    return None
+
+
+def function_names() -> tuple:
+    """The names the grammar calls as functions (reserved: no variable can have them)."""
+    return tuple(str(rule.expansion[0].name).lower() for rule in parser().rules
+                 if rule.origin.name == "function")
 
 
 def line_column(text: str, offset: int) -> tuple[int, int]:
@@ -309,10 +510,24 @@ def text_at(text: str, line: int, column: int) -> str:
     return ""
 
 
+_LATEX_COMMAND = re.compile(r"\\(?:[A-Za-z]+|[|{}])")
+
+
 def parse_program(text: str) -> Program:
-    parts = _parse(text, "program")
-    program = Program(source=text)
+    if isinstance(text, str) and _LATEX_COMMAND.search(text):
+        from .latex_input import parse_latex   # its grammar loads only for LaTeX input
+        return parse_latex(text)
+    parts, transformer = _parse(text, "program")
     *statements, body = parts
+    return program_from(text, statements, body, transformer)
+
+
+def program_from(text: str, statements: list, body: Node, transformer, notation: str = "matcalc",
+                 implied_kinds=None) -> Program:
+    """A Program from the transformed statements; a name defined twice is an error at the second."""
+    program = Program(source=text, notation=notation, implied_kinds=implied_kinds or {},
+                      forced_ones=transformer.forced_ones, not_of_matrix=transformer.not_of_matrix)
+    defined: dict = {}
     for statement in statements:
         for item in statement:
             if item[0] == "declare":
@@ -320,6 +535,11 @@ def parse_program(text: str) -> Program:
                 program.declarations.append((name, kind, dims, pos))
             else:
                 _, name, value, pos = item
+                if name in defined:
+                    line, column = line_column(text, defined[name])
+                    raise error_at(MatcalcError, f"{name} is defined twice (first at line {line}, "
+                                                 f"column {column})", text, pos)
+                defined[name] = pos
                 program.definitions.append((name, value, pos))
     program.body = body
     return program
@@ -327,4 +547,4 @@ def parse_program(text: str) -> Program:
 
 def parse_rule_line(text: str):
     """One line of a rules file: ('rule', name, lhs, rhs, guards) or ('declarations', [...])."""
-    return _parse(text, "rule")
+    return _parse(text, "rule")[0]
