@@ -1,8 +1,16 @@
 """Emit text: Expr -> the expression language, with as few parentheses as parse back the same.
 
 Contract: for expressions built from user input, `parse(to_text(e))` (with the
-same declarations) gives `e` again.  Precedence levels follow SYNTAX.md:
+same declarations) has the value of `e`.  Precedence levels follow SYNTAX.md:
 sum < product < prefix minus < power < postfix < atom.
+
+Sizes: the language writes `I`, `1` and `0` without a size, and reading text back
+infers the size of `I` and `1` from what they meet (`A 1`, `1^T x`, `I + A`) while
+`0` is always the number.  So a constant whose size its neighbours do not fix is
+spelled with a symbol of that size: the ones vector of x as `x .^ 0`, the identity
+as `diag(x .^ 0)`, the zero vector as `0 x`, the size n as `sum(x .^ 0)`.  Only
+the outermost shape of the whole text is left to the reader (it is printed on
+the next line), so `2 I` stays `2 I`, and a result that is zero is `0`.
 """
 from __future__ import annotations
 
@@ -11,6 +19,8 @@ from fractions import Fraction
 from .expr import elementwise_power, mul, mul_parts, neg, number, postorder, power
 
 SUM, PRODUCT, PREFIX, POWER, POSTFIX, ATOM = range(6)
+
+FREE, FIXED = (False, False), (True, True)
 
 
 def _is_reciprocal(e) -> bool:
@@ -21,24 +31,27 @@ def _is_reciprocal(e) -> bool:
 def _is_ones_column(e) -> bool:
     return e.op == "ones" and e.shape[1] == 1
 
+
 _FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
                    "softmax": "softmax", "logsumexp": "logsumexp", "diagm": "diag", "diagv": "diag",
                    "vec": "vec"}
 
-
 SHARED_SIZE = 6
 
 
-def to_text(e, statements: bool = True) -> str:
+def to_text(e, statements: bool = True, context=()) -> str:
     """The expression; subexpressions it repeats are named first: `u1 = ...; u2 = ...; body`.
-    With statements=False, intermediates print by name only and nothing else is named."""
-    if not statements:
-        return _Printer({n: n.value for n in postorder(e) if n.op == "let"}).text(e)[0]
+    With statements=False, intermediates print by name only and nothing else is named.
+    `context`: further symbols (those of the function differentiated) whose sizes the text
+    may use to spell a constant whose size nothing else fixes."""
     order = postorder(e)
+    symbols = [n for n in order if n.op == "sym"] + list(context)
+    if not statements:
+        return _Printer({n: n.value for n in order if n.op == "let"}, symbols).top(e)
     shared = _shared(e, order)
     names = {n: n.value for n in order if n.op == "let"}
     if not shared and not names:
-        return _Printer().text(e)[0]
+        return _Printer({}, symbols).top(e)
     taken = {n.value[0] for n in order if n.op == "sym"} | set(names.values())
     counter = 0
     for node in order:
@@ -47,10 +60,12 @@ def to_text(e, statements: bool = True) -> str:
             while f"u{counter}" in taken:
                 counter += 1
             names[node] = f"u{counter}"
-    printer = _Printer(names)
-    definitions = [f"{names[n]} = {printer.text(n.args[0] if n.op == 'let' else n, defining=True)[0]}"
+    printer = _Printer(names, symbols)
+    # a definition stands alone: nothing around it fixes the size of a constant in it
+    definitions = [f"{names[n]} = " + (printer.text(n.args[0], FREE)[0] if n.op == "let"
+                                       else printer.text(n, FREE, defining=True)[0])
                    for n in order if n in names]
-    return "; ".join(definitions + [printer.text(e)[0]])
+    return "; ".join(definitions + [printer.top(e)])
 
 
 def _shared(e, order) -> set:
@@ -90,64 +105,216 @@ def join_terms(e, show) -> str:
     return "".join(pieces)
 
 
-class _Printer:
-    def __init__(self, names: dict | None = None):
-        self.memo: dict = {}
-        self.names = names or {}
-        self.norm_depth = 0
+# ---------------------------------------------------------------- which sizes the text fixes
 
-    def text(self, e, defining: bool = False) -> tuple[str, int]:
-        """(text, precedence level of its outermost operator)."""
-        if e in self.names and not defining:
-            return self.names[e], ATOM
-        if defining:
-            return getattr(self, "_" + e.op)(e)
+def _either(pair) -> tuple:
+    both = pair[0] or pair[1]
+    return (both, both)
+
+
+def _atomic(dim) -> bool:
+    return not (isinstance(dim, str) and "*" in dim)
+
+
+class _Fixed:
+    """Which of a node's two dimensions its printed text fixes by itself, when read back.
+
+    `I` and `1` fix none (a dimension 1 is always fixed); a symbol fixes both;
+    operators pass them on as the parser's shape inference does.  Constants inside
+    a closed context (the argument of sum, tr, a norm, ...) are spelled with their
+    size, so every scalar fixes itself."""
+
+    def __init__(self):
+        self.memo: dict = {}
+
+    def __call__(self, e) -> tuple:
         found = self.memo.get(e)
         if found is None:
-            found = self.memo[e] = getattr(self, "_" + e.op)(e)
+            rows, cols = self._own(e)
+            found = self.memo[e] = (rows or e.shape[0] == 1, cols or e.shape[1] == 1)
         return found
 
-    def at(self, e, level: int) -> str:
-        text, own = self.text(e)
+    def _own(self, e) -> tuple:
+        op = e.op
+        if e.is_scalar or op in ("sym", "let", "zero", "comm", "lit"):
+            return FIXED
+        if op in ("I", "ones"):
+            return FREE
+        if op in ("add", "had"):
+            fixed = [self(a) for a in e.args if not a.is_scalar]
+            return (any(f[0] for f in fixed), any(f[1] for f in fixed))
+        if op == "mul":
+            chain = mul_parts(e)[2]
+            return (self(chain[0])[0], self(chain[-1])[1])
+        if op == "T":
+            rows, cols = self(e.args[0])
+            return (cols, rows)
+        if op in ("inv", "mpow"):
+            return _either(self(e.args[0]))
+        if op in ("epow", "fn", "softmax", "d"):
+            return self(e.args[0])
+        if op == "diagm":
+            return _either(self(e.args[0]))
+        if op == "diagv":
+            return (any(self(e.args[0])), True)
+        if op == "kron":
+            return (all(self(a)[0] for a in e.args), all(self(a)[1] for a in e.args))
+        if op == "vec":
+            rows, cols = self(e.args[0])
+            square = e.args[0].shape[0] == e.args[0].shape[1]
+            return (rows and cols or (square and (rows or cols)), True)
+        raise AssertionError(f"no size rule for {op}")
+
+
+class _Sizes:
+    """Spellings of constants of a given size, from the symbols in scope (SYNTAX.md has
+    no sized `ones(n)`; these spellings read back with the size of the symbol)."""
+
+    def __init__(self, symbols):
+        self.columns: dict = {}     # dimension -> text of a ones column of that length
+        self.shapes: dict = {}      # shape -> a symbol's name of exactly that shape
+        ordered = sorted({s for s in symbols if s.op == "sym" and not s.is_scalar},
+                         key=lambda s: (s.value[1] != "vector", s.value[0]))
+        for s in ordered:
+            name, (rows, cols) = s.value[0], s.shape
+            self.shapes.setdefault((rows, cols), name)
+            self.shapes.setdefault((cols, rows), name + "^T")
+            if s.value[1] == "vector":
+                self.columns.setdefault(rows, f"{name} .^ 0")
+            elif rows == cols:
+                self.columns.setdefault(rows, f"diag({name}) .^ 0")
+            else:
+                self.columns.setdefault(rows, f"diag({name} {name}^T) .^ 0")
+                self.columns.setdefault(cols, f"diag({name}^T {name}) .^ 0")
+
+    def ones_column(self, dim) -> tuple[str, int]:
+        if dim in self.columns:
+            return self.columns[dim], POWER
+        if isinstance(dim, int):
+            return "[" + "; ".join("1" * dim) + "]", ATOM
+        if not _atomic(dim):
+            parts = [int(p) if p.isdigit() else p for p in dim.split("*")]
+            text = self.ones_column(parts[-1])[0]
+            for part in reversed(parts[:-1]):
+                text = f"kron({self.ones_column(part)[0]}, {text})"
+            return text, ATOM
+        # a dimension no symbol in scope has: named as commutation(n, m) names dimensions
+        return f"diag(commutation({dim}, 1))", ATOM
+
+    def ones(self, shape) -> tuple[str, int]:
+        rows, cols = shape
+        if cols == 1:
+            return self.ones_column(rows)
+        row = self._postfix(self.ones_column(cols)) + "^T"
+        if rows == 1:
+            return row, POSTFIX
+        return f"{self._power(self.ones_column(rows))} {row}", PRODUCT
+
+    def identity(self, dim) -> tuple[str, int]:
+        if dim not in self.columns and _atomic(dim) and not isinstance(dim, int):
+            return f"commutation({dim}, 1)", ATOM
+        return f"diag({self.ones_column(dim)[0]})", ATOM
+
+    def zero(self, shape) -> tuple[str, int]:
+        if shape in self.shapes:
+            return "0 " + self.shapes[shape], PRODUCT
+        return "0 " + self._power(self.ones(shape)), PRODUCT
+
+    def size(self, dim) -> tuple[str, int]:
+        return f"sum({self.ones_column(dim)[0]})", ATOM
+
+    @staticmethod
+    def _postfix(spelled) -> str:
+        text, level = spelled
+        return text if level >= POSTFIX else f"({text})"
+
+    @staticmethod
+    def _power(spelled) -> str:
+        text, level = spelled
+        return text if level >= POWER else f"({text})"
+
+
+class _Printer:
+    def __init__(self, names: dict, symbols):
+        self.memo: dict = {}
+        self.names = names
+        self.norm_depth = 0
+        self.fixed = _Fixed()
+        self.sizes = _Sizes(symbols)
+
+    def top(self, e) -> str:
+        """The whole text: its own shape is stated beside it, so a result that is zero is 0."""
+        if e.op == "zero" and e not in self.names:
+            return "0"
+        return self.text(e, FIXED)[0]
+
+    def text(self, e, context: tuple, defining: bool = False) -> tuple[str, int]:
+        """(text, precedence level of its outermost operator); `context`: whether what is
+        around e fixes its (rows, cols) when read back."""
+        if e in self.names and not defining:
+            return self.names[e], ATOM
+        own = self.fixed(e)
+        fixed = (own[0] or context[0], own[1] or context[1])
+        if defining:
+            return getattr(self, "_" + e.op)(e, fixed)
+        key = (e, fixed)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = getattr(self, "_" + e.op)(e, fixed)
+        return found
+
+    def at(self, e, level: int, context: tuple) -> str:
+        text, own = self.text(e, context)
         return text if own >= level else f"({text})"
 
     # leaves
-    def _sym(self, e):
+    def _sym(self, e, fixed):
         return e.value[0], ATOM
 
-    def _num(self, e):
+    def _num(self, e, fixed):
         q = e.value
         if q < 0:
             return "-" + _number(-q), PREFIX
         return _number(q), ATOM if q.denominator == 1 else PRODUCT
 
-    def _I(self, e):
-        return "I", ATOM
+    def _I(self, e, fixed):
+        return ("I", ATOM) if all(fixed) else self.sizes.identity(e.shape[0])
 
-    def _ones(self, e):
-        if e.shape[1] == 1:
-            return "1", ATOM
+    def _ones(self, e, fixed):
+        if not all(fixed):
+            return self.sizes.ones(e.shape)
         if e.shape[0] == 1:
             return "1^T", POSTFIX
-        return "1 1^T", PRODUCT
+        # a lone 1 reads as the number: only a product makes it a vector (see _mul)
+        return "(1^T)^T", POSTFIX
 
-    def _zero(self, e):
-        return "0", ATOM
+    def _zero(self, e, fixed):
+        return self.sizes.zero(e.shape)
 
-    def _dim(self, e):
-        return "tr(I)", ATOM
+    def _dim(self, e, fixed):
+        return self.sizes.size(e.value)
 
-    def _d(self, e):
+    def _d(self, e, fixed):
         inner = e.args[0]
         if inner.op == "sym":
             return "d" + inner.value[0], ATOM
-        return f"d({self.text(inner)[0]})", ATOM
+        return f"d({self.text(inner, fixed)[0]})", ATOM
 
     # sums and products
-    def _add(self, e):
-        return join_terms(e, lambda t: self.at(t, PRODUCT)), SUM
+    def _add(self, e, fixed):
+        def term(t):
+            if _is_ones_column(t) and all(fixed):
+                return "1"     # x + 1: the number broadcasts to the ones vector
+            return self.at(t, PRODUCT, fixed)
+        return join_terms(e, term), SUM
 
-    def _mul(self, e):
+    def _chain_contexts(self, chain, fixed) -> list:
+        """For each factor of a matrix chain, whether its neighbours fix its (rows, cols)."""
+        inner = [self.fixed(a)[1] or self.fixed(b)[0] for a, b in zip(chain, chain[1:])]
+        edges = [fixed[0], *inner, fixed[1]]
+        return [(edges[i], edges[i + 1]) for i in range(len(chain))]
+
+    def _mul(self, e, fixed):
         q, scalars, chain = mul_parts(e)
         numerator, denominator = [], []
         for s in scalars:
@@ -162,10 +329,20 @@ class _Printer:
             words.append(_number(abs(q)))
         for s in numerator:
             words.append(self._scalar_factor(s))
-        chain_words = [self.at(f, POWER) if f.op != "mul" else f"({self.text(f)[0]})" for f in chain]
-        if words and chain and _is_ones_column(chain[0]):
-            # `2 1 u^T` would read as (2 * 1) u^T: the ones vector must lead its own product
-            chain_words = ["(1^T)^T"] if len(chain) == 1 else ["(" + " ".join(chain_words) + ")"]
+        contexts = self._chain_contexts(chain, fixed) if chain else []
+        chain_words = []
+        for i, (f, context) in enumerate(zip(chain, contexts)):
+            if _is_ones_column(f) and context[0] and (i or len(chain) > 1):
+                # `A 1` and `1 u^T` read 1 as the ones vector
+                chain_words.append("1")
+            elif f.op == "mul":
+                chain_words.append(f"({self.text(f, context)[0]})")
+            else:
+                chain_words.append(self.at(f, POWER, context))
+        if (words or q < 0) and chain_words and chain_words[0] == "1":
+            # `2 1 u^T` would read as (2 * 1) u^T, `-1 u^T` as (-1) u^T: the ones vector
+            # must lead its own product
+            chain_words = ["(" + " ".join(chain_words) + ")"]
         words.extend(chain_words)
         if self.norm_depth:
             # inside ||...||, bars after an operand would close the norm: `||2 (||x||) x||`
@@ -173,8 +350,8 @@ class _Printer:
         text = " ".join(words)
         if denominator:
             below = mul(*denominator)
-            below_text = self.text(below)[0]
-            if not (below.op in ("sym", "num") or self.text(below)[1] >= POWER):
+            below_text, below_level = self.text(below, FIXED)
+            if not (below.op in ("sym", "num") or below_level >= POWER):
                 below_text = f"({below_text})"
             text = f"{text} / {below_text}"
         if q < 0:
@@ -182,81 +359,113 @@ class _Printer:
         return text, PRODUCT
 
     def _scalar_factor(self, s) -> str:
-        text, level = self.text(s)
+        text, level = self.text(s, FIXED)
         if s.op == "mul" or level < POWER:
             return f"({text})"
         return text
 
-    def _had(self, e):
+    def _had(self, e, fixed):
         pieces = []
         for i, f in enumerate(e.args):
             if i and f.op == "epow" and f.args[1].op == "num" and f.args[1].value < 0:
-                pieces.append(" ./ " + self.at(elementwise_power(f.args[0], number(-f.args[1].value)), POWER))
+                divisor = elementwise_power(f.args[0], number(-f.args[1].value))
+                pieces.append(" ./ " + self.at(divisor, POWER, fixed))
             else:
-                pieces.append((" .* " if i else "") + self.at(f, POWER))
+                pieces.append((" .* " if i else "") + self.at(f, POWER, fixed))
         return "".join(pieces), PRODUCT
 
-    def argument(self, e) -> str:
-        """An operand of a function: a ones vector there must not read as the number 1."""
-        return "(1^T)^T" if _is_ones_column(e) else self.text(e)[0]
-
-    def _kron(self, e):
-        # kron takes two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C))
-        text = self.argument(e.args[-1])
-        for f in reversed(e.args[:-1]):
-            text = f"kron({self.argument(f)}, {text})"
+    def _kron(self, e, fixed):
+        # kron takes two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C)).  The size of
+        # one factor is fixed by the product's size when every other factor fixes its own.
+        contexts = []
+        for i, f in enumerate(e.args):
+            others = [self.fixed(g) for j, g in enumerate(e.args) if j != i]
+            contexts.append(tuple(fixed[k] and all(o[k] for o in others) and _atomic(f.shape[k])
+                                  for k in (0, 1)))
+        text = self.text(e.args[-1], contexts[-1])[0]
+        for f, context in zip(reversed(e.args[:-1]), reversed(contexts[:-1])):
+            text = f"kron({self.text(f, context)[0]}, {text})"
         return text, ATOM
 
     # postfix and powers
-    def _T(self, e):
+    def _T(self, e, fixed):
         inner = e.args[0]
+        swapped = (fixed[1], fixed[0])
         if inner.op == "inv":
-            return f"inv({self.text(inner.args[0])[0]})^T", POSTFIX
-        return self.at(inner, POSTFIX) + "^T", POSTFIX
+            return f"inv({self.text(inner.args[0], _either(swapped))[0]})^T", POSTFIX
+        return self.at(inner, POSTFIX, swapped) + "^T", POSTFIX
 
-    def _inv(self, e):
+    def _inv(self, e, fixed):
         inner = e.args[0]
-        if self.text(inner)[1] >= POSTFIX:
-            return self.at(inner, POSTFIX) + "^-1", POSTFIX
-        return f"inv({self.text(inner)[0]})", ATOM
+        text, level = self.text(inner, _either(fixed))
+        if level >= POSTFIX:
+            return text + "^-1", POSTFIX
+        return f"inv({text})", ATOM
 
     def _exponent(self, p) -> str:
-        if p.op == "num":
-            q = p.value
-            if q.denominator == 1:
-                return str(q.numerator)
-            return f"({_number(q)})" if q > 0 else f"(-{_number(-q)})"
-        return self.at(p, ATOM)
+        """An exponent is a number, a name or parenthesized (SYNTAX.md): `s^(sum(x))`."""
+        if p.op == "num" and p.value >= 0 and p.value.denominator == 1:
+            return str(p.value.numerator)
+        text, level = self.text(p, FIXED)
+        if (p.op == "sym" or p in self.names) and text != "T":   # s^T would be a transpose
+            return text
+        return f"({text})"
 
-    def _pow(self, e):
+    def _pow(self, e, fixed):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            return "1 / " + self.at(power(base, number(-p.value)), POWER), PRODUCT
-        return f"{self.at(base, POSTFIX)}^{self._exponent(p)}", POWER
+            return "1 / " + self.at(power(base, number(-p.value)), POWER, FIXED), PRODUCT
+        return f"{self.at(base, POSTFIX, FIXED)}^{self._exponent(p)}", POWER
 
-    def _mpow(self, e):
-        return f"{self.at(e.args[0], POSTFIX)}^{self._exponent(e.args[1])}", POWER
+    def _mpow(self, e, fixed):
+        return f"{self.at(e.args[0], POSTFIX, _either(fixed))}^{self._exponent(e.args[1])}", POWER
 
-    def _epow(self, e):
+    def _epow(self, e, fixed):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            return "1 ./ " + self.at(elementwise_power(base, number(-p.value)), POWER), PRODUCT
-        return f"{self.at(base, POSTFIX)} .^ {self._exponent(p)}", POWER
+            reciprocal = elementwise_power(base, number(-p.value))
+            return "1 ./ " + self.at(reciprocal, POWER, fixed), PRODUCT
+        return f"{self.at(base, POSTFIX, fixed)} .^ {self._exponent(p)}", POWER
 
     # functions
-    def _fn(self, e):
-        return f"{e.value}({self.argument(e.args[0])})", ATOM
+    def _fn(self, e, fixed):
+        return f"{e.value}({self.text(e.args[0], fixed)[0]})", ATOM
 
-    def _call(self, e):
-        return f"{_FUNCTION_NAMES[e.op]}({self.argument(e.args[0])})", ATOM
+    def _closed(self, e, fixed):
+        """A function of a vector or matrix whose value is a scalar: nothing outside it
+        fixes the size of its argument."""
+        return f"{_FUNCTION_NAMES[e.op]}({self.text(e.args[0], FREE)[0]})", ATOM
 
-    _tr = _det = _logdet = _sum = _softmax = _logsumexp = _diagm = _diagv = _vec = _call
+    def _square(self, e, fixed):
+        """tr, det, logdet: the argument is square, so either of its sizes fixes both."""
+        return f"{_FUNCTION_NAMES[e.op]}({self.text(e.args[0], _either(self.fixed(e.args[0])))[0]})", ATOM
 
-    def _comm(self, e):
+    _sum = _logsumexp = _closed
+    _tr = _det = _logdet = _square
+
+    def _softmax(self, e, fixed):
+        return f"softmax({self.text(e.args[0], fixed)[0]})", ATOM
+
+    def _diagm(self, e, fixed):
+        return f"diag({self.text(e.args[0], (fixed[0] or fixed[1], True))[0]})", ATOM
+
+    def _diagv(self, e, fixed):
+        square = fixed[0] or any(self.fixed(e.args[0]))
+        return f"diag({self.text(e.args[0], (square, square))[0]})", ATOM
+
+    def _vec(self, e, fixed):
+        inner = e.args[0]
+        own = self.fixed(inner)
+        square = inner.shape[0] == inner.shape[1] and _atomic(inner.shape[0])
+        context = (fixed[0] and (own[1] or square) and _atomic(inner.shape[0]),
+                   fixed[0] and (own[0] or square) and _atomic(inner.shape[1]))
+        return f"vec({self.text(inner, context)[0]})", ATOM
+
+    def _comm(self, e, fixed):
         rows, cols = e.value
         return f"commutation({rows}, {cols})", ATOM
 
-    def _norm(self, e):
+    def _norm(self, e, fixed):
         suffix = {"2": "", "F": "_F", "1": "_1"}[e.value]
         self.norm_depth += 1
         inner = self._fresh(e.args[0])
@@ -267,17 +476,17 @@ class _Printer:
         """Text printed in the current context (inside a norm), not taken from the memo."""
         saved, self.memo = self.memo, {}
         try:
-            return self.argument(e)
+            return self.text(e, FREE)[0]
         finally:
             self.memo = saved
 
-    def _entry(self, e):
+    def _entry(self, e, fixed):
         i, j = e.value
         inner = e.args[0]
         index = str(i) if inner.shape[1] == 1 else (str(j) if inner.shape[0] == 1 else f"{i}, {j}")
-        return f"{self.at(inner, POSTFIX)}[{index}]", POSTFIX
+        return f"{self.at(inner, POSTFIX, FREE)}[{index}]", POSTFIX
 
-    def _lit(self, e):
+    def _lit(self, e, fixed):
         rows, cols = e.shape
-        return "[" + "; ".join(", ".join(self.text(e.args[r * cols + c])[0] for c in range(cols))
+        return "[" + "; ".join(", ".join(self.text(e.args[r * cols + c], FIXED)[0] for c in range(cols))
                                for r in range(rows)) + "]", ATOM

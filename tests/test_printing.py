@@ -1,0 +1,275 @@
+"""Printed text reads back as the same value.
+
+A hypothesis strategy builds random expressions with matcalc's own constructors (so
+they are in the canonical forms derivatives come in: ones vectors, zero vectors,
+identities, sizes, reciprocals, symbolic exponents, transposes of products...).  Each
+is printed with `to_text`, read back with `matcalc.parse` and the same declarations,
+and both are evaluated at a random point with NumPy: the values must agree, with the
+same shape.  Only the outermost shape of the text may be left to the reader (the CLI
+prints it on the next line): `2 I` reads back with an unnamed size, given here.
+"""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, assume, given, note, settings
+from hypothesis import strategies as st
+
+import matcalc
+from matcalc import expr as E
+from matcalc.emit_numpy import evaluate
+from matcalc.emit_text import to_text
+from matcalc.errors import MatcalcError
+
+SIZES = {"n": 3, "m": 2}
+DECLARE = ("x: vector[n]", "y: vector[m]", "A: matrix[n,n]", "B: matrix[n,m]", "C: matrix[m,m]",
+           "S: symmetric[n]")
+SCALARS = ("a", "b")
+SYMBOLS = {
+    "a": E.symbol("a", (1, 1), "scalar"), "b": E.symbol("b", (1, 1), "scalar"),
+    "x": E.symbol("x", ("n", 1), "vector"), "y": E.symbol("y", ("m", 1), "vector"),
+    "A": E.symbol("A", ("n", "n"), "matrix"), "B": E.symbol("B", ("n", "m"), "matrix"),
+    "C": E.symbol("C", ("m", "m"), "matrix"), "S": E.symbol("S", ("n", "n"), "symmetric"),
+}
+DIMS = ("n", "m")
+SCALAR = (1, 1)
+
+
+def _size(d) -> int:
+    if isinstance(d, int):
+        return d
+    total = 1
+    for part in d.split("*"):
+        total *= int(part) if part.isdigit() else SIZES[part]
+    return total
+
+
+def point(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    env = {}
+    for name, s in SYMBOLS.items():
+        rows, cols = _size(s.shape[0]), _size(s.shape[1])
+        value = rng.uniform(0.3, 1.3, size=(rows, cols))
+        if s.value[1] == "symmetric":
+            value = (value + value.T) / 2
+        if rows == cols and rows > 1:
+            value = value + rows * np.eye(rows)
+        env[name] = value
+    return env
+
+
+class Builder:
+    """Random canonical expressions of a requested shape."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def pick(self, options):
+        return self.draw(st.sampled_from(options))
+
+    def leaf(self, shape):
+        rows, cols = shape
+        options = ["ones", "zero"]
+        if shape == SCALAR:
+            return self.pick([SYMBOLS["a"], SYMBOLS["b"], E.number(self.pick([2, 3, -1, Fraction(1, 2)])),
+                              E.trace(E.identity(self.pick(DIMS))), E.total(E.ones(self.pick(DIMS), 1))])
+        symbols = [s for s in SYMBOLS.values() if s.shape == shape]
+        transposed = [E.transpose(s) for s in SYMBOLS.values() if s.shape == (cols, rows) and not s.is_scalar]
+        if rows == cols:
+            options.append("I")
+        choice = self.pick(options + ["symbol"] * 2 * bool(symbols + transposed))
+        if choice == "ones":
+            return E.ones(rows, cols)
+        if choice == "zero":
+            return E.zeros(shape)
+        if choice == "I":
+            return E.identity(rows)
+        return self.pick(symbols + transposed)
+
+    def scalar(self, depth):
+        return self.expr(SCALAR, depth)
+
+    def expr(self, shape, depth):
+        if depth <= 0 or self.draw(st.integers(0, 4)) == 0:
+            return self.leaf(shape)
+        rows, cols = shape
+        d = depth - 1
+        builders = ["add", "neg", "scale", "product", "transpose", "hadamard", "epow", "function"]
+        if shape == SCALAR:
+            builders += ["trace", "total", "norm", "power", "logsumexp", "entry", "det", "literal_sum",
+                         "reciprocal", "exp_power", "vec", "kron", "commutation"]
+        if rows == cols and shape != SCALAR:
+            builders += ["inverse", "mpow", "diag_of_column", "kron_identity"]
+        if cols == 1 and shape != SCALAR:
+            builders += ["softmax", "diag_of_matrix"]
+        kind = self.pick(builders)
+        if kind == "add":
+            return E.add(self.expr(shape, d), self.expr(shape, d))
+        if kind == "neg":
+            return E.neg(self.expr(shape, d))
+        if kind == "scale":
+            return E.mul(self.scalar(d), self.expr(shape, d))
+        if kind == "product":
+            inner = self.pick(DIMS + (1,))
+            return E.mul(self.expr((rows, inner), d), self.expr((inner, cols), d))
+        if kind == "transpose":
+            return E.transpose(self.expr((cols, rows), d))
+        if kind == "hadamard":
+            return E.hadamard(self.expr(shape, d), self.expr(shape, d))
+        if kind == "epow":
+            exponent = self.pick([E.number(2), E.number(Fraction(3, 2)), E.number(-1), SYMBOLS["a"],
+                                  E.mul(SYMBOLS["a"], SYMBOLS["b"]), E.neg(SYMBOLS["b"])])
+            return E.elementwise_power(E.func("exp", self.expr(shape, d)), exponent)
+        if kind == "function":
+            return E.func(self.pick(["exp", "sin", "cos", "tanh", "sigmoid", "abs", "softplus"]),
+                          self.expr(shape, d))
+        if kind == "trace":
+            n = self.pick(DIMS)
+            return E.trace(self.expr((n, n), d))
+        if kind == "total":
+            return E.total(self.expr(self.pick([("n", 1), ("m", "n"), ("n", "n")]), d))
+        if kind == "norm":
+            which = self.pick(["2", "F", "1"])
+            inner = ("m", 1) if which != "F" else ("n", "m")
+            return E.norm(self.expr(inner, d), which)
+        if kind == "power":
+            base = E.func("exp", self.scalar(d))
+            return E.power(base, self.scalar(d))
+        if kind == "exp_power":
+            return E.power(E.func("exp", self.scalar(d)), self.pick([E.total(self.expr(("n", 1), d)),
+                                                                   E.norm(self.expr(("n", 1), d), "2"),
+                                                                   E.neg(SYMBOLS["a"]),
+                                                                   E.number(Fraction(-1, 2))]))
+        if kind == "reciprocal":
+            return E.divide(self.scalar(d), E.add(E.number(2), E.func("exp", self.scalar(d))))
+        if kind == "logsumexp":
+            return E.vector_function("logsumexp", self.expr((self.pick(DIMS), 1), d))
+        if kind == "entry":
+            return E.entry(self.expr(("n", "m"), d), 2, 1)
+        if kind == "det":
+            return E.det(self.expr(("m", "m"), d))
+        if kind == "literal_sum":
+            return E.total(E.literal([[self.scalar(d)], [self.scalar(d)]]))
+        if kind == "inverse":
+            return E.inverse(E.add(E.mul(E.number(4), E.identity(rows)), E.func("sin", self.expr(shape, d))))
+        if kind == "mpow":
+            return E.power(self.expr(shape, d), E.number(self.pick([2, 3])))
+        if kind == "diag_of_column":
+            return E.diag(self.expr((rows, 1), d))
+        if kind == "kron_identity":
+            return E.kron(E.identity(1), self.expr(shape, d))
+        if kind == "softmax":
+            return E.vector_function("softmax", self.expr(shape, d))
+        if kind == "diag_of_matrix":
+            return E.diag(self.expr((rows, rows), d))
+        if kind == "vec":
+            return E.norm(E.vec(self.expr(self.pick([("n", "m"), ("n", "n")]), d)), "2")
+        if kind == "kron":
+            return E.total(E.kron(self.expr(("n", 1), d), self.expr(self.pick([("m", 1), (1, "m")]), d)))
+        if kind == "commutation":
+            return E.total(E.mul(E.commutation("n", "m"), E.vec(self.expr(("n", "m"), d))))
+        raise AssertionError(kind)
+
+
+@st.composite
+def expressions(draw):
+    shape = draw(st.sampled_from([SCALAR, ("n", 1), ("m", 1), (1, "n"), ("n", "n"), ("n", "m"), ("m", "n")]))
+    return Builder(draw).expr(shape, 4)
+
+
+def read_back(text: str, original: E.Expr) -> np.ndarray:
+    back = matcalc.parse(text, scalars=SCALARS, declare=DECLARE)
+    dims = dict(SIZES)
+    for mine, theirs in zip(back.shape, original.shape):
+        if isinstance(mine, str) and mine not in dims:     # the outermost size, stated beside the text
+            dims[mine] = _size(theirs)
+    return evaluate(back, point_env, dims)
+
+
+point_env = {name: value for name, value in point(1).items()}
+
+
+def value_of(e: E.Expr) -> np.ndarray:
+    return evaluate(e, point_env, SIZES)
+
+
+def assert_reads_back(e: E.Expr, context=()):
+    text = to_text(e, context=context)
+    note(f"printed: {text}")
+    try:
+        with np.errstate(all="ignore"):
+            want = value_of(e)
+    except MatcalcError:
+        assume(False)
+    assume(np.all(np.isfinite(want)) and np.max(np.abs(want), initial=0) < 1e8)
+    with np.errstate(all="ignore"):
+        got = read_back(text, e)
+    if text == "0":     # a result that is zero is printed 0; its shape is stated beside it
+        got = np.broadcast_to(got, want.shape)
+    assert got.shape == want.shape, f"{text!r} reads back with shape {got.shape}, not {want.shape}"
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=text)
+
+
+PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=400,
+                    phases=(Phase.explicit, Phase.generate),
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+@PROPERTY
+@given(expressions())
+def test_random_expressions_read_back_as_the_same_value(e):
+    assert_reads_back(e)
+
+
+@PROPERTY
+@given(expressions())
+def test_random_expressions_read_back_with_sizes_from_the_context(e):
+    """With the function's symbols in scope a constant's size is spelled with them (`0 x`)."""
+    assert_reads_back(e, context=SYMBOLS.values())
+
+
+# Operands and exponents where a parenthesis too few reads back as something else
+PRECEDENCE = [
+    "a^(b c)", "a^(-b)", "(a^b)^c", "a^(b^c)", "a^(1/2)", "a^(-1/2)", "(2/3)^a", "2^(a + b)",
+    "exp(x) .^ (a b)", "exp(x) .^ (-a)", "(exp(x) .^ a) .^ b", "-(x^T x)", "-(x^T x)^2", "(A S)^-1",
+    "inv(A + S)", "(A^2)^T", "(A^T)^2", "(A^-1)^T", "inv(A^T A)^2", "(A B)^T", "||x + z||", "||x - z||^2",
+    "||2 x|| ||z||", "a^(sum(x))", "det(A)^(sum(x))", "a^(||x||)", "a^(tr(A))", "a^(x^T z)", "a^(x[1])",
+    "(x^T z)^a", "sum(x)^(1/2)", "1 / (a b)", "a / (b + a)", "(a + b) x", "x (a + b)", "2 (1^T x)",
+    "(1^T x) ones_not_a_name", "x .* (z + x)", "(x .* z) .^ 2", "x ./ (z .* x)", "1 ./ exp(x)",
+    "kron(x, z + x)", "A^(2) x", "-x^T A x", "x^T (A + S) x", "tr((A + S)^2)",
+]
+
+
+@pytest.mark.parametrize("text", PRECEDENCE)
+def test_precedence_cases_read_back(text):
+    declared = {"scalars": SCALARS + ("c", "ones_not_a_name"), "declare": DECLARE + ("z: vector[n]",)}
+    e = matcalc.parse(text, **declared)
+    printed = to_text(e)
+    back = matcalc.parse(printed, **declared)
+    env = {**point_env, "c": np.array([[0.7]]), "ones_not_a_name": np.array([[1.3]]),
+           "z": point_env["x"][::-1].copy()}
+    want, got = evaluate(e, env, SIZES), evaluate(back, env, SIZES)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"{text} printed {printed}")
+
+
+# Sized constants where the text around them does not give the size (issue 12)
+SIZED = [
+    ("logsumexp(x - x) a^2", "a", "2 a logsumexp(0 x)"),
+    ("||cos(x - x)|| a", "a", "||cos(0 x)||"),
+    ("a^(sum(x))", "x", "log(a) a^(sum(x)) (1^T)^T"),
+    ("det(A)^(sum(x))", "x", "log(det(A)) det(A)^(sum(x)) (1^T)^T"),
+    ("H2 = 1'; H1 = H2; H1 x", "x", "H2 = (x .^ 0)^T; H1 = H2; H1^T"),
+    ("sum(exp(B - B)) a", "a", "sum(exp(0 B))"),
+    ("x^T x", "x", "2 x"),
+]
+
+
+@pytest.mark.parametrize("text, wrt, printed", SIZED)
+def test_derivatives_print_sized_constants(text, wrt, printed):
+    d = matcalc.diff(text, wrt, scalars=SCALARS, declare=DECLARE)
+    result = to_text(d.expr, context=d.analysis.symbols.values())
+    assert result == printed
+    values = {name: (value[0, 0] if name in SCALARS else value) for name, value in point_env.items()}
+    want = np.atleast_2d(d.evaluate(values))
+    np.testing.assert_allclose(read_back(result, d.expr), want, rtol=1e-12)
