@@ -3,14 +3,43 @@
     >>> import matcalc
     >>> str(matcalc.diff("x^T A x", "x"))
     '(A + A^T) x'
+
+The public API is `diff`, `parse`, `Derivative` (with its `VecForm`), and the error
+classes, every one a `MatcalcError`.  The engine is imported on first use, so that
+`import matcalc` and `matcalc --version` stay cheap.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from .errors import (CheckError, LimitError, MatcalcError, NotDifferentiableError, ParseError, ShapeError,
+                     UnknownNameError)
+
 __version__ = "0.1.0"
 
-from .derivative import Derivative, diff  # noqa: E402
-from .errors import MatcalcError  # noqa: E402
+if TYPE_CHECKING:
+    from .derivative import Derivative, VecForm, diff
+    from .expr import Expr
+
+_ENGINE = {"diff": "derivative", "Derivative": "derivative", "VecForm": "derivative"}
 
 
-def parse(text: str, scalars=(), symmetric=(), declare=()):
+def __getattr__(name: str):
+    """The engine's names, imported when first asked for (PEP 562)."""
+    if name not in _ENGINE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f".{_ENGINE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_ENGINE))
+
+
+def parse(text: str, scalars: str | Iterable[str] = (), symmetric: str | Iterable[str] = (),
+          declare: str | Iterable[str] = ()) -> Expr:
     """The expression of `text` (its last statement), canonical and well-shaped."""
     from .deep import call_deep
     from .derivative import _names
@@ -19,4 +48,5 @@ def parse(text: str, scalars=(), symmetric=(), declare=()):
                                           declare=_names(declare, split=False)).body)
 
 
-__all__ = ["diff", "parse", "Derivative", "MatcalcError", "__version__"]
+__all__ = ["diff", "parse", "Derivative", "VecForm", "MatcalcError", "ParseError", "ShapeError",
+           "UnknownNameError", "NotDifferentiableError", "LimitError", "CheckError", "__version__"]

@@ -1,4 +1,5 @@
-"""The wheel carries grammar/ and rules/, and an installed package finds them there."""
+"""The package's conventions: the wheel carries grammar/, rules/ and py.typed, an installed
+package finds its data, one version everywhere, and `import matcalc` is cheap and complete."""
 import os
 import subprocess
 import sys
@@ -23,6 +24,14 @@ def test_wheel_contains_grammar_and_rules(wheel):
     assert "matcalc/grammar/matcalc.lark" in names
     assert "matcalc/rules/differentials.rules" in names
     assert "matcalc/rules/simplify.rules" in names
+    assert "matcalc/py.typed" in names       # PEP 561: type checkers read the package's hints
+
+
+def test_one_version_everywhere(wheel):
+    import matcalc
+    assert wheel.name.startswith(f"matcalc_engine-{matcalc.__version__}-")
+    metadata = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".dist-info/METADATA"))
+    assert f"Version: {matcalc.__version__}" in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
 
 
 def test_installed_package_finds_its_data(wheel, tmp_path):
@@ -40,3 +49,26 @@ def test_installed_package_finds_its_data(wheel, tmp_path):
     assert Path(grammar).resolve().is_relative_to(site.resolve())
     assert Path(rules).resolve().is_relative_to(site.resolve())
     assert derivative == "(A + A^T) x"
+
+
+def test_import_is_cheap_and_the_engine_loads_on_first_use():
+    script = ("import sys, matcalc; heavy = ('lark', 'sympy', 'numpy', 'matcalc.derivative'); "
+              "print(sorted(m for m in heavy if m in sys.modules)); "
+              "print(matcalc.diff('x^T A x', 'x')); print('matcalc.derivative' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == ["[]", "(A + A^T) x", "True"]
+
+
+def test_the_public_names():
+    import matcalc
+    from matcalc import errors
+    for name in matcalc.__all__:
+        assert getattr(matcalc, name) is not None and name in dir(matcalc)
+    assert matcalc.CheckError is errors.CheckError and issubclass(matcalc.CheckError, matcalc.MatcalcError)
+    for name in ("ParseError", "ShapeError", "UnknownNameError", "NotDifferentiableError", "LimitError"):
+        assert issubclass(getattr(matcalc, name), matcalc.MatcalcError)
+    assert isinstance(matcalc.diff("x^T x", "x"), matcalc.Derivative)
+    with pytest.raises(AttributeError):
+        matcalc.no_such_name
+    hints = matcalc.parse.__annotations__     # strings: the engine's types load only for type checkers
+    assert hints["text"] == "str" and hints["return"] == "Expr"

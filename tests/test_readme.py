@@ -40,3 +40,14 @@ def test_readme_example(command, shown):
             assert any(line.startswith("# checked: elementwise SymPy") for line in printed)
         else:
             assert expected in printed, f"{command}: {expected!r} not in {printed!r}"
+
+
+def test_the_readme_links_the_reference_inside_the_repository():
+    links = re.findall(r"\]\(([^)#\s]+)", README)
+    assert "docs/language.md" in links and "docs/cli.md" in links and "docs/json.md" in links
+    root = Path(__file__).resolve().parent.parent
+    for link in links:
+        if "://" not in link:
+            target = (root / link).resolve()
+            assert target.is_relative_to(root), f"{link} points outside the repository"
+            assert target.exists(), f"{link} does not exist"
