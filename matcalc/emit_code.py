@@ -7,11 +7,18 @@ the layout's axis order) with NumPy alone.
 expression with symbolic sizes and binds it to `derivative`.  `matcalc diff --format
 numpy|sympy` prints them; matcalc itself never executes them.  One walker serves both
 dialects: an operator's code is a template per dialect.
+
+Names: every identifier the code binds (arguments, intermediates, dimensions) is
+distinct from the others and from Python's keywords and builtins, the modules and the
+helpers the code uses: a symbol `lambda` is the argument `lambda_`, a dimension named
+like a symbol (`n x^T x` with scalar n, x of length n) is `n_size`.
 """
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
+import unicodedata
 from fractions import Fraction
 
 from . import expr as E
@@ -40,7 +47,7 @@ _FUNCTIONS = {   # elementwise: (NumPy, SymPy of one scalar z)
     "sigmoid": ("1 / (1 + np.exp(-{0}))", "1 / (1 + sp.exp(-z))"),
     "relu": ("np.maximum({0}, 0)", "sp.Max(0, z)"),
     "softplus": ("np.logaddexp(0, {0})", "sp.log(1 + sp.exp(z))"),
-    "step": ("np.heaviside({0}, 0.5)", "sp.Heaviside(z)"),
+    "step": ("np.heaviside({0}, 0)", "sp.Heaviside(z, 0)"),   # step(0) = 0, as d.evaluate
 }
 _HELPERS = {
     "softmax": ("def softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / np.sum(e)\n",
@@ -69,16 +76,17 @@ def _balanced(text: str) -> bool:
 
 
 def numpy_code(derivative) -> str:
-    writer = _Writer("numpy")
+    expression = derivative.vec().expr if derivative.is_tensor else derivative.expr
+    writer = _Writer("numpy", _Namespace(derivative, expression))
     if derivative.is_tensor:
-        body = writer.code(derivative.vec().expr)
-        sizes = [str(d) for d in derivative.f_axes + derivative.v_axes]
+        body = writer.code(expression)
+        sizes = [writer.dim(d) for d in derivative.f_axes + derivative.v_axes]
         order = layout_order(len(derivative.f_axes), len(derivative.v_axes), derivative.layout)
         result = (f"({body}).reshape(({', '.join(sizes)},), order=\"F\")"
                   f".transpose({', '.join(str(k) for k in order)},)")
     else:
-        body = writer.code(derivative.expr)
-        result = f"float(np.asarray({body}).reshape(-1)[0])" if derivative.expr.is_scalar else body
+        body = writer.code(expression)
+        result = f"float(np.asarray({body}).reshape(-1)[0])" if expression.is_scalar else body
     symbols = list(derivative.analysis.symbols.values())
     names = [writer.name(s.value[0]) for s in symbols]
     lines = ["import numpy as np", ""]
@@ -93,8 +101,8 @@ def numpy_code(derivative) -> str:
     bound = set()
     for s, name in zip(symbols, names):
         for axis, d in enumerate(s.shape):
-            if isinstance(d, str) and d.isidentifier() and d not in bound and s.value[1] != "scalar":
-                lines.append(f"    {d} = {name}.shape[{axis}]")
+            if isinstance(d, str) and "*" not in d and d not in bound and s.value[1] != "scalar":
+                lines.append(f"    {writer.dim(d)} = {name}.shape[{axis}]")
                 bound.add(d)
     lines += [f"    {name} = {code}" for name, code in writer.assignments]
     lines.append(f"    return {result}")
@@ -105,21 +113,23 @@ def sympy_code(derivative) -> str:
     if derivative.is_tensor:
         raise NotDifferentiableError("SymPy code is given for results with at most two axes; "
                                      "for a tensor use --format numpy or the vec form")
-    writer = _Writer("sympy")
+    writer = _Writer("sympy", _Namespace(derivative, derivative.expr))
     body = writer.code(derivative.expr)
     symbols = list(derivative.analysis.symbols.values())
     dims = sorted({factor for s in symbols for d in s.shape if isinstance(d, str)
-                   for factor in d.split("*") if factor.isidentifier()})
+                   for factor in d.split("*") if not factor.isdigit()})
     lines = ["import sympy as sp", ""]
     lines += [writer.helpers[h] for h in sorted(writer.helpers)]
     if dims:
-        lines.append(", ".join(dims) + " = sp.symbols(" + repr(" ".join(dims)) + ", integer=True, positive=True)")
+        lines.append(", ".join(writer.dim(d) for d in dims) + " = sp.symbols(" + repr(" ".join(dims))
+                     + ", integer=True, positive=True)")
     for s in symbols:
         name, kind = s.value
         if kind == "scalar":
             lines.append(f"{writer.name(name)} = sp.Symbol({name!r})")
         else:
-            lines.append(f"{writer.name(name)} = sp.MatrixSymbol({name!r}, {s.shape[0]}, {s.shape[1]})")
+            lines.append(f"{writer.name(name)} = sp.MatrixSymbol({name!r}, {writer.dim(s.shape[0])}, "
+                         f"{writer.dim(s.shape[1])})")
     lines += [f"{name} = {code}" for name, code in writer.assignments]
     lines.append(f"derivative = {body}   # {_title(derivative)}")
     return "\n".join(lines) + "\n"
@@ -131,18 +141,65 @@ def _title(derivative) -> str:
     return f"d({derivative.function})/d({by}), {derivative.layout} layout, {shape}"
 
 
+# identifiers the generated code uses for itself
+_OWN = {"np", "sp", "derivative", "softmax", "logsumexp", "commutation", "z", "e", "top", "places"}
+
+
+def _python_name(name: str) -> str:
+    """An ASCII identifier for a name (Python folds some Unicode letters together: ℌ is H)."""
+    if name.isascii():
+        return name
+    text = "".join(c if c.isascii() else f"_{ord(c):x}" for c in unicodedata.normalize("NFC", name))
+    return text if text[0].isalpha() or text[0] == "_" else "v" + text
+
+
+class _Namespace:
+    """One Python identifier per user name and per dimension, none equal to another or to a
+    keyword, a builtin or a name the code uses for itself."""
+
+    def __init__(self, derivative, expression):
+        taken = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | _OWN
+        users = [s.value[0] for s in derivative.analysis.symbols.values()]
+        users += [n.value for n in E.postorder(expression) if n.op == "let"]
+        self.users: dict = {}
+        for name in users:
+            if name not in self.users:
+                self.users[name] = self._fresh(_python_name(name), taken, "_")
+        dims = {f for s in derivative.analysis.symbols.values() for d in s.shape if isinstance(d, str)
+                for f in d.split("*") if not f.isdigit()}
+        dims |= {f for n in E.postorder(expression) for d in n.shape if isinstance(d, str)
+                 for f in d.split("*") if not f.isdigit()}
+        self.dims: dict = {}
+        for d in sorted(dims):
+            self.dims[d] = self._fresh(_python_name(d), taken, "_size")
+
+    @staticmethod
+    def _fresh(name: str, taken: set, suffix: str) -> str:
+        while name in taken:
+            name += suffix
+        taken.add(name)
+        return name
+
+
 class _Writer:
     """Code for one expression, shared subexpressions (intermediates) assigned once."""
 
-    def __init__(self, dialect: str):
+    def __init__(self, dialect: str, names: _Namespace):
         self.dialect = dialect
         self.numpy = dialect == "numpy"
+        self.names = names
         self.assignments: list = []
         self.helpers: dict = {}
         self.memo: dict = {}
 
     def name(self, name: str) -> str:
-        return name + "_" if keyword.iskeyword(name) or name in ("np", "sp", "derivative") else name
+        return self.names.users[name]
+
+    def dim(self, d) -> str:
+        """A dimension in code: a number, a name, or a product of them."""
+        if isinstance(d, int):
+            return str(d)
+        return "*".join(p if p.isdigit() else self.names.dims[p] for p in d.split("*"))
 
     def code(self, e: E.Expr) -> str:
         for node in E.postorder(e):
@@ -166,16 +223,16 @@ class _Writer:
         if op == "num":
             return self._number(node.value)
         if op == "dim":
-            return str(node.value)
+            return self.dim(node.value)
         if op in ("I", "ones", "zero"):
-            rows, cols = node.shape
+            rows, cols = self.dim(node.shape[0]), self.dim(node.shape[1])
             if self.numpy:
                 return {"I": f"np.eye({rows})", "ones": f"np.ones(({rows}, {cols}))",
                         "zero": f"np.zeros(({rows}, {cols}))"}[op]
             return {"I": f"sp.Identity({rows})", "ones": f"sp.OneMatrix({rows}, {cols})",
                     "zero": f"sp.ZeroMatrix({rows}, {cols})"}[op]
         if op == "comm":
-            return self._helper("comm", f"commutation({node.value[0]}, {node.value[1]})")
+            return self._helper("comm", f"commutation({self.dim(node.value[0])}, {self.dim(node.value[1])})")
         if op == "add":
             return " + ".join(self._term(t, text, node) for t, text in zip(node.args, args)).replace("+ -", "- ")
         if op == "mul":
@@ -201,7 +258,7 @@ class _Writer:
         if op == "sum":
             if self.numpy:
                 return f"np.sum({args[0]})"
-            rows, cols = node.args[0].shape
+            rows, cols = (self.dim(d) for d in node.args[0].shape)
             return f"(sp.OneMatrix(1, {rows}) * {wrapped[0]} * sp.OneMatrix({cols}, 1))[0, 0]"
         if op == "norm":
             return self._norm(node, args[0], wrapped[0])
@@ -236,7 +293,7 @@ class _Writer:
 
     def _term(self, node: E.Expr, text: str, total: E.Expr) -> str:
         if not self.numpy and node.is_scalar and not total.is_scalar:
-            rows, cols = total.shape   # a scalar broadcast over the sum (NumPy broadcasts itself)
+            rows, cols = (self.dim(d) for d in total.shape)   # a scalar broadcast over the sum (NumPy broadcasts itself)
             ones = f"sp.OneMatrix({rows}, {cols})"
             return ones if text == "1" else f"{self._operand(node, text)} * {ones}"
         return text
@@ -258,7 +315,7 @@ class _Writer:
     def _norm(self, node: E.Expr, text: str, wrapped: str) -> str:
         if self.numpy:
             return f"np.sum(np.abs({text}))" if node.value == "1" else f"np.sqrt(np.sum({wrapped}**2))"
-        rows, cols = node.args[0].shape
+        rows, cols = (self.dim(d) for d in node.args[0].shape)
         entries = f"{wrapped}.applyfunc(sp.Abs)" if node.value == "1" else f"sp.HadamardPower({text}, 2)"
         total = f"(sp.OneMatrix(1, {rows}) * {entries} * sp.OneMatrix({cols}, 1))[0, 0]"
         return total if node.value == "1" else f"sp.sqrt({total})"

@@ -6,9 +6,13 @@ differences in test_identities.py); the SymPy code of every result with at most 
 axes is executed, instantiated at the row's sizes and evaluated at the same point.
 Executing generated code is the test's doing: matcalc never executes it.
 """
+import ast
+
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import matcalc
 import oracle
@@ -51,24 +55,88 @@ def test_sympy_code_builds_the_derivative(expr, wrt, dims, decl, key):
             sympy_code(d)
         return
     values = _values(dims, key)
+    want = np.atleast_2d(np.asarray(d.evaluate(values), dtype=float))
+    np.testing.assert_allclose(_sympy_value(d, values), want, rtol=1e-8, atol=1e-10)
+
+
+def _sympy_value(d, values) -> np.ndarray:
+    """The SymPy code of d, run at the sizes of `values` and evaluated there."""
     arrays, sizes = {}, {}
     for name, symbol in d.analysis.symbols.items():
         value = np.atleast_2d(np.asarray(values[name], dtype=float))
         arrays[name] = value.reshape(-1, 1) if symbol.value[1] == "vector" else value
         sizes.update((dim, size) for dim, size in zip(symbol.shape, arrays[name].shape)
-                     if isinstance(dim, str) and dim.isidentifier())
+                     if isinstance(dim, str) and "*" not in dim)
     # the code at the row's sizes: its line binding the dimension symbols binds numbers instead
-    lines = [", ".join(sorted(sizes)) + " = " + ", ".join(str(sizes[k]) for k in sorted(sizes))
-             if "sp.symbols(" in line else line for line in sympy_code(d).splitlines()]
+    lines = []
+    for line in sympy_code(d).splitlines():
+        if "sp.symbols(" in line:
+            targets, names = line.split(" = sp.symbols(")
+            names = ast.literal_eval(names.split(", integer=")[0]).split()
+            line = f"{targets} = " + ", ".join(str(sizes[name]) for name in names)
+        lines.append(line)
     namespace = _run("\n".join(lines))
-    point = {namespace[name]: float(arrays[name][0, 0]) if symbol.value[1] == "scalar"
-             else sp.ImmutableMatrix(arrays[name]) for name, symbol in d.analysis.symbols.items()}
+    point = {}
+    for name, symbol in d.analysis.symbols.items():
+        target = next(v for v in namespace.values() if isinstance(v, (sp.Symbol, sp.MatrixSymbol))
+                      and v.name == name and (symbol.value[1] == "scalar") == isinstance(v, sp.Symbol)
+                      and not v.is_integer)
+        point[target] = float(arrays[name][0, 0]) if symbol.value[1] == "scalar" else sp.ImmutableMatrix(arrays[name])
     result = namespace["derivative"].subs(point)
     constants = result.atoms(sp.Identity, sp.OneMatrix, sp.ZeroMatrix) if hasattr(result, "atoms") else ()
     result = result.xreplace({c: sp.ImmutableMatrix(c.as_explicit()) for c in constants}).doit()
     if isinstance(result, sp.MatrixExpr):
         result = result.as_explicit().doit()
-    got = np.array(sp.Matrix(result).evalf() if getattr(result, "is_Matrix", False) else [[result.evalf()]],
-                   dtype=float)
-    want = np.atleast_2d(np.asarray(d.evaluate(values), dtype=float))
-    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-8, atol=1e-10)
+    return np.array(sp.Matrix(result).evalf() if getattr(result, "is_Matrix", False) else [[result.evalf()]],
+                    dtype=float)
+
+# Names a user may give that Python or the generated code also uses
+AWKWARD_NAMES = ["lambda", "def", "True", "None", "class", "for", "in", "not", "pass", "yield",
+                 "match", "case", "type", "float", "len", "print", "int", "list", "id", "min", "range",
+                 "np", "sp", "derivative", "z", "e", "top", "places", "rows", "cols", "x", "n", "m",
+                 "x_size", "n_size", "lambda_", "θ", "ℌ", "H", "import", "self"]
+
+
+@st.composite
+def awkward_programs(draw):
+    """A program whose symbols, intermediate and dimensions have awkward names, any of which
+    may be equal to one another across kinds (a dimension named like a symbol)."""
+    symbols = draw(st.lists(st.sampled_from(AWKWARD_NAMES), min_size=5, max_size=5, unique=True))
+    s, u, v, M, h = symbols
+    p, q = draw(st.lists(st.sampled_from(AWKWARD_NAMES), min_size=2, max_size=2, unique=True))
+    declarations = f"{s}: scalar; {u}: vector[{p}]; {v}: vector[{q}]; {M}: matrix[{p},{q}]"
+    body = draw(st.sampled_from([
+        f"{h} = {M} {v}; {s} {u}^T {h} + {s}^2 sum(exp({M}))",
+        f"{h} = relu({u}) .* {u}; {s} sum({h}) + {u}^T {M} {v}",
+        f"{h} = {M}^T {u}; {s}^3 ||{h}||^2",
+        f"{h} = tanh({M} {v}); {h}",
+    ]))
+    wrt = draw(st.sampled_from([s, u, v, M]))
+    layout = draw(st.sampled_from(["mixed", "numerator", "denominator"]))
+    return f"{declarations}; {body}", wrt, layout, (s, u, v, M), (p, q)
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=60)
+@given(awkward_programs())
+def test_generated_code_with_awkward_names_computes_the_derivative(program):
+    text, wrt, layout, (s, u, v, M), _ = program
+    d = matcalc.diff(text, wrt, layout=layout)
+    rng = np.random.default_rng(7)
+    values = {s: 0.8, u: np.array([0.3, -0.5, 1.2]), v: rng.normal(size=2), M: rng.normal(size=(3, 2))}
+    want = d.evaluate(values)
+    function = _run(numpy_code(d))["derivative"]
+    got = function(*(values[name] for name in d.analysis.symbols))
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    if not d.is_tensor:
+        np.testing.assert_allclose(_sympy_value(d, values), np.atleast_2d(want), rtol=1e-8, atol=1e-10)
+
+
+def test_step_at_zero_agrees_with_evaluate():
+    """step(0) = 0 in d.evaluate, in the NumPy code and in the SymPy code (Heaviside(0, 0))."""
+    d = matcalc.diff("s sum(step(x) .* x) + s^2 sum(step(x))", "s", scalars=("s",))
+    values = {"s": 1.5, "x": np.array([0.0, -1.0, 2.0])}
+    want = d.evaluate(values)
+    assert want == 2.0 + 2 * 1.5 * 1.0
+    assert _run(numpy_code(d))["derivative"](*(values[name] for name in d.analysis.symbols)) == want
+    np.testing.assert_array_equal(_sympy_value(d, values), [[want]])
