@@ -4,8 +4,9 @@ A plain `pytest` runs the quick tier: every test module and every test function,
 about a minute on two cores.  The slow tier (marker `slow`) is left out of it and run
 by `pytest --run-slow` (.ci/run does), by a `-m` expression that chooses (`-m slow`),
 or by naming a test file or a test on the command line.  The slow tier is:
-- the notebooks (test_notebooks.py) and every test that renders with KaTeX;
-- the tests in SLOW_TESTS, measured with `pytest --durations`;
+- every test that renders with KaTeX (it uses the `katex` fixture);
+- the tests in SLOW_TESTS, measured with `pytest --durations`: executing the notebooks,
+  the slowest property test;
 - the large sweeps (a test with more than SWEEP_SIZE cases, such as the identity table
   in every layout) but every SWEEP_SAMPLE-th case, so the quick tier keeps a sample of each.
 
@@ -23,8 +24,10 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 KATEX_VERSION = "0.16"
-SLOW_MODULES = {"test_notebooks.py"}
-SLOW_TESTS = {"test_properties.py::test_hessian_by_matrix"}   # 21 s alone
+SLOW_TESTS = {"test_notebooks.py::test_notebook_executes",      # 14 s for five notebooks
+              "test_properties.py::test_hessian_by_matrix",    # 21 s alone
+              "test_tiers.py::test_the_quick_tier_leaves_out_the_slow_one_and_samples_sweeps",
+              "test_tiers.py::test_naming_a_file_or_choosing_by_marker_runs_the_slow_tier"}   # collect the suite
 SWEEP_SIZE = 100
 SWEEP_SAMPLE = 3
 _LEFT_OUT = pytest.StashKey[int]()
@@ -40,7 +43,7 @@ def _function(item) -> str:
 
 
 def _is_slow(item, sweep_sizes: Counter, position: int) -> bool:
-    if item.path.name in SLOW_MODULES or _function(item) in SLOW_TESTS:
+    if _function(item) in SLOW_TESTS:
         return True
     if "katex" in getattr(item, "fixturenames", ()):
         return True

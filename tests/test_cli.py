@@ -29,12 +29,32 @@ def matcalc(*args, stdin=None, env=None):
                           timeout=TIMEOUT, env=environment)
 
 
+def in_process(*args, stdin=None):
+    """`cli.run(args)`, what `python -m matcalc` runs, in this process: for the many option
+    combinations, where a subprocess each would be slow.  Streams and exit statuses are
+    tested as subprocesses below."""
+    import contextlib
+    import io
+    import types
+
+    from matcalc import cli
+    out, err = io.StringIO(), io.StringIO()
+    saved_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.run(list(args))
+    finally:
+        sys.stdin = saved_stdin
+    return types.SimpleNamespace(returncode=status, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def lines(text):
     return text.splitlines()
 
 
-def ok(*args, stdin=None):
-    result = matcalc(*args, stdin=stdin)
+def ok(*args, stdin=None, run=None):
+    result = (run or matcalc)(*args, stdin=stdin)
     assert result.returncode == 0, f"exit {result.returncode}; stderr:\n{result.stderr}"
     assert "Traceback" not in result.stderr
     return lines(result.stdout)
@@ -136,14 +156,14 @@ def test_leading_minus_after_double_dash():
                                   ("diff", "--layout", "numerator", "-x", "x"), ("diff", "-x", "--order", "1", "x"),
                                   ("diff", "--", "-x", "x")])
 def test_an_expression_starting_with_minus_is_the_expression(args):
-    out = ok(*args)
+    out = ok(*args, run=in_process)
     assert out[0] == "-I"
     assert out[1].split(" · ")[1] == "n x n"
 
 
 def test_leading_minus_expressions_match_the_api():
     for text in ("-x^T x", "-2 x^T A x", "-sum(exp(x))", "-(x^T x)"):
-        assert ok("diff", text, "x")[0] == str(api.diff(text, "x")), text
+        assert ok("diff", text, "x", run=in_process)[0] == str(api.diff(text, "x")), text
 
 
 def test_an_unknown_option_is_still_refused_by_name():
@@ -153,8 +173,8 @@ def test_an_unknown_option_is_still_refused_by_name():
 
 
 def test_abbreviated_options_keep_their_values():
-    assert ok("diff", "x^T A x", "x", "--lay", "numerator")[0] == "x^T (A + A^T)"
-    assert ok("diff", "x^T A x", "x", "--layout=numerator")[0] == "x^T (A + A^T)"
+    assert ok("diff", "x^T A x", "x", "--lay", "numerator", run=in_process)[0] == "x^T (A + A^T)"
+    assert ok("diff", "x^T A x", "x", "--layout=numerator", run=in_process)[0] == "x^T (A + A^T)"
 
 
 def test_json_format():
@@ -337,14 +357,14 @@ def test_a_variable_absent_from_the_expression_is_warned_about():
     assert result.returncode == 0
     assert result.stdout.splitlines()[0] == "0"
     assert result.stderr == "matcalc: warning: X does not occur in the expression: its derivative is 0\n"
-    result = matcalc("diff", "x^T x", "x", "y")
+    result = in_process("diff", "x^T x", "x", "y")
     assert result.stdout.splitlines()[0] == "0"
     assert result.stderr == "matcalc: warning: y does not occur in the expression: its derivative is 0\n"
 
 
 def test_no_warning_for_variables_that_occur():
     for args in (["x^T A x", "x"], ["u = A x; u^T u", "x"], ["x^T A y", "x", "y"], ["x^T A x", "x", "--order", "2"]):
-        result = matcalc("diff", *args)
+        result = in_process("diff", *args)
         assert result.returncode == 0 and result.stderr == "", (args, result.stderr)
 
 
@@ -440,7 +460,7 @@ REFUSED = {("text", "--plain-vectors"), ("numpy", "--plain-vectors"), ("sympy", 
 
 @pytest.mark.parametrize("fmt, option", PAIRS, ids=[f"{f}{o}" for f, o in PAIRS])
 def test_every_format_with_every_option_is_honoured_or_refused(fmt, option):
-    result = matcalc("diff", "x^T x", "x", "--format", fmt, option)
+    result = in_process("diff", "x^T x", "x", "--format", fmt, option)
     if (fmt, option) in REFUSED:
         assert result.returncode == 2 and "Traceback" not in result.stderr
         if fmt == "json":
@@ -456,7 +476,7 @@ def test_every_format_with_every_option_is_honoured_or_refused(fmt, option):
 
 def test_numpy_code_with_steps_still_computes_the_derivative():
     import numpy as np
-    code = "\n".join(ok("diff", "x^T A x", "x", "--format", "numpy", "--steps", "--check"))
+    code = "\n".join(ok("diff", "x^T A x", "x", "--format", "numpy", "--steps", "--check", run=in_process))
     namespace = {}
     exec(compile(code, "<matcalc output>", "exec"), namespace)   # generated code, not user text
     x, a = np.array([1.0, 2.0]), np.array([[1.0, 2.0], [3.0, 5.0]])
@@ -474,7 +494,7 @@ def _documented_keys(section):
 
 
 def test_json_result_has_exactly_the_documented_keys():
-    data = json.loads(matcalc("diff", "x^T A x", "x", "--format", "json", "--check", "--steps").stdout)
+    data = json.loads(in_process("diff", "x^T A x", "x", "--format", "json", "--check", "--steps").stdout)
     assert set(data) == _documented_keys("A result")
     d = api.diff("x^T A x", "x")
     assert data["schema"] == 1 and data["ok"] is True and data["matcalc"] == api.__version__
@@ -503,7 +523,7 @@ def test_json_errors_of_every_stage():
              (["diff", "x^T x", "x", "--format", "json", "--layout", "sideways"], None, "UsageError", None, None),
              (["diff", "sum(kron(A, X))", "X", "--format", "json"], None, "NotDifferentiableError", None, None)]
     for args, stdin, kind, line, column in cases:
-        result = matcalc(*args, stdin=stdin)
+        result = in_process(*args, stdin=stdin)
         assert result.returncode == 2 and result.stderr == "", args
         error = json.loads(result.stdout)["error"]
         assert (error["type"], error["line"], error["column"]) == (kind, line, column), (args, error)
@@ -511,7 +531,7 @@ def test_json_errors_of_every_stage():
 
 
 def test_json_warnings_are_in_the_document():
-    result = matcalc("diff", "x^T A x", "X", "--format", "json")
+    result = in_process("diff", "x^T A x", "X", "--format", "json")
     assert result.returncode == 0 and result.stderr == ""
     assert json.loads(result.stdout)["warnings"] == ["X does not occur in the expression: its derivative is 0"]
 
