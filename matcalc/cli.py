@@ -281,9 +281,14 @@ def _dims(shape) -> list:
 
 
 def _json_document(ok: bool, **fields) -> str:
+    """One JSON object; UTF-8 text as itself where standard output is UTF-8, else escaped,
+    so that the document stays exact on any terminal."""
+    import codecs
     import json
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    plain = codecs.lookup(encoding).name == "utf-8"
     return json.dumps({"schema": JSON_SCHEMA, "matcalc": __version__, "ok": ok, **fields},
-                      ensure_ascii=False) + "\n"
+                      ensure_ascii=not plain) + "\n"
 
 
 def _json_result(text: str, args, d, vec, report, derivation, warnings: list) -> str:

@@ -576,3 +576,10 @@ def test_a_failed_check_exits_1_in_text_and_json():
     result = matcalc_patched(FAILS_CHECK, "diff", "x^T x", "x", "--check", "--format", "json")
     assert result.returncode == 1 and result.stderr == ""
     assert json.loads(result.stdout)["error"]["type"] == "CheckError"
+
+
+def test_json_is_exact_on_a_terminal_that_is_not_utf8():
+    utf8 = json.loads(matcalc("diff", "x x^T", "x", "--format", "json").stdout)
+    result = matcalc("diff", "x x^T", "x", "--format", "json", env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0 and result.stdout.isascii()
+    assert json.loads(result.stdout) == utf8 and utf8["result"].startswith("∂(x x^T)_ij")
