@@ -591,6 +591,8 @@ class _Analyser:
                              LimitError)
 
     def _children(self, node: Node) -> list:
+        if node.op in ("add", "sub"):
+            return [term for term, _ in _sum_terms(node)]
         if node.op == "literal":
             return [x for row in node.args for x in row]
         if node.op == "name" and node.value in self.definitions:
@@ -601,6 +603,9 @@ class _Analyser:
 
     def _build_one(self, node: Node, kids: list) -> E.Expr:
         op = node.op
+        if op in ("add", "sub"):     # the whole chain at once: a + b + c + ... builds in linear time
+            return E.add(*(E.neg(kid) if negative else kid
+                           for kid, (_, negative) in zip(kids, _sum_terms(node))))
         if op == "number":
             if id(node) in self.ones_nodes:
                 rows, cols = self.resolved_shape(node)
@@ -632,6 +637,17 @@ class _Analyser:
         if op == "differential":
             return E.differential(kids[0])
         return _BUILDERS[op](*kids)
+
+
+def _sum_terms(node: Node) -> list:
+    """The terms of a chain of + and - (left-nested, as the grammar groups them), in order,
+    each with whether it is subtracted."""
+    terms = []
+    while node.op in ("add", "sub"):
+        terms.append((node.args[1], node.op == "sub"))
+        node = node.args[0]
+    terms.append((node, False))
+    return terms[::-1]
 
 
 def _left_operand_parents(program: Program) -> dict:

@@ -474,6 +474,9 @@ def _hint(text: str, offset: int, exc) -> tuple | None:
         star = text.rindex("*", 0, offset)
         return ("** is Python's power: write x .^ 2 for the elementwise power, or x^2 for a scalar "
                 "or matrix power", star)
+    if text[offset:offset + 1] == "|" and text[offset:offset + 2] != "||":
+        return ("a single | is not matcalc's: write abs(x) for the absolute value, det(X) for the "
+                "determinant, ||x|| for the norm", offset)
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END" and exc.token.value != "(":
         word = re.search(r"([A-Za-z]\w*)\s*$", text[:offset])
         if word and word.group(1) in function_names():
@@ -510,7 +513,8 @@ def text_at(text: str, line: int, column: int) -> str:
     return ""
 
 
-_LATEX_COMMAND = re.compile(r"\\(?:[A-Za-z]+|[|{}])")
+# a backslash command, or braces (which matcalc's own notation never uses)
+_LATEX_COMMAND = re.compile(r"\\(?:[A-Za-z]+|[|{}])|[{}]")
 
 
 def parse_program(text: str) -> Program:
