@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (16 ms) on every start
 if TYPE_CHECKING:
-    from typing import Iterable
+    from typing import Sequence
 
     from .derivative import Derivative, VecForm, diff
     from .expr import Expr
@@ -39,14 +39,18 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_ENGINE))
 
 
-def parse(text: str, scalars: str | Iterable[str] = (), symmetric: str | Iterable[str] = (),
-          declare: str | Iterable[str] = ()) -> Expr:
-    """The expression of `text` (its last statement), canonical and well-shaped."""
+def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | Sequence[str] | None = (),
+          declare: str | Sequence[str] | None = ()) -> Expr:
+    """The expression of `text` (its last statement), canonical and well-shaped; declarations
+    as for `diff` ("a, b", a sequence of names, or None)."""
     from .deep import call_deep
     from .derivative import _names
     from .shapes import parse as analyse_text
-    return call_deep(lambda: analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
-                                          declare=_names(declare, split=False)).body)
+    if not isinstance(text, str):
+        raise MatcalcError(f"the expression is given as text, not {text!r}")
+    names = dict(scalars=_names(scalars, what="a scalar"), symmetric=_names(symmetric, what="a symmetric matrix"),
+                 declare=_names(declare, split=False, what="a declaration"))
+    return call_deep(lambda: analyse_text(text, **names).body)
 
 
 __all__ = ["diff", "parse", "Derivative", "VecForm", "MatcalcError", "ParseError", "ShapeError",

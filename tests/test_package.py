@@ -72,3 +72,20 @@ def test_the_public_names():
         matcalc.no_such_name
     hints = matcalc.parse.__annotations__     # strings: the engine's types load only for type checkers
     assert hints["text"] == "str" and hints["return"] == "Expr"
+
+
+@pytest.mark.parametrize("call", [lambda m: m.parse(None), lambda m: m.parse(3), lambda m: m.parse("x", scalars=3),
+                                  lambda m: m.parse("x", declare=[1])])
+def test_parse_refuses_what_is_not_text_with_a_matcalc_error(call):
+    import matcalc
+    with pytest.raises(matcalc.MatcalcError):
+        call(matcalc)
+
+
+def test_parse_takes_declarations_as_diff_does():
+    import matcalc
+    assert str(matcalc.parse("a x", scalars="a")) == str(matcalc.parse("a x", scalars=["a"])) == "a x"
+    assert matcalc.parse("a x", scalars="a").shape == matcalc.parse("x").shape
+    assert str(matcalc.parse("a^T x", scalars=None)) == str(matcalc.parse("a^T x")) == "a^T x"
+    with pytest.raises(matcalc.ShapeError):
+        matcalc.parse("a x", scalars=None)       # no declaration: a is a vector
