@@ -19,6 +19,7 @@ from collections import Counter
 from fractions import Fraction
 
 from lark import Token, v_args
+from lark.exceptions import UnexpectedInput
 
 from .errors import ParseError, UnknownNameError
 from .syntax import (Node, _offset, _parse, _span, _ToNodes, cached_lark, function_names, located,
@@ -71,9 +72,11 @@ def parse_latex(text: str):
         (statements, body), _ = _parse(text, "start", (grammar(), transformer))
     except ParseError as exc:
         offset = _offset(text, exc.line, exc.column)
-        if exc.message.startswith("unexpected") and text[offset:offset + 1] == "\\":
-            exc.message = refuse_command(text, offset)
-            exc.args = (exc.message,)
+        if exc.message.startswith("unexpected"):
+            hint = _hint(text, offset)
+            if hint:
+                exc.message = hint
+                exc.args = (hint,)
         raise
     return program_from(text, statements, body, transformer, notation="latex",
                         implied_kinds=transformer.implied_kinds())
@@ -152,7 +155,7 @@ class _LatexToNodes(_ToNodes):
         for name in _names_in(inner):
             self.plain_names[name] -= 1        # counted plain when read, inside this group
             self.bold_names.add(name)
-        return Node(inner.op, inner.args, inner.value, _span(meta)[0], _span(meta)[1], inner.at)
+        return inner      # itself, not a copy: notes on it (bare calls, ones) are kept by its id
 
     def hat(self, meta, _command, inner):
         if inner.op != "name":
@@ -287,14 +290,38 @@ def _names_in(node: Node):
             stack.extend(a if isinstance(a, tuple) else (a,))
 
 
+def _hint(text: str, offset: int) -> str | None:
+    """What to write instead of what the grammar stopped at, where there is something to say."""
+    if text.startswith("\\\\", offset):
+        return r"\\ separates the rows of a matrix (\begin{bmatrix} .. \end{bmatrix}) only"
+    if text[offset:offset + 1] == "\\" and not _known_command(text, offset):
+        return refuse_command(text, offset)
+    head = re.match(r"\s*\\[dt]?frac\s*\{\s*\\partial", text)
+    if head and "=" not in text[:offset]:
+        return (r"a derivative is read as matcalc prints one with a matrix-shaped result, "
+                r"\frac{\partial}{\partial x} \left(f\right) = ...; index notation is not read")
+    if text[offset:offset + 1] == "'":
+        return r"a prime is not a transpose in LaTeX: write ^\top"
+    return None
+
+
+def _known_command(text: str, offset: int) -> bool:
+    """Whether the grammar has a token for the command at `offset` (which may be misplaced)."""
+    command = re.match(r"\\([A-Za-z]+|.?)", text[offset:]).group(0)
+    try:
+        list(grammar().lex(command))
+    except UnexpectedInput:
+        return False
+    return True
+
+
 def refuse_command(text: str, offset: int) -> str:
     """The message for the command at `offset`, which the grammar does not read."""
     command = re.match(r"\\([A-Za-z]+|.?)", text[offset:]).group(0)
     hints = {r"\sum": r"write \operatorname{sum}(x) for the sum of the entries",
              r"\nabla": "differentiate with matcalc diff instead",
              r"\text": r"\text{..} is prose: paste the formula alone",
-             r"\begin": r"only \begin{bmatrix} (or pmatrix) is read: paste the formula alone",
-             r"\\": r"\\ separates the rows of a matrix only"}
+             r"\begin": r"only \begin{bmatrix} (or pmatrix) is read: paste the formula alone"}
     hint = hints.get(command, "write it in matcalc's notation (see docs/)")
     return f"unsupported LaTeX {command}: {hint}"
 

@@ -1,4 +1,8 @@
 """The grammar is unambiguous, reads every form of SYNTAX.md, and printing parses back."""
+import os
+import subprocess
+import sys
+
 import pytest
 from lark import Lark
 
@@ -136,3 +140,54 @@ def test_differentials_belong_to_rules_files():
     with pytest.raises(matcalc.MatcalcError, match="differential"):
         matcalc.parse("d(x)")
     assert str(matcalc.parse("scalar d; d (x)")) == "d x"
+
+
+def test_latex_grammar_builds_strict_lalr():
+    from matcalc.latex_input import Bars
+    Lark(read_text("grammar", "latex.lark"), parser="lalr", postlex=Bars(), strict=True)
+
+
+def _run(code: str, cache_home: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XDG_CACHE_HOME=cache_home)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("damage", [b"garbage", b"", None])
+def test_a_damaged_parser_cache_is_rebuilt_and_rewritten(tmp_path, damage):
+    code = "import matcalc; print(matcalc.parse('x^T A x')); print(matcalc.parse(r'\\mathbf{x}^\\top A \\mathbf{x}'))"
+    first = _run(code, str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    caches = sorted((tmp_path / "matcalc").glob("*.lark-cache"))
+    assert [p.name.split("-")[0] for p in caches] == ["latex", "matcalc"]
+    for path in caches:
+        good = path.read_bytes()
+        path.write_bytes(good[:len(good) // 2] if damage is None else damage)
+    again = _run(code, str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout == "x^T A x\nx^T A x\n"
+    assert all(path.stat().st_size > 1000 for path in caches)     # rewritten whole
+
+
+def test_plain_input_loads_neither_the_latex_grammar_nor_difflib(tmp_path):
+    code = ("import sys, matcalc; matcalc.diff('x^T A x', 'x'); "
+            "print(sorted(m for m in ('matcalc.latex_input', 'difflib') if m in sys.modules))")
+    assert _run(code, str(tmp_path)).stdout == "[]\n"
+
+
+def test_scientific_notation_and_unicode_forms():
+    assert str(matcalc.parse("1e-3 x")) == "1/1000 x"
+    assert matcalc.parse("‖x‖²") is matcalc.parse("||x||^2")
+    assert matcalc.parse("x₁₂") is matcalc.parse("x_12")
+    assert matcalc.parse("x.T @ A") is matcalc.parse("x^T A")
+
+
+def test_entries_of_symbolic_size_parse():
+    e = matcalc.parse("x: vector[n]; s x[5]")     # the entry's range is checked where n is known
+    assert e.shape == ("m", 1) and str(e) == "x[5] s"
+
+
+def test_a_name_defined_twice_points_at_the_second_definition():
+    with pytest.raises(matcalc.MatcalcError) as caught:
+        matcalc.parse("u = A x;\nu = B x; u^T u")
+    assert caught.value.message == "u is defined twice (first at line 1, column 1)"
+    assert (caught.value.line, caught.value.column) == (2, 1)
