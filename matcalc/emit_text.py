@@ -8,9 +8,12 @@ Sizes: the language writes `I`, `1` and `0` without a size, and reading text bac
 infers the size of `I` and `1` from what they meet (`A 1`, `1^T x`, `I + A`) while
 `0` is always the number.  So a constant whose size its neighbours do not fix is
 spelled with a symbol of that size: the ones vector of x as `x .^ 0`, the identity
-as `diag(x .^ 0)`, the zero vector as `0 x`, the size n as `sum(x .^ 0)`.  Only
-the outermost shape of the whole text is left to the reader (it is printed on
-the next line), so `2 I` stays `2 I`, and a result that is zero is `0`.
+as `diag(x .^ 0)`, the zero vector as `0 x`, the size n as `sum(x .^ 0)`.  Two
+sizes are left to the reader, who has the shape on the next line: the outermost
+shape of the whole text (`2 I` stays `2 I`, a result that is zero is `0`), and the
+sizes of `I` and `1` inside a Kronecker product or a vec (`kron(I, kron(K, I))`),
+which reading back may leave unknown (an error when evaluated, never another
+value); spelled out they would bury the vec forms they occur in.
 """
 from __future__ import annotations
 
@@ -122,7 +125,8 @@ class _Fixed:
     `I` and `1` fix none (a dimension 1 is always fixed); a symbol fixes both;
     operators pass them on as the parser's shape inference does.  Constants inside
     a closed context (the argument of sum, tr, a norm, ...) are spelled with their
-    size, so every scalar fixes itself."""
+    size, so every scalar fixes itself; a Kronecker product and a vec count as fixed
+    (the module's docstring says why)."""
 
     def __init__(self):
         self.memo: dict = {}
@@ -136,7 +140,7 @@ class _Fixed:
 
     def _own(self, e) -> tuple:
         op = e.op
-        if e.is_scalar or op in ("sym", "let", "zero", "comm", "lit"):
+        if e.is_scalar or op in ("sym", "let", "zero", "comm", "lit", "kron", "vec"):
             return FIXED
         if op in ("I", "ones"):
             return FREE
@@ -157,12 +161,6 @@ class _Fixed:
             return _either(self(e.args[0]))
         if op == "diagv":
             return (any(self(e.args[0])), True)
-        if op == "kron":
-            return (all(self(a)[0] for a in e.args), all(self(a)[1] for a in e.args))
-        if op == "vec":
-            rows, cols = self(e.args[0])
-            square = e.args[0].shape[0] == e.args[0].shape[1]
-            return (rows and cols or (square and (rows or cols)), True)
         raise AssertionError(f"no size rule for {op}")
 
 
@@ -375,16 +373,11 @@ class _Printer:
         return "".join(pieces), PRODUCT
 
     def _kron(self, e, fixed):
-        # kron takes two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C)).  The size of
-        # one factor is fixed by the product's size when every other factor fixes its own.
-        contexts = []
-        for i, f in enumerate(e.args):
-            others = [self.fixed(g) for j, g in enumerate(e.args) if j != i]
-            contexts.append(tuple(fixed[k] and all(o[k] for o in others) and _atomic(f.shape[k])
-                                  for k in (0, 1)))
-        text = self.text(e.args[-1], contexts[-1])[0]
-        for f, context in zip(reversed(e.args[:-1]), reversed(contexts[:-1])):
-            text = f"kron({self.text(f, context)[0]}, {text})"
+        # kron takes two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C)).  Its factors'
+        # sizes are left to the reader (see the module's docstring): kron(I, kron(K, I)).
+        text = self.text(e.args[-1], FIXED)[0]
+        for f in reversed(e.args[:-1]):
+            text = f"kron({self.text(f, FIXED)[0]}, {text})"
         return text, ATOM
 
     # postfix and powers
@@ -454,12 +447,7 @@ class _Printer:
         return f"diag({self.text(e.args[0], (square, square))[0]})", ATOM
 
     def _vec(self, e, fixed):
-        inner = e.args[0]
-        own = self.fixed(inner)
-        square = inner.shape[0] == inner.shape[1] and _atomic(inner.shape[0])
-        context = (fixed[0] and (own[1] or square) and _atomic(inner.shape[0]),
-                   fixed[0] and (own[0] or square) and _atomic(inner.shape[1]))
-        return f"vec({self.text(inner, context)[0]})", ATOM
+        return f"vec({self.text(e.args[0], FIXED)[0]})", ATOM
 
     def _comm(self, e, fixed):
         rows, cols = e.value

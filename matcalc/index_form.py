@@ -3,22 +3,25 @@
 Contract: `index_form(d)` takes a Derivative whose last step differentiates an
 expression F by X and returns an IndexForm (text and LaTeX) of ∂F_{a...}/∂X_{b...},
 or raises NotDifferentiableError where F uses an operator index notation is not
-given for here.  The engine's own differential dF, linear in dX, is handed to
-SymPy as a matrix expression in which each part free of dX is one opaque symbol;
-SymPy indexes it, differentiates by an entry of dX and contracts the Kronecker
-deltas (`doit`).  No user text reaches SymPy: symbols are made by name.
+given for here, or where a sum over an index would remain.
+
+The engine's own differential dF is linear in dX.  Each of its terms is read entry
+by entry: the parts of a product free of dX are single entries (L dX R)_ab =
+L_ac dX_cd R_db, with sums over the inner indices; ∂dX_cd/∂dX_kl = δ_ck δ_dl; and
+every Kronecker delta with a summed index is contracted.  The work is linear in the
+size of dF (no symbolic summation).  Intermediates (`u1 = tanh(W1 x)`) are stated
+once, before the result, and named in it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import sympy as sp
-from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from fractions import Fraction
 
 from . import expr as E
-from .derivative import variable_axes
+from .derivative import _named, variable_axes
 from .differentiate import differential
 from .emit_latex import name_latex, to_latex
+from .emit_text import to_text
 from .errors import NotDifferentiableError
 from .simplify import simplify
 
@@ -31,30 +34,39 @@ def index_names(count: int) -> list:
     return [f"i{k + 1}" for k in range(count)]
 
 
+@dataclass(frozen=True)
+class Summed:
+    """An index summed over inside a term, until a Kronecker delta contracts it."""
+    number: int
+
+
 @dataclass
 class IndexTerm:
-    coefficient: sp.Rational
-    factors: list            # (kind, payload, indices): kind "delta", "entry" or "scalar"
+    coefficient: Fraction
+    factors: list            # (kind, payload, indices): kind "delta" or "entry"; an index is a
+                             # name, or an int (a fixed 0-based position, from x[2])
 
 
 @dataclass
 class IndexForm:
     """∂F_{f indices}/∂X_{v indices} = sum of terms, each a product of deltas and entries."""
-    numerator: str           # the text of what is differentiated
-    numerator_latex: str
+    numerator: E.Expr        # what is differentiated
     order: int
     f_indices: list
     variables: list          # (name, kind, indices) per differentiation
     terms: list
+    definitions: list        # the intermediates (let nodes) the form names, in order
 
     def __str__(self) -> str:
         power = "" if self.order == 1 else _superscript(self.order)
-        top = f"∂{power}({self.numerator})" + ("_" + "".join(self.f_indices) if self.f_indices else "")
+        numerator = to_text(self.numerator, statements=False)
+        top = f"∂{power}({numerator})" + ("_" + "".join(self.f_indices) if self.f_indices else "")
         bottom = "".join(f"∂{name}" + ("_" + "".join(ix) if ix else "") for name, _, ix in self.variables)
-        return f"{top}/{bottom} = {self._text_terms()}"
+        where = "".join(f"{d.value} = {to_text(d.args[0], statements=False)}; " for d in self.definitions)
+        return f"{where}{top}/{bottom} = {self._text_terms()}"
 
     def _text_terms(self) -> str:
-        return _join_terms(self.terms, str, _factor_text)
+        return _join_terms(self.terms, _number_text, _factor_text)
 
     def latex(self, bold_vectors: bool = True, equation: bool = True) -> str:
         body = self._latex_terms(bold_vectors)
@@ -62,16 +74,26 @@ class IndexForm:
             return body
         power = "" if self.order == 1 else f"^{{{self.order}}}"
         sub = "_{" + "".join(self.f_indices) + "}" if self.f_indices else ""
-        top = rf"\partial{power} \left({self.numerator_latex}\right){sub}"
+        top = rf"\partial{power} \left({to_latex(self.numerator, bold_vectors)}\right){sub}"
         bottom = r" \, ".join(r"\partial {" + name_latex(name, "scalar", False) + "}" + ("_{" + "".join(ix) + "}" if ix else "")
                               for name, kind, ix in self.variables)
-        return rf"\frac{{{top}}}{{{bottom}}} = {body}"
+        where = ", ".join(f"{to_latex(d, bold_vectors)} = {to_latex(d.args[0], bold_vectors)}"
+                          for d in self.definitions)
+        return rf"\frac{{{top}}}{{{bottom}}} = {body}" + (rf" \qquad \text{{where }} {where}" if where else "")
 
     def _latex_terms(self, bold: bool) -> str:
-        return _join_terms(self.terms, sp.latex, lambda f: _factor_latex(f, bold))
+        return _join_terms(self.terms, _number_latex, lambda f: _factor_latex(f, bold))
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
+
+
+def _number_text(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+def _number_latex(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else rf"\frac{{{q.numerator}}}{{{q.denominator}}}"
 
 
 def _join_terms(terms: list, number, factor) -> str:
@@ -93,19 +115,24 @@ def _superscript(k: int) -> str:
     return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(k))
 
 
+def _index_text(index) -> str:
+    return str(index + 1) if isinstance(index, int) else index
+
+
 def _factor_text(factor) -> str:
     kind, payload, indices = factor
+    sub = "".join(_index_text(i) for i in indices)
     if kind == "delta":
-        return "δ_" + "".join(indices)
-    text = str(payload)
+        return "δ_" + sub
+    text = to_text(payload, statements=False)
     if payload.op not in ("sym", "let") and (indices or payload.op in ("add", "mul")):
         text = f"({text})"
-    return text + ("_" + "".join(indices) if indices else "")
+    return text + ("_" + sub if indices else "")
 
 
 def _factor_latex(factor, bold: bool) -> str:
     kind, payload, indices = factor
-    sub = "_{" + "".join(indices) + "}" if indices else ""
+    sub = "_{" + "".join(_index_text(i) for i in indices) + "}" if indices else ""
     if kind == "delta":
         return r"\delta" + sub
     if payload.op in ("sym", "let"):
@@ -121,16 +148,12 @@ def index_form(derivative) -> IndexForm:
     count_f, count_v = len(derivative.f_axes), len(derivative.v_axes)
     names = index_names(count_f + count_v)
     f_indices, v_indices = names[:count_f], names[count_f:]
-    converter = _ToSympy(E.differential(variable))
-    dF = converter.convert(simplify(differential(F, variable)))
-    symbols = {name: sp.Symbol(name, integer=True) for name in names}
-    entry = _entry(dF, F, [symbols[n] for n in f_indices])
-    dX = converter.differential_symbol
-    dX_entry = _entry(dX, variable, [symbols[n] for n in v_indices])
-    result = sp.expand(sp.diff(entry, dX_entry).doit())
-    if result.has(sp.Sum):
-        raise NotDifferentiableError("index notation with a remaining sum is not shown; use vec()")
-    terms = [_term(t, converter, symbols) for t in sp.Add.make_args(result) if t != 0]
+    dF = simplify(differential(F, variable))
+    reader = _Entries(E.differential(variable), _axis_indices(variable, v_indices))
+    terms = reader.terms(dF, _axis_indices(F, f_indices))
+    if variable.value[1] == "symmetric":
+        terms = _symmetrised(terms, dF, F, f_indices, variable, v_indices, derivative.symmetric_as)
+    terms = _collected([_named_term(t, derivative.analysis) for t in terms], names)
     # the function's own indices first, then each earlier variable's, then the last one's
     own = count_f - sum(variable_axes(v) for v in derivative.variables[:-1])
     per_variable, position = [], own
@@ -139,149 +162,230 @@ def index_form(derivative) -> IndexForm:
         position += variable_axes(v)
     per_variable.append((variable.value[0], variable.value[1], v_indices))
     function = derivative.function
-    return IndexForm(str(function), to_latex(function), derivative.order, f_indices[:own], per_variable, terms)
+    definitions = [node for node in E.postorder(function) if node.op == "let"]
+    return IndexForm(function, derivative.order, f_indices[:own], per_variable, terms, definitions)
 
 
-def _entry(matrix, e: E.Expr, indices: list):
-    """The entry of a SymPy matrix expression at the indices of e's axes."""
-    if not isinstance(matrix, sp.MatrixExpr):
-        return matrix
+def _symmetrised(terms, dF, F, f_indices, variable, v_indices, symmetric_as) -> list:
+    """The conventions of derivative.py for a symmetric S, entry by entry: with T_kl the
+    derivative by a general S, (T_kl + T_lk)/2, or T_kl + T_lk - δ_kl T_kl (S_ij = S_ji
+    as one variable)."""
+    k, l = v_indices
+    swapped = _Entries(E.differential(variable), (l, k)).terms(dF, _axis_indices(F, f_indices))
+    if symmetric_as == "gradient":
+        half = Fraction(1, 2)
+        return [IndexTerm(half * t.coefficient, t.factors) for t in terms + swapped]
+    diagonal = [IndexTerm(-t.coefficient, t.factors + [("delta", None, [k, l])]) for t in terms]
+    return terms + swapped + [t for t in diagonal if _contract(t.factors) is not None]
+
+
+def _axis_indices(e: E.Expr, names: list) -> tuple:
+    """(row index, column index) of e's entry: None for an axis of size 1."""
     rows, cols = e.shape
     if rows == 1 and cols == 1:
-        return matrix[0, 0]
+        return (None, None)
     if cols == 1:
-        return matrix[indices[0], 0]
+        return (names[0], None)
     if rows == 1:
-        return matrix[0, indices[0]]
-    return matrix[indices[0], indices[1]]
+        return (None, names[0])
+    return (names[0], names[1])
 
 
-def _term(term, converter: "_ToSympy", symbols: dict) -> IndexTerm:
-    names = {s: n for n, s in symbols.items()}
-    coefficient, factors = sp.Rational(1), []
-    for factor in sp.Mul.make_args(term):
-        base, exponent = factor.as_base_exp()
-        if factor.is_Rational:
-            coefficient *= factor
-        elif isinstance(base, sp.KroneckerDelta) and exponent == 1:
-            factors.append(("delta", None, [_index_text(a, names) for a in base.args[:2]]))
-        elif isinstance(factor, sp.matrices.expressions.matexpr.MatrixElement):
-            opaque = converter.opaque[factor.parent.name]
-            rows, cols = opaque.shape
-            indices = [factor.i, factor.j] if rows != 1 and cols != 1 else ([factor.i] if cols == 1 else [factor.j])
-            factors.append(("entry", opaque, [_index_text(a, names) for a in indices]))
-        elif isinstance(factor, sp.Symbol) and factor.name in converter.opaque:
-            factors.append(("entry", converter.opaque[factor.name], []))
-        else:
-            raise NotDifferentiableError(f"index notation is not given for {factor}; use vec()")
-    return IndexTerm(coefficient, factors)
+def _named_term(term: IndexTerm, analysis) -> IndexTerm:
+    factors = [(kind, _named(payload, analysis) if kind == "entry" else payload, indices)
+               for kind, payload, indices in term.factors]
+    return IndexTerm(term.coefficient, factors)
 
 
-def _index_text(index, names: dict) -> str:
-    if index in names:
-        return names[index]
-    if index.is_Integer:
-        return str(int(index) + 1)
-    raise NotDifferentiableError(f"index notation is not given for the index {index}; use vec()")
+def _collected(terms: list, names: list) -> list:
+    """Like terms added up; deltas first, then entries, each in the order of their indices
+    (δ_il X_kj + δ_jl X_ki)."""
+    position = {n: k for k, n in enumerate(names)}
+
+    def index_key(index):
+        return (0, position[index]) if isinstance(index, str) else (1, index)
+
+    def factor_key(factor):
+        kind, payload, indices = factor
+        keys = tuple(index_key(i) for i in indices)
+        return (0, keys) if kind == "delta" else (1, keys, payload.sort_key)
+
+    added: dict = {}
+    for term in terms:
+        factors = tuple((kind, payload, tuple(ix)) for kind, payload, ix in sorted(term.factors, key=factor_key))
+        added[factors] = added.get(factors, Fraction(0)) + term.coefficient
+    kept = [IndexTerm(q, [(kind, payload, list(ix)) for kind, payload, ix in factors])
+            for factors, q in added.items() if q != 0]
+    return sorted(kept, key=lambda t: [factor_key(f) for f in t.factors])
 
 
-class _ToSympy:
-    """dF -> a SymPy matrix expression; each part free of dX becomes one opaque symbol."""
+class _Entries:
+    """∂ e_ab / ∂ dX_kl for the terms e of a differential linear in dX."""
 
-    def __init__(self, dvar: E.Expr):
+    def __init__(self, dvar: E.Expr, v_indices: tuple):
         self.dvar = dvar
+        self.v_indices = v_indices
         self.memo: dict = {}
-        self.opaque: dict = {}       # symbol name -> the Expr it stands for
-        self.keys: dict = {}
-        rows, cols = dvar.shape
-        self.differential_symbol = sp.MatrixSymbol("d" + dvar.args[0].value[0], _size(rows), _size(cols))
+        self.count = 0
 
-    def convert(self, e: E.Expr):
+    def terms(self, dF: E.Expr, indices: tuple) -> list:
+        out = []
+        for coefficient, factors in self.entry(dF, *indices):
+            contracted = _contract(factors)
+            if contracted is None:
+                continue
+            if any(isinstance(i, Summed) for f in contracted for i in f[2]):
+                raise NotDifferentiableError("index notation with a remaining sum is not shown; use vec()")
+            out.append(IndexTerm(coefficient, contracted))
+        return out
+
+    def summed(self, size) -> Summed | None:
+        if size == 1:
+            return None
+        self.count += 1
+        return Summed(self.count)
+
+    def has_differential(self, e: E.Expr) -> bool:
+        return E.contains(e, self.dvar, self.memo)
+
+    def entry(self, e: E.Expr, row, col) -> list:
+        """[(coefficient, factors)] whose sum is ∂ e[row, col] / ∂ dX[k, l]."""
         if e is self.dvar:
-            return self.differential_symbol
-        if not E.contains(e, self.dvar, self.memo):
-            return self._leaf(e)
+            return [(Fraction(1), _delta(row, self.v_indices[0]) + _delta(col, self.v_indices[1]))]
+        if not self.has_differential(e):
+            return []
         method = getattr(self, "_" + e.op, None)
         if method is None:
             raise NotDifferentiableError(f"index notation is not given for {e.op}; use vec()")
-        return method(e)
+        return method(e, row, col)
 
-    def _leaf(self, e: E.Expr):
-        if e.op == "num":
-            return sp.Rational(e.value.numerator, e.value.denominator)
-        if e.op == "T":     # (X^T)_ij is written X_ji
-            return self._leaf(e.args[0]).T
-        if e.op == "I":
-            return sp.Identity(_size(e.shape[0]))
-        key = self.keys.get(e)
-        if key is None:
-            key = self.keys[e] = f"opaque{len(self.keys)}"
-            self.opaque[key] = e
-        if e.is_scalar:
-            return sp.Symbol(key)
-        return sp.MatrixSymbol(key, _size(e.shape[0]), _size(e.shape[1]))
-
-    def _scalar(self, e: E.Expr):
-        value = self.convert(e)
-        return value[0, 0] if isinstance(value, sp.MatrixExpr) else value
-
-    def _add(self, e: E.Expr):
-        rows, cols = e.shape
-        terms = []
+    def _add(self, e, row, col):
+        out = []
         for t in e.args:
-            if t.is_scalar and not e.is_scalar:   # a broadcast scalar
-                terms.append(self._scalar(t) * sp.OneMatrix(_size(rows), _size(cols)))
-            else:
-                terms.append(self._scalar(t) if e.is_scalar else self.convert(t))
-        return sp.Add(*terms) if e.is_scalar else sp.MatAdd(*terms)
+            out += self.entry(t, None, None) if t.is_scalar else self.entry(t, row, col)
+        return out
 
-    def _mul(self, e: E.Expr):
+    def _mul(self, e, row, col):
         q, scalars, chain = E.mul_parts(e)
-        factor = sp.Rational(q.numerator, q.denominator)
-        for s in scalars:
-            factor = factor * self._scalar(s)
-        groups, run = [], []
-        for f in chain:
-            if E.contains(f, self.dvar, self.memo):
-                if run:
-                    groups.append(self._leaf(E.mul(*run)))
-                    run = []
-                groups.append(self.convert(f))
-            else:
-                run.append(f)
-        if run:
-            groups.append(self._leaf(E.mul(*run)))
-        if not groups:
-            return factor
-        product = groups[0] if len(groups) == 1 else sp.MatMul(*groups)
-        return factor * product
+        carrying = [f for f in (*scalars, *chain) if self.has_differential(f)]
+        if len(carrying) != 1:
+            raise NotDifferentiableError("index notation is given for differentials linear in dX; use vec()")
+        (f,) = carrying
+        parts = self._distributed(e) if f not in scalars else None
+        if parts is not None:     # one product per term: no sum over an inner index is left
+            return [t for part in parts for t in self.entry(part, row, col)]
+        others = [_opaque(s, None, None) for s in scalars if s is not f]
+        if f in scalars:
+            outside = [_opaque(E.mul(*chain), row, col)] if chain else []
+            inner = self.entry(f, None, None)
+        else:
+            p = chain.index(f)
+            left, right = chain[:p], chain[p + 1:]
+            f_row = self.summed(f.shape[0]) if left else row
+            f_col = self.summed(f.shape[1]) if right else col
+            outside = ([_opaque(E.mul(*left), row, f_row)] if left else []) + \
+                      ([_opaque(E.mul(*right), f_col, col)] if right else [])
+            inner = self.entry(f, f_row, f_col)
+        return [(q * c, others + outside + factors) for c, factors in inner]
 
-    def _T(self, e: E.Expr):
-        return self.convert(e.args[0]).T
+    def _T(self, e, row, col):
+        return self.entry(e.args[0], col, row)
 
-    def _had(self, e: E.Expr):
-        return sp.HadamardProduct(*(self.convert(a) for a in e.args))
+    def _had(self, e, row, col):
+        carrying = [f for f in e.args if self.has_differential(f)]
+        if len(carrying) != 1:
+            raise NotDifferentiableError("index notation is given for differentials linear in dX; use vec()")
+        others = [_opaque(f, row, col) for f in e.args if f is not carrying[0]]
+        return [(c, others + factors) for c, factors in self.entry(carrying[0], row, col)]
 
-    def _tr(self, e: E.Expr):
-        return sp.Trace(self.convert(e.args[0]))
+    def _distributed(self, e: E.Expr):
+        """The terms of e, where e is a sum or a product with a sum in it that carries dX
+        (L (dX A + B dX) R = L dX A R + L B dX R); None otherwise."""
+        if e.op == "add":
+            return list(e.args)
+        if e.op != "mul":
+            return None
+        q, scalars, chain = E.mul_parts(e)
+        p = next((n for n, f in enumerate(chain) if self.has_differential(f)), None)
+        if p is None:
+            return None
+        f = chain[p]
+        terms = f.args if f.op == "add" else (
+            [E.transpose(t) for t in f.args[0].args] if f.op == "T" and f.args[0].op == "add" else None)
+        if terms is None:
+            return None
+        return [E.mul(E.number(q), *scalars, *chain[:p], t, *chain[p + 1:]) for t in terms]
 
-    def _sum(self, e: E.Expr):
+    def _tr(self, e, row, col):
+        inner = e.args[0]
+        parts = self._distributed(inner)
+        if parts is not None:
+            return [t for part in parts for t in self.entry(E.trace(part), None, None)]
+        if inner.op == "mul":
+            # tr(L dX R) = tr(dX R L): what is free of dX becomes one entry, no sum is left
+            q, scalars, chain = E.mul_parts(inner)
+            p = next((n for n, f in enumerate(chain) if self.has_differential(f)), None)
+            if p:
+                rotated = E.mul_reading(q, scalars, chain[p:] + chain[:p])
+                k = self.summed(chain[p].shape[0])
+                return self.entry(rotated, k, k)
+        k = self.summed(inner.shape[0])
+        return self.entry(inner, k, k)
+
+    def _sum(self, e, row, col):
+        # sum(M) = 1^T M 1: the ones join what is free of dX on either side into one entry
         rows, cols = e.args[0].shape
-        return (sp.OneMatrix(1, _size(rows)) * self.convert(e.args[0]) * sp.OneMatrix(_size(cols), 1))[0, 0]
+        ones = [E.ones(1, rows)] if rows != 1 else []
+        ones_after = [E.ones(cols, 1)] if cols != 1 else []
+        return self.entry(E.mul_reading(E.Fraction(1), (), (*ones, e.args[0], *ones_after)), None, None)
 
-    def _entry(self, e: E.Expr):
+    def _entry(self, e, row, col):
         i, j = e.value
-        return self.convert(e.args[0])[i - 1, j - 1]
+        rows, cols = e.args[0].shape
+        return self.entry(e.args[0], None if rows == 1 else i - 1, None if cols == 1 else j - 1)
 
-    def _diagm(self, e: E.Expr):
-        return DiagMatrix(self.convert(e.args[0]))
+    def _diagm(self, e, row, col):
+        return [(c, factors + _delta(row, col)) for c, factors in self.entry(e.args[0], row, None)]
 
-    def _diagv(self, e: E.Expr):
-        return DiagonalOf(self.convert(e.args[0]))
+    def _diagv(self, e, row, col):
+        return self.entry(e.args[0], row, row)
 
 
-def _size(d):
-    if isinstance(d, int):
-        return d
-    return sp.Mul(*(sp.Integer(int(p)) if p.isdigit() else sp.Symbol(p, integer=True, positive=True)
-                    for p in d.split("*")))
+def _delta(a, b) -> list:
+    """δ_ab as a factor list; for two fixed positions, 1 or (marked by None) 0."""
+    if a is None and b is None:
+        return []
+    if isinstance(a, int) and isinstance(b, int):
+        return [] if a == b else [("zero", None, ())]
+    return [("delta", None, [a, b])]
+
+
+def _opaque(part: E.Expr, row, col) -> tuple:
+    """One entry of a part free of dX: (X^T)_ij is written X_ji, I_ij as δ_ij."""
+    if part.op == "T":
+        return _opaque(part.args[0], col, row)
+    if part.op == "I":
+        return ("delta", None, [row, col])
+    return ("entry", part, [i for i in (row, col) if i is not None])
+
+
+def _contract(factors: list):
+    """Every delta with a summed index replaced by substituting it; None for a zero term."""
+    factors = list(factors)
+    while True:
+        if any(kind == "zero" for kind, _, _ in factors):
+            return None
+        found = next((n for n, (kind, _, ix) in enumerate(factors)
+                      if kind == "delta" and (isinstance(ix[0], Summed) or isinstance(ix[1], Summed)
+                                              or ix[0] == ix[1] or all(isinstance(i, int) for i in ix))), None)
+        if found is None:
+            if any(kind == "entry" and E.is_zero(payload) for kind, payload, _ in factors):
+                return None
+            return [f for f in factors if not (f[0] == "entry" and f[1].op == "ones")]
+        _, _, (a, b) = factors.pop(found)
+        if a == b:
+            continue
+        if isinstance(a, int) and isinstance(b, int):
+            return None
+        old, new = (a, b) if isinstance(a, Summed) else (b, a)
+        factors = [(kind, payload, [new if i == old else i for i in ix]) for kind, payload, ix in factors]

@@ -202,8 +202,14 @@ def assert_reads_back(e: E.Expr, context=()):
     except MatcalcError:
         assume(False)
     assume(np.all(np.isfinite(want)) and np.max(np.abs(want), initial=0) < 1e8)
-    with np.errstate(all="ignore"):
-        got = read_back(text, e)
+    try:
+        with np.errstate(all="ignore"):
+            got = read_back(text, e)
+    except MatcalcError as exc:
+        # the sizes of I and 1 inside kron(...) and vec(...) are left to the reader
+        if "is not known" in str(exc) and ("kron(" in text or "vec(" in text):
+            assume(False)
+        raise
     if text == "0":     # a result that is zero is printed 0; its shape is stated beside it
         got = np.broadcast_to(got, want.shape)
     assert got.shape == want.shape, f"{text!r} reads back with shape {got.shape}, not {want.shape}"
@@ -273,3 +279,97 @@ def test_derivatives_print_sized_constants(text, wrt, printed):
     values = {name: (value[0, 0] if name in SCALARS else value) for name, value in point_env.items()}
     want = np.atleast_2d(d.evaluate(values))
     np.testing.assert_allclose(read_back(result, d.expr), want, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ index notation
+def index_form_tensor(d, values) -> np.ndarray:
+    """The tensor the index form of d states, entry by entry, from its terms alone."""
+    from itertools import product
+
+    from matcalc.evaluation import bind
+    form = d.index_form()
+    env, dims = bind(d.analysis.symbols, values)
+    names = form.f_indices + [i for _, _, ix in form.variables for i in ix]
+    sizes = list(np.shape(d.evaluate(values)))
+    cache = {}
+
+    def entry(payload, indices, at):
+        if payload not in cache:
+            cache[payload] = evaluate(payload, env, dims)
+        array = cache[payload]
+        positions = [at[i] if isinstance(i, str) else i for i in indices]
+        if array.shape[0] == 1 and array.shape[1] == 1:
+            return array[0, 0]
+        if array.shape[1] == 1:
+            return array[positions[0], 0]
+        if array.shape[0] == 1:
+            return array[0, positions[0]]
+        return array[positions[0], positions[1]]
+
+    tensor = np.zeros(sizes)
+    for place in product(*(range(s) for s in sizes)):
+        at = dict(zip(names, place))
+        total = 0.0
+        for term in form.terms:
+            value = float(term.coefficient)
+            for kind, payload, indices in term.factors:
+                if kind == "delta":
+                    a, b = (at[i] if isinstance(i, str) else i for i in indices)
+                    value *= float(a == b)
+                else:
+                    value *= entry(payload, indices, at)
+            total += value
+        tensor[place] = total
+    return tensor
+
+
+def _tensor_rows():
+    import test_identities
+    for row in test_identities.ROWS:
+        yield pytest.param(row.expr, (row.wrt,), row.dims, row.decl, row.id, id=row.id)
+    for hid, expr, variables, dims, _, decl in test_identities.HIGHER:
+        yield pytest.param(expr, tuple(variables), dims, decl, hid, id=hid)
+
+
+NETWORKS = [
+    ("u1 = tanh(W1 x); u2 = tanh(W2 u1); ||u2 - y||^2", ("W1", "W2")),
+    ("H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; 1/2 ||yhat - y||^2", ("W1", "W2")),
+    ("softmax(W x)", ("W",)), ("x[2] X + diag(x) X", ("X",)), ("S x", ("S",)),
+    ("sigmoid(W x + b) .* (V x)", ("W",)), ("tr(X^T A X) x", ("X",)), ("A X B X^T", ("X",)),
+]
+
+
+@pytest.mark.parametrize("expression, variables, dims, decl, key", list(_tensor_rows()))
+def test_index_form_states_the_tensor(expression, variables, dims, decl, key):
+    import oracle
+    d = matcalc.diff(expression, variables, **decl)
+    if not d.is_tensor:
+        return
+    try:
+        d.index_form()
+    except MatcalcError as exc:
+        assert "vec" in str(exc)       # refused, pointing at the vec form
+        return
+    values = oracle.to_matcalc(oracle.make_values(dims, oracle.seed_for(key)), dims)
+    np.testing.assert_allclose(index_form_tensor(d, values), d.evaluate(values), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("symmetric_as", ["gradient", "entries"])
+@pytest.mark.parametrize("expression, variables", NETWORKS)
+def test_index_form_of_networks_states_the_tensor_and_its_definitions_once(expression, variables, symmetric_as):
+    d = matcalc.diff(expression, variables, symmetric=("S",), symmetric_as=symmetric_as)
+    assert d.is_tensor
+    rng = np.random.default_rng(3)
+    values = {}
+    for name, s in d.analysis.symbols.items():
+        shape = tuple(3 if isinstance(k, str) else k for k in s.shape)
+        values[name] = rng.uniform(0.3, 1.3, size=shape) + (3 * np.eye(3) if shape == (3, 3) else 0)
+        if s.value[1] == "symmetric":
+            values[name] = (values[name] + values[name].T) / 2
+    np.testing.assert_allclose(index_form_tensor(d, values), d.evaluate(values), rtol=1e-9, atol=1e-12)
+    text = str(d.index_form())
+    statements = [f"{n} = " for n in d.analysis.definitions]
+    for s in statements:
+        assert text.count(s) == 1, text
+    result = text.rsplit("; ", 1)[-1] if statements else text
+    assert result.startswith("∂") and " = " in result and ";" not in result, text
