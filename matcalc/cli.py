@@ -20,7 +20,7 @@ import re
 import sys
 
 from . import __version__
-from .errors import CheckError, MatcalcError
+from .errors import CheckError, LimitError, MatcalcError
 
 JSON_SCHEMA = 1
 EXIT_CHECK_FAILED = 1
@@ -81,25 +81,23 @@ _DIFF_OPTIONS = (
     ("--steps", dict(action="store_true",
                      help="show the derivation, one rule per line (with --format latex: an align* block)")),
 )
+_OPTION_NAMES = tuple(name for name, _ in _DIFF_OPTIONS)
 _TAKES_VALUE = {name for name, spec in _DIFF_OPTIONS if spec.get("action") != "store_true"}
 _LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.S)
 
 
-class _UsageError(Exception):
-    """A command line argparse refuses; raised instead of argparse's own exit."""
+class UsageError(MatcalcError):
+    """The command line itself is wrong (argparse's complaint, a refused pair of options),
+    or its input cannot be read; `usage`, where argparse gave one, is what it prints."""
 
-    def __init__(self, message: str, usage: str):
+    def __init__(self, message: str, usage: str | None = None):
         super().__init__(message)
         self.usage = usage
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):   # argparse's documented hook: it must not return
-        raise _UsageError(message, f"{self.format_usage()}{self.prog}: error: {message}")
-
-
-class _BadInput(MatcalcError):
-    """A problem with the command line or its input streams, not with the expression."""
+        raise UsageError(message, f"{self.format_usage()}{self.prog}: error: {message}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,9 +120,9 @@ def _parser() -> argparse.ArgumentParser:
 def _long_option(arg: str) -> str | None:
     """The diff option an argument names, abbreviations resolved as argparse does."""
     name = arg.split("=", 1)[0]
-    if name in _TAKES_VALUE or any(name == option for option, _ in _DIFF_OPTIONS):
+    if name in _OPTION_NAMES:
         return name
-    matches = [option for option, _ in _DIFF_OPTIONS if option.startswith(name)]
+    matches = [option for option in _OPTION_NAMES if option.startswith(name)]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -171,19 +169,18 @@ def run(argv: list) -> int:
         status, out, err = _respond(argv, as_json)
     except CheckError as exc:
         status, out, err = _failure(as_json, EXIT_CHECK_FAILED, exc, f"matcalc: check failed: {exc.message}")
+    except UsageError as exc:
+        status, out, err = _failure(as_json, EXIT_BAD_INPUT, exc, exc.usage or "matcalc: " + exc.message)
     except MatcalcError as exc:
         status, out, err = _failure(as_json, EXIT_BAD_INPUT, exc, "matcalc: " + exc.describe())
-    except _UsageError as exc:
-        status, out, err = _failure(as_json, EXIT_BAD_INPUT, _BadInput(str(exc)), exc.usage, kind="UsageError")
     except RecursionError:
-        status, out, err = _failure(as_json, EXIT_BAD_INPUT, _BadInput("input nested too deeply"),
-                                    "matcalc: input nested too deeply", kind="LimitError")
+        problem = LimitError("input nested too deeply")
+        status, out, err = _failure(as_json, EXIT_BAD_INPUT, problem, "matcalc: " + problem.message)
     except MemoryError:
-        problem = _BadInput("the input is too large: it ran out of memory (try smaller sizes)")
-        status, out, err = _failure(as_json, EXIT_BAD_INPUT, problem, "matcalc: " + problem.message,
-                                    kind="LimitError")
+        problem = LimitError("the input is too large: it ran out of memory (try smaller sizes)")
+        status, out, err = _failure(as_json, EXIT_BAD_INPUT, problem, "matcalc: " + problem.message)
     except Exception as exc:   # a bug: still one line, and a status that says so
-        problem = _BadInput(f"internal error, please report it: {type(exc).__name__}: {exc}")
+        problem = MatcalcError(f"internal error, please report it: {type(exc).__name__}: {exc}")
         status, out, err = _failure(as_json, EXIT_INTERNAL_ERROR, problem, "matcalc: " + problem.message,
                                     kind="InternalError")
     if err:
@@ -205,7 +202,7 @@ def _respond(argv: list, as_json: bool) -> tuple:
     except SystemExit as done:    # --help and --version print, then exit
         return done.code or 0, printed.getvalue(), ""
     if args.command != "diff":
-        raise _UsageError("a command is needed", _parser().format_help().rstrip())
+        raise UsageError("a command is needed", _parser().format_help().rstrip())
     _refuse_pairs(args)
     text = _expression_text(args.expression)
     from .derivative import diff
@@ -225,20 +222,20 @@ def _respond(argv: list, as_json: bool) -> tuple:
 def _refuse_pairs(args) -> None:
     for option, formats, why in REFUSED_PAIRS:
         if getattr(args, option[2:].replace("-", "_")) and args.format in formats:
-            raise _BadInput(f"{option} does not go with --format {args.format}: {why}")
+            raise UsageError(f"{option} does not go with --format {args.format}: {why}")
 
 
 def _expression_text(expression: str) -> str:
     if expression != "-":
         return expression
     if sys.stdin is None:
-        raise _BadInput("standard input is closed: give the expression as an argument instead of -")
+        raise UsageError("standard input is closed: give the expression as an argument instead of -")
     try:
         return sys.stdin.read()
     except UnicodeDecodeError as exc:
-        raise _BadInput(f"standard input is not text in {exc.encoding}") from None
+        raise UsageError(f"standard input is not text in {exc.encoding}") from None
     except (OSError, ValueError) as exc:   # ValueError: a stream closed under us
-        raise _BadInput(f"cannot read standard input: {getattr(exc, 'strerror', None) or exc}") from None
+        raise UsageError(f"cannot read standard input: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _absent_variables(d) -> list:

@@ -7,6 +7,7 @@ standard error and exits with status 2 — never a Python traceback.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -528,6 +529,21 @@ def test_json_errors_of_every_stage():
         error = json.loads(result.stdout)["error"]
         assert (error["type"], error["line"], error["column"]) == (kind, line, column), (args, error)
         assert error["message"] and "Traceback" not in result.stdout
+        assert error["type"] in _documented_error_types()
+
+
+def _documented_error_types():
+    text = open(os.path.join(ROOT, "docs", "json.md"), encoding="utf-8").read()
+    row = next(line for line in text.splitlines() if line.startswith("| `type` |"))
+    return set(re.findall(r"`(\w+Error)`", row))
+
+
+def test_a_closed_standard_input_in_json():
+    result = subprocess.run([sys.executable, "-m", "matcalc", "diff", "-", "x", "--format", "json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=lambda: os.close(0))
+    assert result.returncode == 2 and result.stderr == ""
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "UsageError" and error["message"].startswith("standard input is closed")
 
 
 def test_json_warnings_are_in_the_document():
