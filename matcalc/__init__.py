@@ -48,8 +48,7 @@ def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | 
     from .shapes import parse as analyse_text
     if not isinstance(text, str):
         raise MatcalcError(f"the expression is given as text, not {text!r}")
-    names = dict(scalars=_names(scalars, what="a scalar"), symmetric=_names(symmetric, what="a symmetric matrix"),
-                 declare=_names(declare, split=False, what="a declaration"))
+    names = dict(scalars=_names(scalars), symmetric=_names(symmetric), declare=_names(declare, split=False))
     return call_deep(lambda: analyse_text(text, **names).body)
 
 

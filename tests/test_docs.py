@@ -2,7 +2,8 @@
 
 - docs/language.md keeps every line of ../shared/SYNTAX.md (the language contract, v1).
 - Its "Beyond v1" tables are executable: `| you write | read as |` rows parse to the
-  same expression, `| you write | the error says |` rows are refused with that message.
+  same expression, `| you write | the error says |` rows are refused with that message,
+  `| name | kind |` rows have that kind.
 - docs/cli.md names every option of `matcalc diff`.
 """
 import re
@@ -26,12 +27,12 @@ def test_the_reference_keeps_every_line_of_the_contract():
     assert not missing, f"docs/language.md lost {len(missing)} lines of SYNTAX.md, first: {missing[0]!r}"
 
 
-def _table_rows(heading_columns):
-    """The (left, right) cells of every table whose header is `| you write | <heading> |`."""
+def _table_rows(second, first="you write"):
+    """The (left, right) cells of every table whose header is `| <first> | <second> |`."""
     rows, inside = [], False
     for line in LANGUAGE.split("## Beyond v1", 1)[1].splitlines():
-        if line.startswith("| you write |"):
-            inside = line.split("|")[2].strip() == heading_columns
+        if line.startswith("| ") and not line.startswith("| `") and "---" not in line:
+            inside = [c.strip() for c in line.split("|")[1:3]] == [first, second]
             continue
         if inside and line.startswith("| `"):
             cells = [c.strip().strip("`").replace(r"\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
@@ -43,10 +44,18 @@ def _table_rows(heading_columns):
 
 READINGS = _table_rows("read as")
 REFUSALS = _table_rows("the error says")
+KINDS = _table_rows("kind", first="name")
 
 
 def test_the_tables_are_there():
-    assert len(READINGS) >= 15 and len(REFUSALS) >= 5
+    assert len(READINGS) >= 20 and len(REFUSALS) >= 6 and len(KINDS) >= 7
+
+
+@pytest.mark.parametrize("name, kind", KINDS, ids=[n for n, _ in KINDS])
+def test_a_name_has_the_kind_the_reference_says(name, kind):
+    rows, cols = matcalc.parse(name).shape
+    found = "scalar" if (rows, cols) == (1, 1) else "vector" if cols == 1 else "matrix"
+    assert found == kind
 
 
 @pytest.mark.parametrize("written, meant", READINGS, ids=[w for w, _ in READINGS])
