@@ -8,6 +8,7 @@ W_{1}.  Parentheses follow the same precedence as the text emitter.
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 from .expr import mul_parts, number, power
@@ -24,24 +25,63 @@ _FUNCTIONS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "t
               "step": r"\operatorname{step}"}
 
 
+# Scripts KaTeX renders in \text (found by rendering every letter of them); a letter
+# outside them and the basic Greek alphabet is written by its code point, \text{U+00AA}
+_TEXT_RANGES = ((0xC0, 0x17F), (0x400, 0x4FF), (0x3041, 0x3096), (0x30A1, 0x30FA), (0x4E00, 0x9FAF),
+                (0xAC00, 0xD7A3))
+
+
+def _unicode_greek(c: str) -> str | None:
+    """α -> alpha, Ω -> Omega: a Greek letter LaTeX has a command for."""
+    words = unicodedata.name(c, "").split()
+    if len(words) != 4 or words[:2] not in (["GREEK", "SMALL"], ["GREEK", "CAPITAL"]) or words[2] != "LETTER":
+        return None
+    word = words[3].lower() if words[1] == "SMALL" else words[3].capitalize()
+    return word if word in GREEK else None
+
+
+def _letters(text: str) -> str:
+    """The characters of a name in math mode: ASCII as it is, _ escaped, Greek as commands,
+    other scripts in \text."""
+    out = []
+    for c in text:
+        if c.isascii():
+            out.append(r"\_" if c == "_" else c)
+        elif _unicode_greek(c):
+            out.append("{\\" + _unicode_greek(c) + "}")
+        elif any(low <= ord(c) <= high for low, high in _TEXT_RANGES):
+            out.append(r"\text{" + c + "}")
+        else:
+            out.append(rf"\text{{U+{ord(c):04X}}}")
+    return "".join(out)
+
+
 def name_latex(name: str, kind: str, bold_vectors: bool = True) -> str:
+    """A name: a stem of letters with an optional subscript (W1, W_1 and W_a are W_{1},
+    W_{1}, W_{a}; theta and θ are \\theta; x_hat is \\hat{x}); any other name whole, in
+    \\mathrm (\\mathbf for a bold vector) with its underscores escaped: x_y_z is
+    \\mathrm{x\\_y\\_z}."""
     for suffix in ("_hat", "hat"):
-        if name.endswith(suffix) and len(name) > len(suffix):
+        if name.endswith(suffix) and len(name) > len(suffix) and not name[:-len(suffix)].endswith("_"):
             return r"\hat{" + name_latex(name[:-len(suffix)], kind, bold_vectors) + "}"
-    match = re.fullmatch(r"([A-Za-z]+?)(?:_?(\d+)|_([A-Za-z0-9]+))?", name)
-    stem, subscript = (match.group(1), match.group(2) or match.group(3)) if match else (name, None)
-    if stem in GREEK:
-        body = "\\" + stem
-        if kind == "vector" and bold_vectors:
+    bold = kind == "vector" and bold_vectors
+    match = re.fullmatch(r"([^\W\d_]+?)(?:_?(\d+)|_([^\W_]+))?", name)
+    if not match:
+        return (r"\mathbf{" if bold else r"\mathrm{") + _letters(name) + "}"
+    stem, subscript = match.group(1), match.group(2) or match.group(3)
+    greek = stem if stem in GREEK else (_unicode_greek(stem) if len(stem) == 1 else None)
+    if greek:
+        body = "\\" + greek
+        if bold:
             body = r"\boldsymbol{" + body + "}"
-    elif kind == "vector" and bold_vectors:
-        body = r"\mathbf{" + stem + "}"
+    elif bold:
+        body = r"\mathbf{" + _letters(stem) + "}"
     elif len(stem) > 1:
-        body = r"\mathrm{" + stem + "}"
+        body = r"\mathrm{" + _letters(stem) + "}"
     else:
-        body = stem
+        body = _letters(stem)
     if subscript:
-        body += "_{" + subscript + "}"
+        body += "_{" + _letters(subscript) + "}"
     return body
 
 

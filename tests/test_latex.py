@@ -89,3 +89,60 @@ def test_every_identity_renders_in_katex(katex):
 def test_bad_latex_is_caught(katex):
     """The renderer check can fail: a broken string is reported."""
     assert katex([r"\frac{1}{", r"x^{2}"]) [0] is not None
+
+
+ODD_NAMES = ["x_", "a__b", "x_y_z", "_", "__", "_x", "x__hat", "x_hat", "W1", "W_1", "W_a1", "Phi_2b", "θ", "θ_1",
+             "Ω", "ς", "名", "é", "Ж", "ª", "x٣", "ﬁ", "ℌ", "lambda_", "theta_hat", "y_hat_2", "a1b", "αβ", "xᵢ"]
+
+
+def _random_names(count: int, seed: int = 12) -> list:
+    """Names the language reads (a letter or _ first), over ASCII, digits, _ and other scripts."""
+    import random
+    rng = random.Random(seed)
+    alphabet = "abcxyzABXW0129____θαΩς名éЖªﬁℌ٣"
+    names = []
+    while len(names) < count:
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+        if name.isidentifier() and not name[0].isdigit():
+            names.append(name)
+    return names
+
+
+def test_every_name_renders_in_katex(katex):
+    from matcalc.emit_latex import name_latex
+    names = ODD_NAMES + _random_names(300)
+    texts, labels = [], []
+    for name in names:
+        for kind in ("scalar", "vector", "matrix"):
+            for bold in (True, False):
+                texts.append(name_latex(name, kind, bold))
+                labels.append((name, kind, bold))
+    errors = katex(texts)
+    assert [(label, tex, e) for label, tex, e in zip(labels, texts, errors) if e] == []
+
+
+def test_odd_names_render_in_whole_results(katex):
+    """A derivative, its steps and its index form with odd names for a vector, a matrix and
+    an intermediate render; every name the language reads is used."""
+    texts = []
+    for name in ODD_NAMES + _random_names(60, seed=5):
+        program = f"{name}: vector[n]; Q: matrix[n,n]; h_ = Q {name}; {name}^T h_ + sum(exp({name}))"
+        try:
+            d = matcalc.diff(program, name)
+        except matcalc.MatcalcError:
+            continue      # a reserved word is not a name
+        texts += [d.latex(equation=True), d.steps().latex(), matcalc.diff(program, "Q").latex(equation=True)]
+    assert len(texts) > 150
+    errors = katex(texts)
+    assert [(tex, e) for tex, e in zip(texts, errors) if e] == []
+
+
+def test_names_keep_their_regular_forms():
+    from matcalc.emit_latex import name_latex
+    assert name_latex("W1", "matrix") == "W_{1}"
+    assert name_latex("theta", "vector") == r"\boldsymbol{\theta}"
+    assert name_latex("θ", "vector") == r"\boldsymbol{\theta}"
+    assert name_latex("x_hat", "vector") == r"\hat{\mathbf{x}}"
+    assert name_latex("x_y_z", "scalar") == r"\mathrm{x\_y\_z}"
+    assert name_latex("x_", "vector") == r"\mathbf{x\_}"
+    assert name_latex("ª", "scalar") == r"\text{U+00AA}"
