@@ -330,8 +330,8 @@ class _Printer:
         contexts = self._chain_contexts(chain, fixed) if chain else []
         chain_words = []
         for i, (f, context) in enumerate(zip(chain, contexts)):
-            if _is_ones_column(f) and context[0] and (i or len(chain) > 1):
-                # `A 1` and `1 u^T` read 1 as the ones vector
+            if _is_ones_column(f) and context[0] and (i or e.shape[1] != 1):
+                # `A 1` and `1 u^T` read 1 as the ones vector, `1 u^T v` as the number
                 chain_words.append("1")
             elif f.op == "mul":
                 chain_words.append(f"({self.text(f, context)[0]})")

@@ -25,7 +25,8 @@ CORPUS = [
 def _point(d, seed):
     symbols = list(d.analysis.symbols.values())
     dims = concrete_sizes(symbols)
-    values = random_values(symbols, dims, np.random.default_rng(seed))
+    # logdet(A + t B), log(1 + exp(...)): the corpus needs a point where they are defined
+    values = random_values(symbols, dims, np.random.default_rng(seed), positive=True)
     env, bound = bind(d.analysis.symbols, values)
     name = d.variable.value[0]
     direction = np.random.default_rng(seed + 1).normal(size=env[name].shape)
