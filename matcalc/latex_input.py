@@ -249,6 +249,14 @@ class _LatexToNodes(_ToNodes):
     def call(self, meta, function, argument):
         return self._node("call", meta, argument, value=_function_name(function))
 
+    def power_of_call(self, meta, function, exponent, argument):
+        r"""\sin^2(x) is sin(x)^2; \sin^{-1}(x) is the arcsine in most notes, not 1/sin(x)."""
+        if not (exponent.op == "number" and exponent.value.denominator == 1 and exponent.value > 0):
+            raise located(ParseError, f"a power written on a function name is read for whole "
+                                      f"numbers only ({function}^2(x)); write "
+                                      f"{function}(x)^{{..}} for another power", exponent.start)
+        return self._node("power", meta, self.call(meta, function, argument), exponent, at=exponent)
+
     def bare_call(self, meta, function, argument):
         node = self._node("call", meta, argument, value=_function_name(function))
         self.bare_calls.add(id(node))

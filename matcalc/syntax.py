@@ -444,6 +444,8 @@ def _parse_error(exc: UnexpectedInput, text: str) -> ParseError:
         lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
         message = "unexpected end of input"
+        if re.search(r"(?<![=<>:])=(?![=>])", text) and not text.rstrip().endswith("="):
+            message += ": after the definitions comes the expression, as in u = A x; u^T u"
     elif isinstance(exc, UnexpectedCharacters):
         message = f"unexpected character {text_at(text, line, column)!r}"
     elif isinstance(exc, UnexpectedToken):
@@ -478,7 +480,7 @@ def _hint(text: str, offset: int, exc) -> tuple | None:
         return ("a single | is not matcalc's: write abs(x) for the absolute value, det(X) for the "
                 "determinant, ||x|| for the norm", offset)
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END" and exc.token.value != "(":
-        word = re.search(r"([A-Za-z]\w*)\s*$", text[:offset])
+        word = re.search(r"(?<![\\\w])([A-Za-z]\w*)\s*$", text[:offset])
         if word and word.group(1) in function_names():
             name = word.group(1)
             return (f"{name} is a function: write {name}(...); it cannot name a variable", word.start(1))

@@ -84,7 +84,8 @@ READ_AS = [
     (r"\|\mathbf{x}\|_{3}", "||x||_3"), (r"\left\lVert X \right\rVert_F", "||X||_F"),
     (r"\sqrt{\mathbf{x}^\top \mathbf{x}}", "sqrt(x^T x)"), (r"\left|\mathbf{x}\right|", "abs(x)"),
     (r"\mathbf{K}_{3,2}", "commutation(3, 2)"), (r"\mathrm{tr}(A) + \operatorname{Tr}(B)", "tr(A) + tr(B)"),
-    (r"$\mathbf{x}^\top \mathbf{y}$", "x^T y"), (r"\mathbf{u} = A \mathbf{x}; \mathbf{u}^\top \mathbf{u}",
+    (r"$\mathbf{x}^\top \mathbf{y}$", "x^T y"), (r"\exp{\mathbf{x}}", "exp(x)"),
+    (r"\sin^2(t) \mathbf{x}", "scalar t; sin(t)^2 x"), (r"\mathbf{u} = A \mathbf{x}; \mathbf{u}^\top \mathbf{u}",
                                                 "u = A x; u^T u"),
     # a plain lowercase letter beside bold ones is a scalar, as matcalc prints them
     (r"t \mathbf{x}", "scalar t; t x"), (r"\begin{bmatrix} t & 1 \\ 2 & t^{2} \end{bmatrix} \mathbf{v}",
@@ -127,6 +128,8 @@ REFUSED = [
     (r"\det X \cdot 2", ParseError, "parentheses", 1),
     (r"|X| + \mathbf{x}^\top \mathbf{x}", ShapeError, r"write \det(X)", 1),
     (r"\hat{A + B}", ParseError, r"\hat{..} puts a hat on a name", 6),
+    (r"\sin^{-1}(t)\mathbf{x}", ParseError, "whole numbers only", 7),
+    ("u = A x", ParseError, "after the definitions comes the expression", 8),
 ]
 
 
@@ -329,3 +332,16 @@ def test_mutated_text_raises_only_matcalc_errors(text):
             call()
         except matcalc.MatcalcError as exc:
             assert exc.message
+
+
+@settings(ROUND_TRIP, max_examples=60)
+@given(expressions("scalar"), st.sampled_from(["x", "A", "a"]))
+def test_latex_of_random_derivatives_reads_back(text, variable):
+    try:
+        d = matcalc.diff(text, variable, declare=DECLARE, scalars=SCALARS)
+    except matcalc.MatcalcError:
+        return
+    if d.is_tensor:
+        return
+    _reads_back(d.latex(), d.expr, declare=DECLARE, scalars=SCALARS)
+    _reads_back(d.latex(equation=True), d.expr, declare=DECLARE, scalars=SCALARS)
