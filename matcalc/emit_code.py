@@ -91,8 +91,12 @@ def numpy_code(derivative) -> str:
     names = [writer.name(s.value[0]) for s in symbols]
     lines = ["import numpy as np", ""]
     lines += [writer.helpers[h] for h in sorted(writer.helpers)]
-    lines.append(f"def derivative({', '.join(names)}):")
-    lines.append(f'    """{_title(derivative)}; vectors as (n,) or (n, 1), scalars as numbers."""')
+    # a size no argument has (tr(I) with I of its own size) is asked for by name
+    free = [writer.dim(d) for d in sorted(writer.names.dims)
+            if not any(d in s.shape for s in symbols if s.value[1] != "scalar")]
+    lines.append(f"def derivative({', '.join(names + (['*'] + free if free else []))}):")
+    lines.append(f'    """{_title(derivative)}; vectors as (n,) or (n, 1), scalars as numbers'
+                 + (f"; the sizes {', '.join(free)} by name" if free else "") + '."""')
     for s, name in zip(symbols, names):
         if s.value[1] == "vector":
             lines.append(f"    {name} = np.asarray({name}, dtype=float).reshape(-1, 1)")
@@ -116,8 +120,7 @@ def sympy_code(derivative) -> str:
     writer = _Writer("sympy", _Namespace(derivative, derivative.expr))
     body = writer.code(derivative.expr)
     symbols = list(derivative.analysis.symbols.values())
-    dims = sorted({factor for s in symbols for d in s.shape if isinstance(d, str)
-                   for factor in d.split("*") if not factor.isdigit()})
+    dims = sorted(writer.names.dims)
     lines = ["import sympy as sp", ""]
     lines += [writer.helpers[h] for h in sorted(writer.helpers)]
     if dims:
@@ -167,8 +170,10 @@ class _Namespace:
                 self.users[name] = self._fresh(_python_name(name), taken, "_")
         dims = {f for s in derivative.analysis.symbols.values() for d in s.shape if isinstance(d, str)
                 for f in d.split("*") if not f.isdigit()}
-        dims |= {f for n in E.postorder(expression) for d in n.shape if isinstance(d, str)
-                 for f in d.split("*") if not f.isdigit()}
+        for node in E.postorder(expression):
+            sizes = list(node.shape) + ([node.value] if node.op == "dim" else []) + \
+                (list(node.value) if node.op == "comm" else [])
+            dims |= {f for d in sizes if isinstance(d, str) for f in d.split("*") if not f.isdigit()}
         self.dims: dict = {}
         for d in sorted(dims):
             self.dims[d] = self._fresh(_python_name(d), taken, "_size")

@@ -166,7 +166,8 @@ class _Fixed:
 
 class _Sizes:
     """Spellings of constants of a given size, from the symbols in scope (SYNTAX.md has
-    no sized `ones(n)`; these spellings read back with the size of the symbol)."""
+    no sized `ones(n)`; these spellings read back with the size of the symbol).  A size no
+    symbol in scope has is free, and its constants are written bare: `I`, `(1^T)^T`, `tr(I)`."""
 
     def __init__(self, symbols):
         self.columns: dict = {}     # dimension -> text of a ones column of that length
@@ -182,36 +183,38 @@ class _Sizes:
             elif rows == cols:
                 self.columns.setdefault(rows, f"diag({name}) .^ 0")
             else:
-                self.columns.setdefault(rows, f"diag({name} {name}^T) .^ 0")
-                self.columns.setdefault(cols, f"diag({name}^T {name}) .^ 0")
+                self.columns.setdefault(rows, f"({name} 1) .^ 0")
+                self.columns.setdefault(cols, f"({name}^T 1) .^ 0")
+
+    def known(self, dim) -> bool:
+        if isinstance(dim, int) or dim in self.columns:
+            return True
+        return not _atomic(dim) and all(p.isdigit() or p in self.columns for p in dim.split("*"))
 
     def ones_column(self, dim) -> tuple[str, int]:
         if dim in self.columns:
             return self.columns[dim], POWER
         if isinstance(dim, int):
             return "[" + "; ".join("1" * dim) + "]", ATOM
-        if not _atomic(dim):
+        if self.known(dim):
             parts = [int(p) if p.isdigit() else p for p in dim.split("*")]
             text = self.ones_column(parts[-1])[0]
             for part in reversed(parts[:-1]):
                 text = f"kron({self.ones_column(part)[0]}, {text})"
             return text, ATOM
-        # a dimension no symbol in scope has: named as commutation(n, m) names dimensions
-        return f"diag(commutation({dim}, 1))", ATOM
+        return "(1^T)^T", POSTFIX
 
     def ones(self, shape) -> tuple[str, int]:
         rows, cols = shape
         if cols == 1:
             return self.ones_column(rows)
-        row = self._postfix(self.ones_column(cols)) + "^T"
+        row = self._postfix(self.ones_column(cols)) + "^T" if self.known(cols) else "1^T"
         if rows == 1:
             return row, POSTFIX
         return f"{self._power(self.ones_column(rows))} {row}", PRODUCT
 
     def identity(self, dim) -> tuple[str, int]:
-        if dim not in self.columns and _atomic(dim) and not isinstance(dim, int):
-            return f"commutation({dim}, 1)", ATOM
-        return f"diag({self.ones_column(dim)[0]})", ATOM
+        return (f"diag({self.ones_column(dim)[0]})", ATOM) if self.known(dim) else ("I", ATOM)
 
     def zero(self, shape) -> tuple[str, int]:
         if shape in self.shapes:
@@ -219,7 +222,7 @@ class _Sizes:
         return "0 " + self._power(self.ones(shape)), PRODUCT
 
     def size(self, dim) -> tuple[str, int]:
-        return f"sum({self.ones_column(dim)[0]})", ATOM
+        return (f"sum({self.ones_column(dim)[0]})", ATOM) if self.known(dim) else ("tr(I)", ATOM)
 
     @staticmethod
     def _postfix(spelled) -> str:

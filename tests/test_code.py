@@ -140,3 +140,14 @@ def test_step_at_zero_agrees_with_evaluate():
     assert want == 2.0 + 2 * 1.5 * 1.0
     assert _run(numpy_code(d))["derivative"](*(values[name] for name in d.analysis.symbols)) == want
     np.testing.assert_array_equal(_sympy_value(d, values), [[want]])
+
+
+def test_a_size_no_argument_has_is_a_keyword_argument():
+    """tr(I) with I of its own size: the code asks for the size by name, as evaluate does."""
+    d = matcalc.diff("scalar a; a^2 tr(I)", "a")
+    function = _run(numpy_code(d))["derivative"]
+    import inspect
+    (size,) = [p.name for p in inspect.signature(function).parameters.values() if p.kind == p.KEYWORD_ONLY]
+    assert function(1.5, **{size: 4}) == 2 * 1.5 * 4
+    with pytest.raises(TypeError):
+        function(1.5)

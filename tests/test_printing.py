@@ -224,12 +224,6 @@ PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples
 @PROPERTY
 @given(expressions())
 def test_random_expressions_read_back_as_the_same_value(e):
-    assert_reads_back(e)
-
-
-@PROPERTY
-@given(expressions())
-def test_random_expressions_read_back_with_sizes_from_the_context(e):
     """With the function's symbols in scope a constant's size is spelled with them (`0 x`)."""
     assert_reads_back(e, context=SYMBOLS.values())
 
