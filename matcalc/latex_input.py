@@ -184,8 +184,8 @@ class _LatexToNodes(_ToNodes):
             return self._entry(meta, core, indices, subscript)
         if re.fullmatch(r"\d+", text):
             return self._renamed(core, core.value + text, meta)     # W_{1} is W1, as printed
-        if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", text):
-            return self._renamed(core, f"{core.value}_{text}", meta)
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
+            return self._renamed(core, f"{core.value}_{text}", meta)     # x_{y_z} is x_y_z
         raise located(ParseError, f"cannot read the subscript _{{{text}}}: a name's subscript is "
                                   f"letters or digits (x_{{1}}, x_{{ab}}); an entry is X_{{i,j}}",
                       subscript.start_pos)
