@@ -35,14 +35,17 @@ class Derivation:
     lines: list
     variable: E.Expr
     layout: str
+    symbols: tuple = ()      # the function's symbols: their sizes spell constants (`0 x`)
 
     def text(self) -> str:
         from .emit_text import to_text
-        rendered = [(f"{d.value} = {to_text(d.args[0], statements=False)}", "definition")
-                    for d in self.definitions]
+
+        def show(e):
+            return to_text(e, statements=False, context=self.symbols)
+        rendered = [(f"{d.value} = {show(d.args[0])}", "definition") for d in self.definitions]
         for line in self.lines:
             prefix = {"": "   = ", "=>": "=> ", "vec=>": "=> "}.get(line.lhs, f"{line.lhs} = ")
-            rendered.append((prefix + to_text(_display(line.expr), statements=False), line.reason))
+            rendered.append((prefix + show(_display(line.expr)), line.reason))
         width = max(len(body) for body, _ in rendered)
         return "\n".join(f"{body:<{width}}   [{reason}]" if reason else body for body, reason in rendered)
 
@@ -150,6 +153,7 @@ def derivation(derivative) -> Derivation:
         earlier = ", ".join(v.value[0] for v in derivative.variables[:-1])
         f, name, reason = derivative.differentiated, "g", f"the derivative by {earlier}, mixed layout"
     differentiator = Differentiator(variable)
+    symbols = tuple(derivative.analysis.symbols.values())
     lines = [Line(name, f, reason), Line("d" + name, E.differential(f), "")]
     current = E.differential(f)
     while any(n.op == "d" and n.args[0] is not variable for n in E.postorder(current)):
@@ -168,13 +172,13 @@ def derivation(derivative) -> Derivation:
         lines.append(Line("", simplified, ", ".join(names + ["collecting terms"])))
     if derivative.is_tensor:
         lines.append(Line("vec=>", derivative.vec().expr, "identification: vec dF = J vec dX (vec form)"))
-        return Derivation(lines, variable, derivative.layout)
+        return Derivation(lines, variable, derivative.layout, symbols)
     lines.append(Line("=>", derivative.core, _identification(f, variable)))
     if derivative.expr is not derivative.core:
         lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))
     else:
         lines[-1] = Line("=>", derivative.core, lines[-1].reason + f", {derivative.layout} layout")
-    return Derivation(lines, variable, derivative.layout)
+    return Derivation(lines, variable, derivative.layout, symbols)
 
 
 def _identification(f: E.Expr, variable: E.Expr) -> str:
