@@ -146,3 +146,12 @@ def test_names_keep_their_regular_forms():
     assert name_latex("x_y_z", "scalar") == r"\mathrm{x\_y\_z}"
     assert name_latex("x_", "vector") == r"\mathbf{x\_}"
     assert name_latex("ª", "scalar") == r"\text{U+00AA}"
+
+
+def test_index_forms_with_definitions_render_in_katex(katex):
+    texts = []
+    for name in ("u1", "x_y_z", "θ", "a__b"):
+        d = matcalc.diff(f"{name} = tanh(W1 x); u2 = tanh(W2 {name}); ||u2 - y||^2", ("W1", "W2"))
+        assert d.is_tensor
+        texts += [d.latex(equation=True), d.index_form().latex(equation=False), d.vec().latex()]
+    assert katex(texts) == [None] * len(texts)
