@@ -186,8 +186,9 @@ class _Context:
         return f"{name}: matrix[{self.dim(rows)},{self.dim(cols)}]"
 
 
+# Not 1: beside a vector or matrix, `X 1` and `1 x^T` mean the ones vector (SYNTAX.md)
 NUMBERS = (("2", 2.0, ATOM), ("3", 3.0, ATOM), ("0.5", 0.5, ATOM), ("1.5", 1.5, ATOM),
-           ("1/2", 0.5, PRODUCT), ("0.25", 0.25, ATOM), ("1", 1.0, ATOM))
+           ("1/2", 0.5, PRODUCT), ("0.25", 0.25, ATOM))
 ELEMENTWISE = ("exp", "sin", "cos", "tanh", "sigmoid", "softplus", "abs", "relu")
 POSITIVE_ONLY = ("log", "sqrt")
 INTEGER_EXPONENTS = (("2", 2), ("3", 3))
@@ -204,7 +205,9 @@ class _Generator:
         return self.draw(st.sampled_from(options))
 
     def coin(self, chance: float = 0.5) -> bool:
-        return self.draw(st.integers(0, 999)) < chance * 1000
+        # hypothesis draws small integers more often than their share; a wide range and a
+        # remainder make the odds near the stated chance
+        return self.draw(st.integers(0, 2**32 - 1)) % 1000 < chance * 1000
 
     # ---- leaves
     def leaf(self, shape) -> Node:
@@ -235,26 +238,29 @@ class _Generator:
         return Node("T", (a,), (a.shape[1], a.shape[0]), wrap(a, POSTFIX) + mark, POSTFIX)
 
     def expr(self, shape, depth: int) -> Node:
-        if depth <= 0 or self.coin(0.1):
+        if depth <= 0 or self.coin(0.05):
             return self.leaf(shape)
         choices = self.productions(shape)
         production = self.pick(choices)
         return production(shape, depth - 1)
 
     def productions(self, shape):
+        """The productions that give this shape, some listed twice to draw them more often."""
         rows, cols = shape
         common = [self.p_add, self.p_add, self.p_neg, self.p_scale, self.p_hadamard, self.p_divide,
-                  self.p_function, self.p_function, self.p_power, self.p_product, self.p_product,
-                  self.p_product, self.p_transpose]
+                  self.p_function, self.p_function, self.p_power, self.p_power, self.p_product,
+                  self.p_product, self.p_product, self.p_transpose]
         if not is_scalar(shape):
             common += [self.p_broadcast]
         if is_scalar(shape):
-            common += [self.p_trace, self.p_det, self.p_logdet, self.p_sum, self.p_sum, self.p_norm,
-                       self.p_norm, self.p_logsumexp, self.p_entry, self.p_scalar_power, self.p_kron_scalar]
+            common += [self.p_trace, self.p_trace, self.p_det, self.p_det, self.p_logdet, self.p_logdet,
+                       self.p_sum, self.p_sum, self.p_norm, self.p_norm, self.p_logsumexp, self.p_logsumexp,
+                       self.p_entry, self.p_scalar_power, self.p_scalar_power, self.p_kron_scalar]
         if cols == "1" and rows != "1":
-            common += [self.p_softmax, self.p_diag_of]
+            common += [self.p_softmax, self.p_softmax, self.p_diag_of]
         if rows == cols and rows != "1":
-            common += [self.p_inverse, self.p_matrix_power, self.p_diag_matrix]
+            common += [self.p_inverse, self.p_inverse, self.p_matrix_power, self.p_matrix_power,
+                       self.p_diag_matrix]
         if rows != "1" and cols != "1":
             common += [self.p_kron_outer]
         return common
@@ -505,8 +511,8 @@ class _Generator:
         return Node("lit", tuple(bounded), shape, text, ATOM, (2, 2))
 
 
-BODY_SHAPES = (SCALAR, SCALAR, SCALAR, SCALAR, ("n", "1"), ("m", "1"), ("n", "n"), ("n", "m"), ("1", "n"),
-               ("2", "1"))
+BODY_SHAPES = (SCALAR, SCALAR, SCALAR, SCALAR, ("n", "1"), ("m", "1"), ("n", "n"), ("n", "m"), ("m", "m"),
+               ("2", "2"), ("1", "n"), ("2", "1"))
 
 
 @st.composite
@@ -534,8 +540,7 @@ def programs(draw, max_depth: int = 3) -> Program:
             if alias is not None:
                 definitions.append((alias, Node("ref", (), shape, name, ATOM, name)))
                 ctx.by_shape[shape].append(alias)
-    # deep by default; shrinking the drawn integer towards 0 keeps the depth, leaves shrink instead
-    body = gen.expr(draw(st.sampled_from(BODY_SHAPES)), max_depth - draw(st.integers(0, max_depth - 2)))
+    body = gen.expr(draw(st.sampled_from(BODY_SHAPES)), max_depth)
     if not any(node.op == "sym" for node in _postorder(body)) and \
             not any(node.op == "sym" for _, d in definitions for node in _postorder(d)):
         # a program of constants only has nothing to differentiate by: scale it by a symbol
@@ -770,6 +775,41 @@ def expected_derivative(program: Program, variable: str, layout: str, env: dict)
     return arrange(coarse, f_count, v_count, layout)
 
 
+def second_differences(program: Program, variable: str, env: dict, step: float) -> np.ndarray:
+    """T[f axes..., variable axes..., variable axes...] by central second differences."""
+    f_shape = axis_shape(program.body.shape)
+    base = env[variable]
+    v_shape = tuple(SIZES[d] for d in variable_axes(program, variable))
+    indices = list(np.ndindex(*v_shape)) if v_shape else [()]
+    tensor = np.zeros(f_shape + v_shape + v_shape)
+
+    def position(index):
+        return index if len(index) == 2 else (index[0], 0) if index else (0, 0)
+    for first in indices:
+        for second in indices:
+            total = 0
+            for sign_a, sign_b in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                moved = base.copy()
+                moved[position(first)] += sign_a * step
+                moved[position(second)] += sign_b * step
+                total = total + sign_a * sign_b * program.value({**env, variable: moved}).reshape(f_shape)
+            tensor[(Ellipsis,) + tuple(first) + tuple(second)] = total / (4 * step * step)
+    return tensor
+
+
+def expected_second_derivative(program: Program, variable: str, layout: str, env: dict):
+    """The second derivative: the derivative, in the layout, of the mixed-layout first
+    derivative (SYNTAX.md: a Hessian is the derivative of the mixed-layout gradient)."""
+    coarse = second_differences(program, variable, env, 2e-4)
+    fine = second_differences(program, variable, env, 1e-4)
+    scale = 1 + np.max(np.abs(coarse), initial=0)
+    if np.max(np.abs(coarse - fine), initial=0) > 1e-4 * scale:
+        return None
+    f_count = len(axis_sizes(program.body.shape))
+    v_count = len(variable_axes(program, variable))
+    return arrange(fine, f_count + v_count, v_count, layout)
+
+
 def close(got, want, rtol=1e-4, atol=1e-5) -> bool:
     got_array, want_array = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
     if got_array.shape != want_array.shape:
@@ -843,7 +883,8 @@ def run_case(case: dict) -> dict:
     if step("parse", lambda: str(matcalc.parse(text))):
         step("function_value", lambda: _readback(text, values))
         step("function_readback", lambda: _readback(preamble + out["parse"], values))
-    if not step("diff", lambda: matcalc.diff(text, case["variable"], layout=case["layout"])):
+    if not step("diff", lambda: matcalc.diff(text, case["variable"], layout=case["layout"],
+                                            order=case.get("order", 1))):
         return out
     derivative = out.pop("diff")
     out["is_tensor"] = derivative.is_tensor
@@ -907,14 +948,15 @@ class Guard:
 
 
 # ------------------------------------------------------------------ judging the answers
-def point_for(program: Program, variable: str, layout: str, seed: int, tries: int = 6):
+def point_for(program: Program, variable: str, layout: str, seed: int, order: int = 1, tries: int = 6):
     """A point where the function is defined and smooth enough to judge, with the expected
-    derivative there and the function's value; None if none of a few is."""
+    derivative there (of the order) and the function's value; None if none of a few is."""
+    expect = expected_derivative if order == 1 else expected_second_derivative
     for attempt in range(tries):
         env = random_point(program, seed + attempt)
         try:
             value = program.value(env)
-            expected = expected_derivative(program, variable, layout, env)
+            expected = expect(program, variable, layout, env)
         except Undefined:
             continue
         if expected is not None:
@@ -929,8 +971,10 @@ def execute_code(code: str, symbols: list, values: dict):
     return namespace["derivative"](*(values[name] for name in symbols))
 
 
-def judge(out: dict, value, expected, values: dict) -> list:
-    """(property, what went wrong) for each answer that is not what it should be."""
+def judge(out: dict, value, expected, values: dict, order: int = 1) -> list:
+    """(property, what went wrong) for each answer that is not what it should be; second
+    derivatives from second differences are compared with a looser tolerance."""
+    rtol, atol = (1e-4, 1e-5) if order == 1 else (1e-3, 1e-4)
     problems = []
     if "timeout" in out:
         return [("time", f"no answer within {out['timeout']} s")]
@@ -956,7 +1000,7 @@ def judge(out: dict, value, expected, values: dict) -> list:
         if np.shape(got) != np.shape(expected) or isinstance(expected, float) != isinstance(got, float):
             problems.append(("derivative", f"evaluate gives shape {np.shape(got)} ({type(got).__name__}), "
                                            f"the layout asks for {np.shape(expected)}"))
-        elif not close(got, expected):
+        elif not close(got, expected, rtol, atol):
             problems.append(("derivative", f"{out.get('text')!r} evaluates to {_show(got)}, finite "
                                            f"differences give {_show(expected)}"))
         for key in ("readback", "vec_readback"):

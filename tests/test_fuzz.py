@@ -47,53 +47,95 @@ def guard():
 
 @st.composite
 def cases(draw, max_depth=4):
+    """(program, variable, layout, seed for the point, order): second derivatives by a
+    variable of at most four entries, one case in five."""
     program = draw(fuzz.programs(max_depth=max_depth))
     candidates = program.used_symbols() + program.extra
     variable = draw(st.sampled_from(candidates)) if candidates else None
-    return program, variable, draw(st.sampled_from(fuzz.LAYOUTS)), draw(st.integers(0, 2**31))
+    small = variable is not None and len(fuzz.axis_shape(program.symbols[variable][1])) <= 1 or \
+        variable is not None and program.symbols[variable][1] == ("2", "2")
+    order = 2 if small and draw(st.integers(0, 4)) == 0 else 1
+    return program, variable, draw(st.sampled_from(fuzz.LAYOUTS)), draw(st.integers(0, 2**31)), order
 
 
 def _run(guard, case, properties, code=False, check=False):
-    program, variable, layout, seed = case
-    note(f"text: {program.text!r}, by {variable}, {layout} layout")
+    program, variable, layout, seed, order = case
+    note(f"text: {program.text!r}, by {variable}, {layout} layout, order {order}")
     if variable is None:
         event("no variable in the program")
         return
-    found = fuzz.point_for(program, variable, layout, seed)
+    found = fuzz.point_for(program, variable, layout, seed, order)
     if found is None:
         event("no point where the function is smooth enough to judge")
         return
     env, value, expected = found
     values = fuzz.matcalc_values(program, env)
     out = guard.run({"text": program.text, "preamble": program.preamble, "variable": variable,
-                     "layout": layout, "values": values, "code": code, "check": check},
+                     "layout": layout, "order": order, "values": values, "code": code, "check": check},
                     CHECK_LIMIT if check else LIMIT)
     if fuzz.refusal(out):
         event(f"refused: {fuzz.refusal(out)[:40]}")
-    problems = [p for p in fuzz.judge(out, value, expected, values) if p[0] in properties]
+    problems = [p for p in fuzz.judge(out, value, expected, values, order) if p[0] in properties]
     assert not problems, "\n".join(f"[{kind}] {what}" for kind, what in problems) + \
         f"\ntext: {program.text!r}\nby {variable}, {layout} layout, at {values}"
 
 
+def _known_cases():
+    """Inputs of issue 12's table, as generator trees: each case is run first, every time."""
+    F, N = fuzz, fuzz.Node
+    x, s = N("sym", (), ("n", "1"), "x", F.ATOM, "x"), N("sym", (), F.SCALAR, "s", F.ATOM, "s")
+    y = N("sym", (), ("m", "m"), "Y", F.ATOM, "Y")
+    symbols = {"x": ("vector", ("n", "1")), "s": ("scalar", F.SCALAR), "Y": ("matrix", ("m", "m"))}
+    square = N("epow", (x,), x.shape, "x .^ 2", F.POWER, 2)
+    folded = N("sum", (N("epow", (square,), x.shape, "(x .^ 2) .^ 0.5", F.POWER, 0.5),), F.SCALAR,
+               "sum((x .^ 2) .^ 0.5)", F.ATOM)
+    xx = N("mul", (N("T", (x,), ("1", "n"), "x^T", F.POSTFIX), x), F.SCALAR, "x^T x", F.PRODUCT)
+    cancel = N("tr", (N("mul", (N("inv", (y,), y.shape, "inv(Y)", F.ATOM), y), y.shape, "inv(Y) Y", F.PRODUCT),),
+               F.SCALAR, "tr(inv(Y) Y)", F.ATOM)
+    scaled = N("mul", (xx, cancel), F.SCALAR, "x^T x tr(inv(Y) Y)", F.PRODUCT)
+    power = N("spow", (N("fun", (s,), F.SCALAR, "exp(s)", F.ATOM, "exp"), N("sum", (x,), F.SCALAR, "sum(x)", F.ATOM)),
+              F.SCALAR, "exp(s)^(sum(x))", F.POWER)
+    zero = N("logsumexp", (N("sub", (x, x), x.shape, "x - x", F.SUM),), F.SCALAR, "logsumexp(x - x)", F.ATOM)
+    sized = N("mul", (zero, N("epow", (s,), F.SCALAR, "s^2", F.POWER, 2)), F.SCALAR, "logsumexp(x - x) s^2",
+              F.PRODUCT)
+    declarations = ["x: vector[n]", "s: scalar", "Y: matrix[m,m]"]
+    for body, variable in ((folded, "x"), (scaled, "x"), (power, "x"), (sized, "s")):
+        names = {node.value for node in fuzz._postorder(body) if node.op == "sym"}
+        used = {name: kind for name, kind in symbols.items() if name in names}
+        program = fuzz.Program([d for d in declarations if d.split(":")[0] in used], [], body, used,
+                               {"n": "n", "m": "m"})
+        yield program, variable, "mixed", 0, 1
+
+
+def known(test):
+    for case in _known_cases():
+        test = example(case=case)(test)
+    return test
+
+
 @settings(max_examples=EXAMPLES, **SETTINGS)
+@known
 @given(cases())
 def test_derivatives_agree_with_finite_differences(guard, case):
     _run(guard, case, ("derivative", "crash", "time"))
 
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
+@known
 @given(cases())
 def test_printed_results_read_back(guard, case):
     _run(guard, case, ("reading", "printing", "crash", "time"))
 
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
+@known
 @given(cases())
 def test_generated_numpy_code_computes_the_derivative(guard, case):
     _run(guard, case, ("code", "crash", "time"), code=True)
 
 
 @settings(max_examples=max(EXAMPLES // 4, 5), **SETTINGS)
+@known
 @given(cases(max_depth=3))
 def test_check_agrees_with_finite_differences(guard, case):
     _run(guard, case, ("check", "crash", "time"), check=True)
