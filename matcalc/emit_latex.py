@@ -85,6 +85,11 @@ def name_latex(name: str, kind: str, bold_vectors: bool = True) -> str:
     return body
 
 
+def _dimension(d) -> str:
+    """A size: n, or the product m n (m*n in text)."""
+    return " ".join(_letters(p) for p in str(d).split("*"))
+
+
 def to_latex(e, bold_vectors: bool = True) -> str:
     return _Latex(bold_vectors).text(e)[0]
 
@@ -135,7 +140,7 @@ class _Latex:
         return r"\mathbf{0}" if e.shape != (1, 1) else "0", ATOM
 
     def _dim(self, e):
-        return str(e.value), ATOM
+        return _dimension(e.value), ATOM
 
     def _d(self, e):
         return r"\mathrm{d}" + self.at(e.args[0], ATOM), ATOM
@@ -224,7 +229,7 @@ class _Latex:
 
     def _comm(self, e):
         rows, cols = e.value
-        return rf"\mathbf{{K}}_{{{rows},{cols}}}", ATOM
+        return rf"\mathbf{{K}}_{{{_dimension(rows)},{_dimension(cols)}}}", ATOM
 
     def _sum(self, e):
         return self._call(r"\operatorname{sum}", e)
@@ -242,7 +247,8 @@ class _Latex:
     def _entry(self, e):
         i, j = e.value
         inner = e.args[0]
-        index = str(i) if inner.shape[1] == 1 else (str(j) if inner.shape[0] == 1 else f"{i}{j}")
+        index = str(i) if inner.shape[1] == 1 else (str(j) if inner.shape[0] == 1 else
+                                                     f"{i}{j}" if i < 10 and j < 10 else f"{i},{j}")
         return self.at(inner, POSTFIX) + "_{" + index + "}", POSTFIX
 
     def _lit(self, e):

@@ -60,8 +60,8 @@ class IndexForm:
     def __str__(self) -> str:
         power = "" if self.order == 1 else _superscript(self.order)
         numerator = to_text(self.numerator, statements=False)
-        top = f"∂{power}({numerator})" + ("_" + "".join(self.f_indices) if self.f_indices else "")
-        bottom = "".join(f"∂{name}" + ("_" + "".join(ix) if ix else "") for name, _, ix in self.variables)
+        top = f"∂{power}({numerator})" + ("_" + _subscript(self.f_indices) if self.f_indices else "")
+        bottom = "".join(f"∂{name}" + ("_" + _subscript(ix) if ix else "") for name, _, ix in self.variables)
         where = "".join(f"{d.value} = {to_text(d.args[0], statements=False)}; " for d in self.definitions)
         return f"{where}{top}/{bottom} = {self._text_terms()}"
 
@@ -73,9 +73,9 @@ class IndexForm:
         if not equation:
             return body
         power = "" if self.order == 1 else f"^{{{self.order}}}"
-        sub = "_{" + "".join(self.f_indices) + "}" if self.f_indices else ""
+        sub = "_{" + _subscript(self.f_indices) + "}" if self.f_indices else ""
         top = rf"\partial{power} \left({to_latex(self.numerator, bold_vectors)}\right){sub}"
-        bottom = r" \, ".join(r"\partial {" + name_latex(name, "scalar", False) + "}" + ("_{" + "".join(ix) + "}" if ix else "")
+        bottom = r" \, ".join(r"\partial {" + name_latex(name, "scalar", False) + "}" + ("_{" + _subscript(ix) + "}" if ix else "")
                               for name, kind, ix in self.variables)
         where = ", ".join(f"{to_latex(d, bold_vectors)} = {to_latex(d.args[0], bold_vectors)}"
                           for d in self.definitions)
@@ -119,9 +119,15 @@ def _index_text(index) -> str:
     return str(index + 1) if isinstance(index, int) else index
 
 
+def _subscript(indices) -> str:
+    """ij, or i1,i2 and k,12 where an index has more than one character."""
+    texts = [_index_text(i) for i in indices]
+    return ("," if any(len(t) > 1 for t in texts) else "").join(texts)
+
+
 def _factor_text(factor) -> str:
     kind, payload, indices = factor
-    sub = "".join(_index_text(i) for i in indices)
+    sub = _subscript(indices)
     if kind == "delta":
         return "δ_" + sub
     text = to_text(payload, statements=False)
@@ -132,7 +138,7 @@ def _factor_text(factor) -> str:
 
 def _factor_latex(factor, bold: bool) -> str:
     kind, payload, indices = factor
-    sub = "_{" + "".join(_index_text(i) for i in indices) + "}" if indices else ""
+    sub = "_{" + _subscript(indices) + "}" if indices else ""
     if kind == "delta":
         return r"\delta" + sub
     if payload.op in ("sym", "let"):
