@@ -70,7 +70,7 @@ def _numpy_logdet(m):
 
 
 def _numpy_power(m, p):
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
         try:
             return np.power(m, p[0, 0])
         except FloatingPointError:

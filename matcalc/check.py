@@ -21,13 +21,17 @@ from .derivative import axis_dims, derivative_of, layout_order, variable_axes
 from .as_typed import NUMPY, SYMPY, typed_value
 from .emit_numpy import DomainError, _dim
 from .emit_sympy import symbol_matrix, to_sympy
-from .errors import CheckError
+from .budget import spend
+from .errors import CheckError, LimitError
 from .evaluation import bind, tensor_from_vec_form
 from .expr import postorder
 
 SIZES = (2, 3, 4)
 TOLERANCE = 1e-6
 SYMBOLIC_OPS = 400   # larger differences (inverses of products, say) are compared at points
+# Every entry becomes a SymPy expression: a declared size (vector[1000000], x[1000000000],
+# commutation(100000, 100000)) past this is refused before anything is built.
+MAX_CHECK_SIZE = 16
 
 
 @dataclass
@@ -111,6 +115,7 @@ def _result_shape(sizes: list, f_axes: int, v_axes: int, layout: str) -> tuple:
 
 def check(derivative, seed: int = 0) -> CheckReport:
     symbols = list(derivative.analysis.symbols.values())
+    _refuse_large_sizes(derivative)
     problems = []
     for positive in (False, True):
         for order in SIZE_ORDERS:
@@ -121,6 +126,16 @@ def check(derivative, seed: int = 0) -> CheckReport:
                 where = ", ".join(f"{d}={n}" for d, n in dims.items())
                 problems.append(f"{where}{' with positive entries' if positive else ''}: {exc}")
     raise CheckError("the expression is undefined at every size tried (" + "; ".join(problems) + ")")
+
+
+def _refuse_large_sizes(derivative) -> None:
+    fixed = {d for node in postorder(derivative.function) for d in
+             (*node.shape, *(node.value if node.op == "comm" else ())) if isinstance(d, int)}
+    fixed |= {int(part) for node in postorder(derivative.function) for d in node.shape
+              if isinstance(d, str) for part in d.split("*") if part.isdigit()}
+    if fixed and max(fixed) > MAX_CHECK_SIZE:
+        raise LimitError(f"check() builds every entry in SymPy; a size of {max(fixed)} is past its limit "
+                         f"of {MAX_CHECK_SIZE}: check the expression with symbolic sizes (vector[n])")
 
 
 class Arrangement(NamedTuple):
@@ -148,7 +163,7 @@ def _check_at(derivative, symbols, dims, seed, positive) -> CheckReport:
 
 def _typed_numpy(derivative, point: dict):
     env, dims = bind(derivative.analysis.symbols, point)
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
         try:
             return typed_value(derivative.analysis, env, dims, NUMPY)
         except FloatingPointError as exc:
@@ -195,6 +210,7 @@ def _check_sympy(derivative, symbols, dims, problem, seed, positive):
         def partial(index, v_index, place, table=table, V=V, halve=halve):
             # a symmetric matrix has one symbol for S_ij and S_ji: diff gives the sum of both
             # partials (the "entries" convention); the symmetric gradient is half of it
+            spend()
             d = sp.diff(table[index], V[place])
             return d / 2 if halve and place[0] != place[1] else d
         table = _partials(table.shape, _entries(V.shape, variable_axes(variable)), partial)
@@ -212,6 +228,7 @@ def _check_sympy(derivative, symbols, dims, problem, seed, positive):
     points = [_sympy_point(env, random_values(symbols, dims, rng, positive)) for _ in range(2)]
     symbolic = numeric = 0
     for index, want in np.ndenumerate(expected):
+        spend()
         difference = got[index] - want
         if provable and sp.count_ops(difference) <= SYMBOLIC_OPS and sp.expand(difference) == 0:
             symbolic += 1

@@ -11,14 +11,20 @@ orders the axes:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from . import expr as E
+from .budget import DEFAULT_SECONDS, within
 from .deep import call_deep
 from .differentiate import differential, identify, identify_vec
-from .errors import MatcalcError, NotDifferentiableError
+from .errors import LimitError, MatcalcError, NotDifferentiableError
 from .shapes import Analysis, absent_symbol, parse as analyse_text
 from .simplify import simplify
+
+if TYPE_CHECKING:
+    from .check import CheckReport
 
 LAYOUTS = ("mixed", "numerator", "denominator")
 MAX_ORDER = 6
@@ -110,7 +116,7 @@ class Derivative:
 
     def __str__(self) -> str:
         if not self.is_tensor:
-            return str(self.expr)
+            return _text(self.expr, self.analysis)
         try:
             return str(self.index_form())
         except NotDifferentiableError:     # no index notation for it: the vec form says it all
@@ -169,7 +175,10 @@ class Derivative:
         """The derivative at a point, as NumPy: a float for a scalar, a 2-D array for a
         result with one or two axes, an ndarray with the layout's axis order for a tensor."""
         from .evaluation import evaluate_at
-        return evaluate_at(self, values)
+        try:
+            return evaluate_at(self, values)
+        except MemoryError:
+            raise LimitError("the value is too large to compute in this machine's memory") from None
 
     def steps(self):
         """The derivation, line by line, in the engine's own rules (text, LaTeX, Jupyter)."""
@@ -179,10 +188,17 @@ class Derivative:
                                          "expression; this one differentiates a tensor's vec form")
         return call_deep(derivation, self)
 
-    def check(self, **options):
-        """Cross-check against elementwise SymPy and finite differences; raise on mismatch."""
+    def check(self, seed: int = 0, time_limit: float | None = DEFAULT_SECONDS) -> CheckReport:
+        """Cross-check against elementwise SymPy and finite differences; raise CheckError on a
+        mismatch, LimitError when it takes longer than time_limit seconds."""
         from .check import check
-        return check(self, **options)
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise MatcalcError(f"the seed is a whole number from 0 on, not {seed!r}")
+        with within(time_limit):
+            try:
+                return check(self, seed)
+            except MemoryError:
+                raise LimitError("the check needs more memory than this machine has") from None
 
 
 class VecForm:
@@ -197,7 +213,7 @@ class VecForm:
         return self.expr.shape
 
     def __str__(self) -> str:
-        return str(self.expr)
+        return _text(self.expr, self.derivative.analysis)
 
     def __repr__(self) -> str:
         return f"<VecForm {self} · {self.describe()}>"
@@ -226,6 +242,13 @@ class VecForm:
     def evaluate(self, values: dict):
         from .evaluation import evaluate_expression
         return evaluate_expression(self.derivative, self.expr, values)
+
+
+def _text(e: E.Expr, analysis: Analysis) -> str:
+    """A result as text; a constant no neighbour sizes (a zero vector) may be sized by the
+    function's symbols, which a reader has from the same declarations."""
+    from .emit_text import to_text
+    return call_deep(to_text, e, context=tuple(analysis.symbols.values()))
 
 
 def _declaration(symbol: E.Expr) -> str:
@@ -363,23 +386,39 @@ def _derivative(f: E.Expr, variable: E.Expr, symmetric_as: str) -> E.Expr:
     return simplify(_symmetrised(identify(differential(f, variable), variable), variable, symmetric_as))
 
 
-def diff(text: str, wrt, *more_wrt: str, layout: str = "mixed", order: int = 1, scalars=(),
-         symmetric=(), declare=(), symmetric_as: str = "gradient") -> Derivative:
-    """∂(text)/∂(wrt) in the given layout. See SYNTAX.md for the language.
+def diff(text: str, wrt: str | Sequence[str], *more_wrt: str, layout: str = "mixed", order: int = 1,
+         scalars: str | Sequence[str] | None = (), symmetric: str | Sequence[str] | None = (),
+         declare: str | Sequence[str] | None = (), symmetric_as: str = "gradient",
+         time_limit: float | None = DEFAULT_SECONDS) -> Derivative:
+    """∂(text)/∂(wrt) in the given layout. See docs/language.md for the language.
 
     diff(f, "x", "y") (or wrt=("x", "y")) differentiates by x, then by y: the mixed
-    second derivative. symmetric_as="entries" takes S_ij = S_ji as one variable."""
-    variables = ((wrt,) if isinstance(wrt, str) else tuple(wrt)) + more_wrt
+    second derivative. symmetric_as="entries" takes S_ij = S_ji as one variable.
+    A computation that takes longer than time_limit seconds (None: no limit) stops
+    with a LimitError."""
+    variables = _names(wrt, split=False, what="the variable") + _names(more_wrt, split=False,
+                                                                      what="the variable")
 
     def run():
-        analysis = analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
-                                declare=_names(declare, split=False))
-        return derivative_of(analysis, variables, layout, order, symmetric_as)
+        with within(time_limit):
+            analysis = analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
+                                    declare=_names(declare, split=False, what="a declaration"))
+            return derivative_of(analysis, variables, layout, order, symmetric_as)
     return call_deep(run)
 
 
 
-def _names(value, split=True) -> tuple:
+def _names(value, split=True, what="a name") -> tuple:
+    """Names given as "a, b", ("a", "b") or None (none)."""
+    if value is None:
+        return ()
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",")) if split else (value,)
-    return tuple(value)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise MatcalcError(f"{what} is given as text or a sequence of texts, not {value!r}") from None
+    for name in names:
+        if not isinstance(name, str):
+            raise MatcalcError(f"{what} is given as text, not {name!r}")
+    return names

@@ -21,8 +21,15 @@ from __future__ import annotations
 import heapq
 
 from . import expr as E
-from .errors import NotDifferentiableError
+from .budget import spend
+from .errors import LimitError, NotDifferentiableError
 from .rules import Context, Rule, Step, fired, guards_hold, instantiate, key_of, match, rules_for
+
+# d(X^k) = sum of X^j dX X^(k-1-j): k terms, each as long as the power (the trace of a power
+# has its own one-term rule, MC (121)).
+MAX_EXPANDED_POWER = 100
+# The derivative of an entry x[i] is a unit vector written out entry by entry (a literal).
+MAX_UNIT_ENTRIES = 10_000
 
 
 class Differentiator:
@@ -46,6 +53,7 @@ class Differentiator:
         return found
 
     def _differential(self, e: E.Expr) -> E.Expr:
+        spend()
         result, reason = expand_differential(e, self.variable, self.depends, self.ctx, on_differential=self)
         if isinstance(reason, Rule):
             fired[reason.file, reason.name] += 1
@@ -70,6 +78,9 @@ def expand_differential(e: E.Expr, variable: E.Expr, depends, ctx: Context, on_d
         return E.entry(on_differential(e.args[0]), *e.value), "linearity"
     if e.op == "lit":
         return E.rebuild(e, tuple(on_differential(a) for a in e.args)), "linearity"
+    if e.op == "mpow" and E.is_number(e.args[1]) and e.args[1].value > MAX_EXPANDED_POWER:
+        raise LimitError(f"the differential of a matrix power X^k has k terms; matcalc expands it "
+                         f"for k up to {MAX_EXPANDED_POWER}, not {e.args[1].value}")
     for rule in rules_for("differentials", key_of(e)):
         bindings = match(rule.lhs.args[0], e, {})
         if bindings is not None and guards_hold(rule, bindings, ctx):
@@ -143,6 +154,7 @@ def _accumulate(root: E.Expr, seed: E.Expr, dvar: E.Expr, push) -> E.Expr | None
     tiebreak = 0
     found = []
     while queue:
+        spend()
         _, _, node = heapq.heappop(queue)
         parts = adjoints.pop(node, None)
         if not parts:
@@ -232,8 +244,15 @@ def _unit_adjoint(node: E.Expr, A: E.Expr) -> E.Expr:
     if not (isinstance(rows, int) and isinstance(cols, int)):
         raise _unsupported(node, f"an entry of a matrix of symbolic size {rows} x {cols}; "
                                  f"declare its size (e.g. x: vector[2]) to differentiate by its entries")
+    _bound_unit_size(rows * cols)
     i, j = node.value
     return E.literal([[A if (r, c) == (j - 1, i - 1) else E.ZERO for c in range(rows)] for r in range(cols)])
+
+
+def _bound_unit_size(entries: int) -> None:
+    if entries > MAX_UNIT_ENTRIES:
+        raise LimitError(f"differentiating through an entry writes a unit matrix of all {entries} entries; "
+                         f"matcalc writes them for at most {MAX_UNIT_ENTRIES} entries")
 
 
 def _push_kron(node: E.Expr, A: E.Expr, involves, trace_form: bool):
@@ -307,6 +326,7 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
         for k, entry in enumerate(node.args):
             if involves(entry):   # vec(L) = sum e_p L[i, j], p = j rows + i (columns stacked)
                 place = (k % cols) * rows + k // cols
+                _bound_unit_size(rows * cols)
                 unit = E.literal([[E.ONE if r == place else E.ZERO] for r in range(rows * cols)])
                 yield entry, E.mul(A, unit)
         return

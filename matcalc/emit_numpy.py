@@ -88,8 +88,11 @@ def _power(base, p):
         raise DomainError("division by zero")
     if np.any(base < 0) and float(p) != int(p):
         raise DomainError("a fractional power of a negative value")
-    with np.errstate(all="raise"):
-        return np.power(base, float(p))
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        try:
+            return np.power(base, float(p))
+        except FloatingPointError:
+            raise DomainError(f"a power too large for floating point (to the power {float(p):g})") from None
 
 
 def evaluate(e, env: dict, dims: dict) -> np.ndarray:
@@ -181,6 +184,9 @@ def _evaluate_node(node, args, env, dims):
         return np.array([[m + np.log(np.sum(np.exp(args[0] - m)))]])
     if op == "entry":
         i, j = node.value
+        rows, cols = args[0].shape
+        if i > rows or j > cols:
+            raise MatcalcError(f"entry ({i}, {j}) of a value with {rows} x {cols} entries")
         return args[0][i - 1:i, j - 1:j].copy()
     if op == "lit":
         rows, cols = _dim(node.shape[0], dims), _dim(node.shape[1], dims)

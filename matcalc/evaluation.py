@@ -21,9 +21,14 @@ def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
         if name not in values:
             raise MatcalcError(f"no value given for {name}")
         try:
-            array = np.asarray(values[name], dtype=float)
+            given = np.asarray(values[name])
+            if np.iscomplexobj(given):
+                raise MatcalcError(f"the value of {name} is complex; matcalc's variables are real")
+            array = given.astype(float)
         except (TypeError, ValueError):
             raise MatcalcError(f"the value of {name} is not an array of numbers") from None
+        if not np.all(np.isfinite(array)):
+            raise MatcalcError(f"the value of {name} has entries that are not finite (NaN or infinity)")
         kind = symbol.value[1]
         if kind == "scalar":
             if array.size != 1:

@@ -20,7 +20,13 @@ import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import ShapeError
+from .errors import LimitError, ShapeError
+
+# Exact numbers are Fractions; one with more digits (in its numerator or denominator) is
+# refused at once rather than computed: 10^(10^10) would take minutes, and Python prints
+# no integer of more than 4,300 digits.  Far above any coefficient in the texts.
+MAX_NUMBER_DIGITS = 1_000
+_MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS / 0.30103) + 1
 
 ELEMENTWISE = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "sqrt", "abs",
                "relu", "softplus", "sign", "step")
@@ -102,7 +108,15 @@ def symbol(name: str, shape: tuple, kind: str) -> Expr:
 
 
 def number(q) -> Expr:
-    return _make("num", (), Fraction(q), (1, 1))
+    q = Fraction(q)
+    if max(q.numerator.bit_length(), q.denominator.bit_length()) > _MAX_NUMBER_BITS:
+        raise _number_too_large()
+    return _make("num", (), q, (1, 1))
+
+
+def _number_too_large() -> LimitError:
+    return LimitError(f"number too long: a result of more than {MAX_NUMBER_DIGITS} digits "
+                      f"(a number has at most {MAX_NUMBER_DIGITS} digits)")
 
 
 ZERO = number(0)
@@ -249,7 +263,8 @@ def mul(*factors: Expr) -> Expr:
     chain: list = []
     for f in factors:
         q, s, c = mul_parts(f)
-        coefficient *= q
+        if q != 1:
+            coefficient *= q
         scalars.extend(s)
         if c and _chain_shape(c) == (1, 1) and f.op == "mul":
             scalars.append(_mul_node(Fraction(1), (), c))
@@ -406,6 +421,9 @@ def power(a: Expr, p: Expr) -> Expr:
         if a.op == "num" and is_number(p) and p.value.denominator == 1:
             if a.value == 0 and p.value < 0:
                 raise ShapeError("division by zero")
+            bits = max(a.value.numerator.bit_length(), a.value.denominator.bit_length())
+            if abs(a.value) != 1 and (bits - 1) * abs(p.value) > _MAX_NUMBER_BITS:
+                raise _number_too_large()     # before computing it
             return number(a.value ** int(p.value))
         if is_number(a, 1):
             return ONE
@@ -842,6 +860,3 @@ def postorder(e: Expr) -> list:
         stack.append((node, True))
         stack.extend((a, False) for a in reversed(node.args) if a not in seen)
     return order
-
-
-_dim_product = dim_product   # TEMPORARY (lead): shapes.py still calls the old name; remove after merge

@@ -19,6 +19,7 @@ from itertools import permutations
 
 from . import expr as E
 from .expr import postorder
+from .budget import spend
 from .errors import MatcalcError
 from .resources import cache_dir, list_files, read_text
 from .syntax import parse_rule_line
@@ -100,8 +101,10 @@ def _cached_rules(path) -> list:
     try:
         stored = cache_dir() / f"rules-{path.stem}-{key}.pickle"
         with open(stored, "rb") as handle:
-            return pickle.load(handle)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+            cached = pickle.load(handle)
+        if isinstance(cached, list) and all(isinstance(rule, Rule) for rule in cached):
+            return cached
+    except Exception:   # noqa: BLE001 -- a damaged cache file (any unpickling error) is rebuilt
         pass
     rules = load_rules(path)
     try:
@@ -195,7 +198,8 @@ def _match_sequence(ps: list, ss: list, b: dict, combine):
     if len(ss) > len(ps):
         if not ps or ps[-1].op != "sym":
             return None
-        ss = ss[:len(ps) - 1] + [combine(*ss[len(ps) - 1:])]
+        head = match_all(ps[:-1], ss[:len(ps) - 1], b)   # before building the rest: cheap first
+        return None if head is None else match(ps[-1], combine(*ss[len(ps) - 1:]), head)
     return match_all(ps, ss, b)
 
 
@@ -323,6 +327,7 @@ class Rewriter:
     def _settle(self, node: E.Expr, original: E.Expr) -> E.Expr:
         seen = {node}
         while self.steps < MAX_STEPS:
+            spend()
             new = self._once(node)
             if new is None or new in seen:
                 break

@@ -214,7 +214,7 @@ def test_unknown_layout_and_order():
 
 
 # ------------------------------------------------------------------ limits
-LIMIT_SECONDS = 2.0   # a limit, not a benchmark
+LIMIT_SECONDS = 10.0   # against hangs (which take minutes), not a benchmark: CI machines may be loaded
 
 
 def timed(call):

@@ -5,6 +5,8 @@ that uses the rules: a plain identity by evaluating both sides; a differential
 identity d(P) => R by replacing every d(Q) with the central difference of Q
 along random directions of all pattern variables.
 """
+import pickle
+
 import numpy as np
 import pytest
 
@@ -85,7 +87,7 @@ def test_rule_is_sound(rule):
 FIRING_CORPUS = [
     ("x + y", "x", {}), ("x^T A x", "x", {}), ("sum(x .* y)", "x", {}), ("kron(x, y)", "x", {}),
     ("tr(X A)", "X", {}), ("tr(diag(x) A)", "x", {}), ("sum(diag(X))", "X", {}),
-    ("tr(X^-1 A)", "X", {}), ("det(X)", "X", {}), ("logdet(X)", "X", {}), ("tr(X^3)", "X", {}),
+    ("tr(X^-1 A)", "X", {}), ("det(X)", "X", {}), ("logdet(X)", "X", {}), ("tr(X^3)", "X", {}), ("x^T X^3 x", "X", {}),
     ("(x^T x)^3", "x", {}), ("sum(x .^ 3)", "x", {}), ("||x||^2", "x", {}), ("||x||", "x", {}),
     ("||X||_F", "X", {}), ("||x||_1", "x", {}), ("sum(exp(x))", "x", {}), ("sum(log(x))", "x", {}),
     ("sum(sin(x))", "x", {}), ("sum(cos(x))", "x", {}), ("sum(tanh(x))", "x", {}),
@@ -120,3 +122,17 @@ def test_right_side_must_not_invent_variables(tmp_path):
     broken.write_text("free-rule : A^T => B\n", encoding="utf-8")
     with pytest.raises(RuleFileError, match="does not bind"):
         load_rules(broken)
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x80\x04garbage", b"not a pickle at all", pickle.dumps([1, 2, 3]),
+                                    pickle.dumps({"a": 1})])
+def test_a_damaged_rules_cache_is_rebuilt(tmp_path, monkeypatch, damage):
+    from matcalc import rules as R
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = next(p for p in R.list_files("rules", ".rules") if p.name == "simplify.rules")
+    fresh = R._cached_rules(path)                       # writes the cache file
+    (stored,) = (tmp_path / "matcalc").glob("rules-simplify-*.pickle")
+    stored.write_bytes(damage)
+    again = R._cached_rules(path)
+    assert [str(r) for r in again] == [str(r) for r in fresh]
+    assert [str(r) for r in pickle.loads(stored.read_bytes())] == [str(r) for r in fresh]
