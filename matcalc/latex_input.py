@@ -116,6 +116,20 @@ class _LatexToNodes(_ToNodes):
             raise located(ParseError, "the left side of a definition is a name", target.start)
         return [("define", target.value, value, target.start)]
 
+    def declaration(self, meta, target, *dims):
+        """x \\in \\mathbb{R}^{n} is x: vector[n]; A \\in \\mathbb{R}^{n \\times m} is A: matrix[n,m];
+        a \\in \\mathbb{R} is a: scalar (a size of 1 is a scalar's, as in matcalc)."""
+        if target.op != "name":
+            raise located(ParseError, r"what is declared \in \mathbb{R}^{..} is a name", target.start)
+        sizes = tuple(_size(d) for d in dims)
+        if sizes in ((), (1,), (1, 1)):
+            kind, shape = "scalar", None
+        elif len(sizes) == 1 or sizes[1] == 1:
+            kind, shape = "vector", (sizes[0], 1)
+        else:
+            kind, shape = "matrix", sizes
+        return [("declare", target.value, kind, shape, target.start)]
+
     def derivative(self, meta, *parts):
         return None
 
@@ -268,6 +282,15 @@ class _LatexToNodes(_ToNodes):
                                         f"are {', '.join(function_names())}", token.start_pos)
 
 
+def _size(token):
+    text = str(token)
+    if text.isdigit():
+        return int(text)
+    if text.startswith("\\") and "{" not in text:
+        return _VARIANTS.get(text[1:], text[1:])
+    return _braced(token) if "{" in text else text
+
+
 def _braced(token) -> str:
     return str(token)[str(token).index("{") + 1:str(token).rindex("}")].strip()
 
@@ -327,6 +350,10 @@ def refuse_command(text: str, offset: int) -> str:
     """The message for the command at `offset`, which the grammar does not read."""
     command = re.match(r"\\([A-Za-z]+|.?)", text[offset:]).group(0)
     hints = {r"\sum": r"write \operatorname{sum}(x) for the sum of the entries",
+             r"\langle": r"write \mathbf{x}^\top \mathbf{y} for the inner product",
+             r"\mathbb": r"declare a size as \mathbf{x} \in \mathbb{R}^{n}, A \in \mathbb{R}^{n \times m}",
+             r"\max": "max is not differentiable in general; matcalc has no max",
+             r"\min": "min is not differentiable in general; matcalc has no min",
              r"\nabla": "differentiate with matcalc diff instead",
              r"\text": r"\text{..} is prose: paste the formula alone",
              r"\begin": r"only \begin{bmatrix} (or pmatrix) is read: paste the formula alone"}

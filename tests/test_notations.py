@@ -87,6 +87,12 @@ READ_AS = [
     (r"$\mathbf{x}^\top \mathbf{y}$", "x^T y"), (r"\exp{\mathbf{x}}", "exp(x)"),
     (r"\sin^2(t) \mathbf{x}", "scalar t; sin(t)^2 x"), (r"\mathbf{u} = A \mathbf{x}; \mathbf{u}^\top \mathbf{u}",
                                                 "u = A x; u^T u"),
+    # declarations as notes write them
+    (r"\boldsymbol{\theta} \in \mathbb{R}^{k}, \Phi \in \mathbb{R}^{p \times k}; "
+     r"\|\mathbf{v} - \Phi\boldsymbol{\theta}\|^2",
+     "theta: vector[k]; Phi: matrix[p,k]; ||v - Phi theta||^2"),
+    (r"x \in \mathbb{R}^n; t \in \mathbb{R}; t x", "x: vector[n]; scalar t; t x"),
+    (r"a \in ℝ^{1}, G \in ℝ^{2 \times 3}; a G", "scalar a; G: matrix[2,3]; a G"),
     # a plain lowercase letter beside bold ones is a scalar, as matcalc prints them
     (r"t \mathbf{x}", "scalar t; t x"), (r"\begin{bmatrix} t & 1 \\ 2 & t^{2} \end{bmatrix} \mathbf{v}",
                                           "scalar t; [t, 1; 2, t^2] v"),
@@ -129,6 +135,8 @@ REFUSED = [
     (r"|X| + \mathbf{x}^\top \mathbf{x}", ShapeError, r"write \det(X)", 1),
     (r"\hat{A + B}", ParseError, r"\hat{..} puts a hat on a name", 6),
     (r"\sin^{-1}(t)\mathbf{x}", ParseError, "whole numbers only", 7),
+    (r"\mathbf{x} \in \mathbb{Z}^n", ParseError, r"\mathbf{x} \in \mathbb{R}^{n}", 16),
+    (r"\langle \mathbf{x}, \mathbf{y} \rangle", ParseError, r"\mathbf{x}^\top \mathbf{y}", 1),
     ("u = A x", ParseError, "after the definitions comes the expression", 8),
 ]
 
