@@ -88,8 +88,23 @@ def _shared(e, order) -> set:
     return named
 
 
+SCIENTIFIC_ZEROS = 6
+
+
 def _number(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+    """2, 1/3; a number with many zeros in scientific notation where that is shorter,
+    exactly as the language reads it: 2e-30, 25e9."""
+    plain = str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+    scale, digits = 0, q
+    while digits.denominator != 1 and (digits * 10).denominator < digits.denominator:
+        digits, scale = digits * 10, scale - 1           # 1 / (2^a 5^b): move the point right
+    if digits.denominator != 1:
+        return plain
+    whole = digits.numerator
+    while whole and whole % 10 == 0:
+        whole, scale = whole // 10, scale + 1
+    scientific = f"{whole}e{scale}"
+    return scientific if abs(scale) >= SCIENTIFIC_ZEROS and len(scientific) < len(plain) else plain
 
 
 def join_terms(e, show) -> str:
@@ -276,7 +291,8 @@ class _Printer:
         q = e.value
         if q < 0:
             return "-" + _number(-q), PREFIX
-        return _number(q), ATOM if q.denominator == 1 else PRODUCT
+        text = _number(q)
+        return text, PRODUCT if "/" in text else ATOM
 
     def _I(self, e, fixed):
         return ("I", ATOM) if all(fixed) else self.sizes.identity(e.shape[0])

@@ -367,3 +367,15 @@ def test_index_form_of_networks_states_the_tensor_and_its_definitions_once(expre
         assert text.count(s) == 1, text
     result = text.rsplit("; ", 1)[-1] if statements else text
     assert result.startswith("∂") and " = " in result and ";" not in result, text
+
+
+@settings(derandomize=True, database=None, max_examples=300)
+@given(st.integers(-10**40, 10**40), st.integers(0, 60), st.integers(0, 60), st.integers(0, 3))
+def test_numbers_print_exactly(numerator, twos, fives, threes):
+    """Integers and fractions, scientific notation where it is shorter, read back exactly."""
+    q = Fraction(numerator, 2 ** twos * 5 ** fives * 3 ** threes)
+    assume(q != 0)
+    e = E.mul(E.number(q), SYMBOLS["a"])
+    text = to_text(e)
+    assert matcalc.parse(text, scalars=SCALARS) is e, text
+    assert len(text) <= len(f"{q.numerator}/{q.denominator} a") + 1
