@@ -840,6 +840,58 @@ def mutations(draw, text: str) -> str:
     return text
 
 
+# ------------------------------------------------------------------ odd arguments and values
+ODD_NAMES = (None, 3, "", " ", "x y", "1x", b"x", ("x", None), ["x"], "lambda", "x", "A", "é", "x\n", "mixed")
+ODD_OPTIONS = {
+    "layout": (None, 3, "Mixed", "numerator", "denominator", "", ("mixed",)),
+    "order": (0, -1, 1.5, "2", True, 7, 2, 1, None, 10**20),
+    "scalars": (None, 3, "a,b", ["a", 3], ("",), "x", "a,,b", ("lambda",)),
+    "symmetric": (None, "S", ["A"], 1.0),
+    "declare": (None, 5, "x: vector[n]", ["x: vector[0]"], "x: vector[-1]", "A: matrix[10**9,2]",
+                "x: vector[1000000000000]", "x: matrix[n]", ["x: scalar", "x: vector[n]"]),
+    "symmetric_as": (None, "entries", "gradient", "both", 0),
+}
+ODD_VALUES = (float("nan"), float("inf"), -float("inf"), 1j, [1, 2j], "1", None, [[1, 2], [3]], [], [[]],
+              np.zeros((0,)), np.ones((2, 2, 2)), True, 10**400, np.ones(3, dtype=object), {"a": 1})
+ODD_SEEDS = ("a", None, -1, 1.5, 2**80, [1], 0)
+
+
+@st.composite
+def odd_calls(draw, program: Program, variable: str, values: dict) -> dict:
+    """A call of diff (and of evaluate and check) with some arguments or values of the wrong type or range."""
+    wrt = [draw(st.sampled_from(ODD_NAMES + (variable,) * 4))]
+    if draw(st.booleans()):
+        wrt.append(draw(st.sampled_from(ODD_NAMES + (variable,))))
+    options = {key: draw(st.sampled_from(choices)) for key, choices in ODD_OPTIONS.items()
+               if draw(st.integers(0, 3)) == 0}
+    odd_values = dict(values)
+    for name in draw(st.lists(st.sampled_from(sorted(values) + ["not_a_symbol"]), max_size=2)):
+        odd_values[name] = draw(st.sampled_from(ODD_VALUES))
+    if draw(st.integers(0, 5)) == 0 and values:
+        odd_values.pop(draw(st.sampled_from(sorted(values))))
+    case = {"api": True, "text": program.text, "wrt": wrt, "options": options, "values": odd_values}
+    if draw(st.integers(0, 3)) == 0:
+        case["seed"] = draw(st.sampled_from(ODD_SEEDS))
+    return case
+
+
+def odd_value_given(case: dict, symbols: dict) -> bool:
+    """Whether a value is missing, non-finite, complex or not an array of numbers of its kind."""
+    for name in symbols:
+        if name not in case["values"]:
+            return True
+        value = case["values"][name]
+        if value is None or isinstance(value, (str, dict, bool)):
+            return True
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            return True
+        if array.dtype.kind not in "iuf" or not np.all(np.isfinite(array.astype(float))) or array.size == 0:
+            return True
+    return False
+
+
 # ------------------------------------------------------------------ matcalc, in a guarded worker
 def _failure(exc: BaseException) -> dict:
     import matcalc
@@ -874,6 +926,14 @@ def run_case(case: dict) -> dict:
             return False
 
     text, values, preamble = case["text"], case.get("values"), case.get("preamble", "")
+    if case.get("api"):
+        if step("diff", lambda: matcalc.diff(text, *case["wrt"], **case["options"])):
+            derivative = out.pop("diff")
+            step("print", lambda: (str(derivative), derivative.describe(), derivative.latex()))
+            step("evaluate", lambda: derivative.evaluate(values))
+            if "seed" in case:
+                step("check", lambda: str(derivative.check(seed=case["seed"])))
+        return out
     if case.get("mutated"):
         step("parse", lambda: str(matcalc.parse(text)))
         if step("diff", lambda: matcalc.diff(text, case["variable"], layout=case["layout"])):

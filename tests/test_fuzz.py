@@ -153,3 +153,23 @@ def test_mutated_texts_fail_cleanly_and_in_time(guard, data):
     event("accepted" if "diff_error" not in out and "timeout" not in out else "refused")
     assert not problems, "\n".join(f"[{kind}] {what}" for kind, what in problems) + \
         f"\ntext: {text!r}, by {variable}, {layout} layout"
+
+
+@settings(max_examples=EXAMPLES, **SETTINGS)
+@given(st.data())
+def test_odd_arguments_and_values_fail_cleanly(guard, data):
+    """Wrong types and ranges for the arguments of diff, evaluate and check (None, numbers for
+    names, order 1.5, NaN, complex, ragged arrays, seed "a") end in MatcalcError, never another
+    exception; a value that is missing, not finite or complex is never silently evaluated."""
+    program, variable, _, seed, _ = data.draw(cases(max_depth=3))
+    if variable is None:
+        return
+    values = fuzz.matcalc_values(program, fuzz.random_point(program, seed))
+    case = data.draw(fuzz.odd_calls(program, variable, values))
+    out = guard.run(case, CHECK_LIMIT if "seed" in case else LIMIT)
+    problems = [p for p in fuzz.judge(out, None, None, {}) if p[0] in ("crash", "time")]
+    if "evaluate" in out and fuzz.odd_value_given(case, program.symbols):
+        problems.append(("values", f"evaluate returned {out['evaluate']!r} for {case['values']!r}"))
+    event("accepted" if "diff_error" not in out else "refused")
+    assert not problems, "\n".join(f"[{kind}] {what}" for kind, what in problems) + \
+        f"\ntext: {program.text!r}, diff(*{case['wrt']!r}, **{case['options']!r})"
