@@ -25,11 +25,11 @@ ELEMENTWISE_CALLS = E.ELEMENTWISE
 RESERVED = {"I"}
 # Greek letters that textbooks write for scalar coefficients (a step size, a penalty, a
 # tolerance): these names, ASCII or Unicode, alone or with a suffix (lambda2, alpha_1), are
-# scalars unless declared.  theta, mu, phi, pi, psi, xi, delta stay vectors (parameters, means,
-# features, probabilities, errors); uppercase Greek names are matrices like other capitals.
+# scalars unless declared.  theta, mu, phi, pi, psi, xi, delta, omega stay vectors (parameters,
+# means, features, probabilities, errors, weights); uppercase Greek names are matrices.
 SCALAR_GREEK = ("alpha", "beta", "gamma", "eta", "epsilon", "varepsilon", "kappa", "lambda",
-                "rho", "sigma", "tau", "nu", "omega")
-SCALAR_GREEK_UNICODE = "αβγηεϵκλρστνω"
+                "rho", "sigma", "tau", "nu")
+SCALAR_GREEK_UNICODE = "αβγηεϵκλρστν"
 _SCALAR_GREEK_NAME = re.compile(
     rf"(?:{'|'.join(SCALAR_GREEK)}|[{SCALAR_GREEK_UNICODE}])(?:_?\d+|_\w+)?")
 

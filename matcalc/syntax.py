@@ -434,6 +434,10 @@ def _with_source(exc: MatcalcError, text: str) -> MatcalcError:
     return exc
 
 
+_UNICODE_HINTS = {"√": "write sqrt(x) for √x", "∑": "write sum(x) for the sum of the entries",
+                  "∂": "differentiate with matcalc diff EXPR VARIABLE", "∇": "differentiate with matcalc diff",
+                  "⁺": "matcalc has no pseudo-inverse; inv(X) is the inverse",
+                  "⟨": "write x^T y for the inner product"}
 _FOREIGN_PREFIX = re.compile(r"(?<![\w.])(np|numpy|jnp|torch|tf|math|sp|sympy)\.$")
 
 
@@ -472,6 +476,12 @@ def _hint(text: str, offset: int, exc) -> tuple | None:
     if prefix:
         return (f"drop the {prefix.group(1)}. prefix: matcalc's functions are built in "
                 f"(exp(x), inv(X), tr(X), X^T, x .* y)", prefix.start())
+    method = re.match(r"\.([A-Za-z_]\w*)\s*\(", text[offset:])
+    if method and re.search(r"[\w)\]]$", text[:offset]):
+        return (f".{method.group(1)}(...) is a NumPy method, not matcalc's: write A x for A.dot(x), "
+                f"sum(x) for x.sum(), x^T for x.T", offset)
+    if text[offset:offset + 1] in _UNICODE_HINTS:
+        return _UNICODE_HINTS[text[offset]], offset
     if text[offset:offset + 1] == "*" and text[:offset].rstrip().endswith("*"):
         star = text.rindex("*", 0, offset)
         return ("** is Python's power: write x .^ 2 for the elementwise power, or x^2 for a scalar "

@@ -57,6 +57,8 @@ READ_AS = [
     ("log(det(A))", "log(det(A))"), ("exp(tr(A))", "exp(tr(A))"),
     # NumPy
     ("x.T @ A @ x", "x^T A x"), ("A.T x", "A^T x"), ("(A @ x).T", "x^T A^T"),
+    # Unicode product signs
+    ("A × B", "A B"), ("A · x", "A x"),
     # Greek coefficients are scalars unless declared
     ("lambda ||x||^2", "scalar lambda; lambda ||x||^2"), ("λ x", "scalar λ; λ x"),
     ("alpha x + beta_2 y", "scalar alpha, beta_2; alpha x + beta_2 y"),
@@ -118,7 +120,8 @@ REFUSED = [
     ("||X||_3", ShapeError, "3-norm of a vector", 1),
     ("np.exp(x)", ParseError, "drop the np. prefix", 1),
     ("numpy.tanh(x)", ParseError, "drop the numpy. prefix", 1),
-    ("x**2", ParseError, ".^", 2),
+    ("x**2", ParseError, ".^", 2), ("A.dot(x)", ParseError, "write A x for A.dot(x)", 2),
+    ("√x", ParseError, "sqrt(x)", 1),
     ("Tanh(x)", UnknownNameError, "unknown function 'Tanh': did you mean tanh?", 1),
     ("x + exq(t)", UnknownNameError, "unknown function 'exq': did you mean exp?", 5),
     ("u = A x; u = B x; u^T u", matcalc.MatcalcError, "u is defined twice", 10),
