@@ -963,7 +963,22 @@ def run_case(case: dict) -> dict:
         out["symbols"] = list(derivative.analysis.symbols)
     if case.get("check"):
         step("check", lambda: str(derivative.check()))
+    if case.get("tamper") and not derivative.is_tensor:
+        step("tampered_check", lambda: str(_tampered(derivative).check()))
     return out
+
+
+def _tampered(derivative):
+    """The derivative with 1/7 added to every entry of its result: check() must reject it."""
+    from fractions import Fraction
+
+    from matcalc import expr as E
+    result = derivative.expr
+    shift = E.number(Fraction(1, 7))
+    if not result.is_scalar:
+        shift = E.mul(shift, E.ones(*result.shape))
+    derivative.expr = E.add(result, shift)
+    return derivative
 
 
 def _serve(connection):
@@ -1082,6 +1097,8 @@ def judge(out: dict, value, expected, values: dict, order: int = 1) -> list:
         elif _refused(out, "code"):
             problems.append(("code", f"no NumPy code: {out['code_error']['message']}"))
         wrong = any(p[0] == "derivative" for p in problems)
+        if "tampered_check" in out:
+            problems.append(("check", f"check() passes a result with 1/7 added to every entry: {out['tampered_check']}"))
         if "check" in out and wrong:
             problems.append(("check", f"check() passes a wrong derivative: {out['check']}"))
         elif "check_error" in out and not wrong and out["check_error"]["check_error"] \
