@@ -3,7 +3,23 @@
 Contract: vectors bold (\\mathbf{x}, \\boldsymbol{\\theta} for Greek names),
 matrices upright capitals, ^\\top and ^{-1}, \\operatorname{tr}, \\det,
 \\log\\det, \\odot, \\otimes, norms with \\lVert \\rVert, and W1 / W_1 written
-W_{1}.  Parentheses follow the same precedence as the text emitter.
+W_{1}.  Parentheses follow the same precedence as the text emitter.  KaTeX renders
+every output, for every name the language reads.
+
+The whole vocabulary (matcalc/latex_input.py reads it back):
+  names      x, \\mathrm{ab}, \\mathbf{x}, \\boldsymbol{\\theta}, \\hat{...}, subscripts _{1} _{a},
+             Greek commands, \\_ in \\mathrm{...}/\\mathbf{...}, \\text{...} (other scripts,
+             \\text{U+00AA} for a letter KaTeX lacks); see name_latex
+  constants  2, \\frac{1}{2}, \\mathbf{I}, \\mathbf{0}, \\mathbf{1}, \\mathbf{K}_{m,n}, sizes n, m n
+  operators  + - juxtaposition, \\odot, \\otimes, ^\\top, ^{-1}, ^{-\\top}, ^{p}, ^{\\circ p},
+             \\frac{1}{...}, \\sqrt{...}, \\left( \\right), \\left| \\right| (scalars),
+             \\left\\lVert \\right\\rVert with _F or _1, \\mathrm{d} (differentials),
+             \\left[ \\right]_{i} and _{i,j} (entries), \\begin{bmatrix} & \\\\ \\end{bmatrix}
+  functions  \\exp \\log \\sin \\cos \\tanh \\sigma (sigmoid) \\det \\log\\det, and
+             \\operatorname{tr|diag|vec|sum|softmax|logsumexp|relu|softplus|sign|step|abs},
+             each applied to \\left( ... \\right)
+Equations around results (derivative.py, index_form.py, steps.py) add \\frac{\\partial ...}{...},
+\\partial, \\delta_{ij}, \\, \\qquad \\text{...} and align* with & and &&.
 """
 from __future__ import annotations
 
@@ -58,12 +74,11 @@ def _letters(text: str) -> str:
 
 def name_latex(name: str, kind: str, bold_vectors: bool = True) -> str:
     """A name: a stem of letters with an optional subscript (W1, W_1 and W_a are W_{1},
-    W_{1}, W_{a}; theta and θ are \\theta; x_hat is \\hat{x}); any other name whole, in
-    \\mathrm (\\mathbf for a bold vector) with its underscores escaped: x_y_z is
-    \\mathrm{x\\_y\\_z}."""
-    for suffix in ("_hat", "hat"):
-        if name.endswith(suffix) and len(name) > len(suffix) and not name[:-len(suffix)].endswith("_"):
-            return r"\hat{" + name_latex(name[:-len(suffix)], kind, bold_vectors) + "}"
+    W_{1}, W_{a}; theta and θ are \\theta; yhat is \\hat{y}, y_hat y_{hat}); any other
+    name whole, in \\mathrm (\\mathbf for a bold vector) with its underscores escaped:
+    x_y_z is \\mathrm{x\\_y\\_z}.  W1 and W_1 print alike (the one collision)."""
+    if name.endswith("hat") and len(name) > 3 and not name[:-3].endswith("_"):
+        return r"\hat{" + name_latex(name[:-3], kind, bold_vectors) + "}"   # yhat; y_hat is y_{hat}
     bold = kind == "vector" and bold_vectors
     match = re.fullmatch(r"([^\W\d_]+?)(?:_?(\d+)|_([^\W_]+))?", name)
     if not match:
@@ -203,8 +218,10 @@ class _Latex:
         inner = self.text(e.args[0])[0]
         if e.value == "sqrt":
             return r"\sqrt{" + inner + "}", ATOM
-        if e.value == "abs":
+        if e.value == "abs" and e.is_scalar:
             return r"\left|" + inner + r"\right|", ATOM
+        if e.value == "abs":       # |X| of a matrix reads as its determinant in the notes
+            return r"\operatorname{abs}\left(" + inner + r"\right)", ATOM
         return _FUNCTIONS[e.value] + r"\left(" + inner + r"\right)", ATOM
 
     def _call(self, name, e):
@@ -247,9 +264,9 @@ class _Latex:
     def _entry(self, e):
         i, j = e.value
         inner = e.args[0]
-        index = str(i) if inner.shape[1] == 1 else (str(j) if inner.shape[0] == 1 else
-                                                     f"{i}{j}" if i < 10 and j < 10 else f"{i},{j}")
-        return self.at(inner, POSTFIX) + "_{" + index + "}", POSTFIX
+        index = str(i) if inner.shape[1] == 1 else (str(j) if inner.shape[0] == 1 else f"{i},{j}")
+        # bracketed: x_{1} is the name x1, [x]_{1} the entry x[1]
+        return r"\left[" + self.text(inner)[0] + r"\right]_{" + index + "}", POSTFIX
 
     def _lit(self, e):
         rows, cols = e.shape
