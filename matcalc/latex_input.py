@@ -22,8 +22,8 @@ from lark import Token, v_args
 from lark.exceptions import UnexpectedInput
 
 from .errors import ParseError, UnknownNameError
-from .syntax import (Node, _offset, _parse, _span, _ToNodes, cached_lark, function_names, located,
-                     norm_node, program_from)
+from .syntax import (Node, ToNodes, cached_lark, function_names, located, norm_node, offset_of,
+                     parse_text, program_from, span_of)
 
 _FUNCTIONS = {"ln": "log", "Tr": "tr", "trace": "tr", "sgn": "sign", "sigma": "sigmoid"}
 _VARIANTS = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho"}
@@ -69,9 +69,9 @@ def grammar():
 def parse_latex(text: str):
     transformer = _LatexToNodes()
     try:
-        (statements, body), _ = _parse(text, "start", (grammar(), transformer))
+        (statements, body), _ = parse_text(text, "start", (grammar(), transformer))
     except ParseError as exc:
-        offset = _offset(text, exc.line, exc.column)
+        offset = offset_of(text, exc.line, exc.column)
         if exc.message.startswith("unexpected"):
             hint = _hint(text, offset)
             if hint:
@@ -87,7 +87,7 @@ def _lowercase(name: str) -> bool:
 
 
 @v_args(meta=True, inline=True)
-class _LatexToNodes(_ToNodes):
+class _LatexToNodes(ToNodes):
     """The LaTeX grammar's aliases; the shared ones (add, mul, power, ...) are matcalc's own."""
 
     def __init__(self):
@@ -182,7 +182,7 @@ class _LatexToNodes(_ToNodes):
             self.plain_names[name] += 1
         elif node.value in self.bold_names:
             self.bold_names.add(name)
-        return Node("name", (), name, _span(meta)[0], _span(meta)[1], node.start)
+        return Node("name", (), name, span_of(meta)[0], span_of(meta)[1], node.start)
 
     def symbol(self, meta, core, subscript=None):
         if subscript is None:
@@ -246,7 +246,7 @@ class _LatexToNodes(_ToNodes):
         return self._node("call", meta, a, value="sqrt")
 
     def norm(self, meta, opening, a, closing, subscript=None):
-        start, end = _span(meta)
+        start, end = span_of(meta)
         text = _subscript_text(subscript) if subscript is not None else ""
         text = {"\\infty": "inf", "\\max": "inf"}.get(text, text)
         at = subscript.start_pos if subscript is not None else start

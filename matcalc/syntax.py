@@ -32,11 +32,9 @@ MAX_NUMBER_DIGITS = 1_000
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _MATRIXCALCULUS_NORMS = {"norm2": "2", "norm1": "1"}
-# A norm's subscript names the norm; these are not differentiable (or not norms) in general.
-_REFUSED_NORMS = {
-    "inf": "the max norm ||x||_inf is not differentiable in general (where two entries tie "
-           "for the largest magnitude); write max-free forms such as ||x||_p with a whole number p",
-}
+MAX_NORM_ORDER = 100       # ||x||_p for p up to 100 (beyond it x .^ p overflows floats anyway)
+_MAX_NORM_REFUSAL = ("the max norm ||x||_inf is not differentiable in general (where two entries tie "
+                     "for the largest magnitude); write ||x||_p with a whole number p instead")
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ def _pos(meta_or_token):
     return getattr(meta_or_token, "line", 0) or 0, getattr(meta_or_token, "column", 0) or 0
 
 
-def _span(meta_or_token):
+def span_of(meta_or_token):
     if isinstance(meta_or_token, Node):
         return meta_or_token.start, meta_or_token.end
     return getattr(meta_or_token, "start_pos", 0) or 0, getattr(meta_or_token, "end_pos", 0) or 0
@@ -181,7 +179,6 @@ def p_norm_nodes(operand: Node, p: int, start: int, end: int) -> Node:
 def norm_node(operand: Node, subscript: str, start: int, end: int, at: int, program_notes: list) -> Node:
     """A norm by its subscript: '' or 2 Euclidean, F Frobenius, 1, a whole number p >= 3 the
     p-norm; a refusal, pointing at the subscript, for anything else (inf, p, 0)."""
-    subscript = subscript.strip("{}")
     if subscript in ("", "2", "F", "1"):
         return Node("norm", (operand,), subscript or "2", start, end, start)
     if subscript.isdigit() and int(subscript) >= 3:
@@ -191,8 +188,8 @@ def norm_node(operand: Node, subscript: str, start: int, end: int, at: int, prog
         program_notes.append((operand, f"||.||_{p} is the {p}-norm of a vector; matcalc knows no "
                                        f"{p}-norm of a matrix (||X||_F is the Frobenius norm)", start))
         return p_norm_nodes(operand, p, start, end)
-    if subscript in ("inf", "∞", "infty", "max", "\\infty"):
-        raise located(ParseError, _REFUSED_NORMS["inf"], at)
+    if subscript in ("inf", "∞", "max"):
+        raise located(ParseError, _MAX_NORM_REFUSAL, at)
     if subscript == "0":
         raise located(ParseError, "||x||_0 counts the nonzero entries: it is not differentiable", at)
     raise located(ParseError, f"unknown norm ||.||_{subscript}: write ||x||_p with a whole number "
@@ -200,18 +197,15 @@ def norm_node(operand: Node, subscript: str, start: int, end: int, at: int, prog
 
 
 def located(cls, message: str, offset: int) -> MatcalcError:
-    """An error raised while the tree is built, before the source is at hand: `_parse`
+    """An error raised while the tree is built, before the source is at hand: `parse_text`
     turns the offset into line and column."""
     error = cls(message)
     error.offset = offset
     return error
 
 
-MAX_NORM_ORDER = 100    # ||x||_p for p up to 100 (beyond it, x .^ p overflows floats anyway)
-
-
 @v_args(meta=True, inline=True)
-class _ToNodes(Transformer_NonRecursive):
+class ToNodes(Transformer_NonRecursive):
     """One method per grammar alias; each returns a syntax Node."""
 
     def __init__(self):
@@ -220,8 +214,8 @@ class _ToNodes(Transformer_NonRecursive):
         self.not_of_matrix: list = []
 
     def _node(self, op, meta, *args, value=None, at=None):
-        start, end = _span(meta)
-        return Node(op, tuple(args), value, start, end, start if at is None else _span(at)[0])
+        start, end = span_of(meta)
+        return Node(op, tuple(args), value, start, end, start if at is None else span_of(at)[0])
 
     def number(self, meta, token):
         return self._node("number", token, value=_number(token))
@@ -233,7 +227,7 @@ class _ToNodes(Transformer_NonRecursive):
         return self._node("name", token, value=subscripts_as_suffix(str(token)))
 
     def superscript_power(self, meta, base, token):
-        start, end = _span(token)
+        start, end = span_of(token)
         exponent = Node("number", (), _number(str(token).translate(_SUPERSCRIPT_DIGITS)), start, end, start)
         return self._node("power", meta, base, exponent, at=token)
 
@@ -241,7 +235,7 @@ class _ToNodes(Transformer_NonRecursive):
         return self._node("name", meta, value="I")
 
     def _ones(self, meta, kind, coefficient):
-        start, end = _span(meta)
+        start, end = span_of(meta)
         ones = Node("number", (), Fraction(1), start, end, start)
         self.forced_ones[id(ones)] = kind
         if coefficient.op == "number" and coefficient.value == 1:
@@ -300,12 +294,12 @@ class _ToNodes(Transformer_NonRecursive):
         name = str(function)
         if name in _MATRIXCALCULUS_NORMS:
             if len(args) != 1:
-                raise located(MatcalcError, f"{name} takes 1 argument, not {len(args)}", _span(meta)[0])
+                raise located(MatcalcError, f"{name} takes 1 argument, not {len(args)}", span_of(meta)[0])
             return self._node("norm", meta, *args, value=_MATRIXCALCULUS_NORMS[name])
         return self._node("call", meta, *args, value=name)
 
     def norm(self, meta, opening, a, closing):
-        start, end = _span(meta)
+        start, end = span_of(meta)
         _, _, subscript = str(closing).partition("_")
         at = closing.start_pos + len(closing) - len(subscript)
         return norm_node(a, subscript, start, end, at, self.not_of_matrix)
@@ -321,7 +315,7 @@ class _ToNodes(Transformer_NonRecursive):
 
     # statements
     def names(self, meta, *tokens):
-        return [(str(t), t.start_pos) for t in tokens]
+        return [(subscripts_as_suffix(str(t)), t.start_pos) for t in tokens]
 
     def declare_scalars(self, meta, names):
         return [("declare", n, "scalar", None, p) for n, p in names]
@@ -331,7 +325,7 @@ class _ToNodes(Transformer_NonRecursive):
 
     def declare_typed(self, meta, token, kind_dims):
         kind, dims = kind_dims
-        return [("declare", str(token), kind, dims, token.start_pos)]
+        return [("declare", subscripts_as_suffix(str(token)), kind, dims, token.start_pos)]
 
     def scalar_type(self, meta):
         return "scalar", None
@@ -346,7 +340,7 @@ class _ToNodes(Transformer_NonRecursive):
         return "symmetric", (_dim(dims[0]), _dim(dims[0])) if dims else None
 
     def assignment(self, meta, token, value):
-        return [("define", str(token), value, token.start_pos)]
+        return [("define", subscripts_as_suffix(str(token)), value, token.start_pos)]
 
     def program(self, meta, *parts):
         return list(parts)
@@ -405,12 +399,12 @@ def _tree_depth_check(tree, text: str) -> None:
                 stack.append((child, depth + 1))
 
 
-def _parse(text: str, start: str, grammar=None):
+def parse_text(text: str, start: str, grammar=None):
     """The tree of `text` as Nodes, and the transformer that built them (with its notes)."""
     if not isinstance(text, str):
         raise ParseError(f"the expression must be text, not {type(text).__name__}")
     _check_limits(text)
-    build, transformer = (parser(), _ToNodes()) if grammar is None else grammar
+    build, transformer = (parser(), ToNodes()) if grammar is None else grammar
     try:
         tree = build.parse(text, start=start)
     except UnexpectedInput as exc:
@@ -457,14 +451,14 @@ def _parse_error(exc: UnexpectedInput, text: str) -> ParseError:
         message = f"unexpected {found}"
     else:
         message = "syntax error"
-    offset = _offset(text, line, column)
+    offset = offset_of(text, line, column)
     hint = _hint(text, offset, exc)
     if hint:
         message, line, column = hint[0], *line_column(text, hint[1])
     return ParseError(message, source=text, line=line, column=column)
 
 
-def _offset(text: str, line: int, column: int) -> int:
+def offset_of(text: str, line: int, column: int) -> int:
     starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     return starts[min(line, len(starts)) - 1] + column - 1
 
@@ -533,7 +527,7 @@ def parse_program(text: str) -> Program:
     if isinstance(text, str) and _LATEX_COMMAND.search(text):
         from .latex_input import parse_latex   # its grammar loads only for LaTeX input
         return parse_latex(text)
-    parts, transformer = _parse(text, "program")
+    parts, transformer = parse_text(text, "program")
     *statements, body = parts
     return program_from(text, statements, body, transformer)
 
@@ -563,4 +557,4 @@ def program_from(text: str, statements: list, body: Node, transformer, notation:
 
 def parse_rule_line(text: str):
     """One line of a rules file: ('rule', name, lhs, rhs, guards) or ('declarations', [...])."""
-    return _parse(text, "rule")[0]
+    return parse_text(text, "rule")[0]

@@ -46,7 +46,7 @@ READ_AS = [
     ("2 e", "2 e"),
     # Unicode superscripts and subscripts
     ("‖x‖²", "||x||^2"), ("A³", "A^3"), ("A² x", "A^2 x"), ("A⁻¹", "inv(A)"), ("x₁ + x", "x_1 + x"),
-    ("scalar a; a²", "scalar a; a^2"),
+    ("scalar a; a²", "scalar a; a^2"), ("scalar t₁; u₂ = t₁ x; u₂", "scalar t_1; u_2 = t_1 x; u_2"),
     # p-norms and their spellings
     ("||x||_3", "sum(abs(x) .^ 3)^(1/3)"), ("‖x‖_4", "sum(abs(x) .^ 4)^(1/4)"),
     ("||x||_2", "||x||"), ("||x||_1", "norm1(x)"),
