@@ -41,6 +41,7 @@ ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM = 6, 5, 4, 3, 2, 1
 
 # Names a user may pick, some colliding with Python keywords, builtins and NumPy's alias.
 VECTOR_NAMES = ("x", "y", "w", "z2", "y_hat", "theta", "lambda", "def", "np", "float", "e", "len")
+SYMMETRIC_NAMES = ("S", "Sigma_s", "K", "False")
 MATRIX_NAMES = ("A", "B", "W", "X1", "Sigma", "True", "None", "Phi", "M_2")
 SCALAR_NAMES = ("a", "b", "n", "lambda", "alpha", "np", "sum_", "m", "t")
 CONVENTIONAL = {"vector": ("x", "y", "w", "z2"), "matrix": ("A", "B", "W", "X1")}
@@ -163,7 +164,10 @@ class _Context:
             name = self.draw(st.sampled_from(known))
             return Node("sym" if name in self.symbols else "ref", (), shape, name, ATOM, name)
         kind = "scalar" if is_scalar(shape) else "vector" if cols == "1" else "matrix"
-        name = self.new_name({"scalar": SCALAR_NAMES, "vector": VECTOR_NAMES, "matrix": MATRIX_NAMES}[kind])
+        if kind == "matrix" and rows == cols and self.draw(st.integers(0, 4)) == 0:
+            kind = "symmetric"
+        name = self.new_name({"scalar": SCALAR_NAMES, "vector": VECTOR_NAMES, "matrix": MATRIX_NAMES,
+                              "symmetric": SYMMETRIC_NAMES}[kind])
         if name is None:
             if not known:
                 return None
@@ -179,10 +183,12 @@ class _Context:
         conventional = name in CONVENTIONAL[kind] if kind in CONVENTIONAL else False
         if kind == "scalar":
             return f"{name}: scalar" if self.declare_all or self.draw(st.booleans()) else f"scalar {name}"
-        if not self.declare_all and conventional and "2" not in (rows, cols):
+        if not self.declare_all and conventional and "2" not in (rows, cols) and kind != "symmetric":
             return None     # inferred: lowercase names are vectors, uppercase ones matrices
         if kind == "vector":
             return f"{name}: vector[{self.dim(rows)}]"
+        if kind == "symmetric":
+            return f"{name}: symmetric[{self.dim(rows)}]"
         return f"{name}: matrix[{self.dim(rows)},{self.dim(cols)}]"
 
 
@@ -708,8 +714,10 @@ def random_point(program: Program, seed: int) -> dict:
         magnitude = rng.uniform(0.3, 1.2, size=(r, c))
         sign = rng.choice((-1.0, 1.0), size=(r, c))
         value = magnitude * sign
-        if kind == "matrix" and r == c:
+        if kind in ("matrix", "symmetric") and r == c:
             value = np.eye(r) + 0.5 * value / r
+        if kind == "symmetric":
+            value = (value + value.T) / 2
         env[name] = value
     return env
 
@@ -755,6 +763,10 @@ def finite_differences(program: Program, variable: str, env: dict, step: float) 
             moved[position] += sign * step
             values.append(program.value({**env, variable: moved}).reshape(f_shape))
         tensor[(Ellipsis,) + tuple(index)] = (values[0] - values[1]) / (2 * step)
+    if program.symbols[variable][0] == "symmetric":
+        # the symmetric gradient (G + G^T)/2 of SYNTAX.md's default convention, from the
+        # unconstrained partials (the oracle's evaluator takes any square matrix)
+        tensor = (tensor + np.swapaxes(tensor, -1, -2)) / 2
     return tensor
 
 
