@@ -268,8 +268,8 @@ SIZED = [
 @pytest.mark.parametrize("text, wrt, printed", SIZED)
 def test_derivatives_print_sized_constants(text, wrt, printed):
     d = matcalc.diff(text, wrt, scalars=SCALARS, declare=DECLARE)
-    result = to_text(d.expr, context=d.analysis.symbols.values())
-    assert result == printed
+    result = str(d)
+    assert result == printed == to_text(d.expr, context=d.analysis.symbols.values())
     values = {name: (value[0, 0] if name in SCALARS else value) for name, value in point_env.items()}
     want = np.atleast_2d(d.evaluate(values))
     np.testing.assert_allclose(read_back(result, d.expr), want, rtol=1e-12)
