@@ -280,7 +280,7 @@ class _Analyser:
                 continue
             if rows is None:
                 rows, cols = shape
-            elif self.dims.find(cols) == self.dims.find(shape[0]) or self.dims.unify(cols, shape[0]):
+            elif self.dims.unify(cols, shape[0]):
                 cols = shape[1]
             else:
                 return False     # ill-shaped: the product reports it, with its operands
@@ -304,8 +304,7 @@ class _Analyser:
             return
         import difflib
         known = function_names()
-        close = difflib.get_close_matches(name.lower(), known, n=1) or \
-            [f for f in known if f == name.lower()]
+        close = difflib.get_close_matches(name.lower(), known, n=1)
         hint = f"did you mean {close[0]}?" if close else "the functions are " + ", ".join(known)
         raise error_at(UnknownNameError, f"unknown function '{name}': {hint} (for a product, "
                                          f"write {name} (...) with a space, or {name} * (...))",
