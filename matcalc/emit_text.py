@@ -173,7 +173,8 @@ class _Fixed:
         if op in ("epow", "fn", "softmax", "d"):
             return self(e.args[0])
         if op == "diagm":
-            return _either(self(e.args[0]))
+            rows = self(e.args[0])[0]       # diag(v): both sizes are the length of v
+            return (rows, rows)
         if op == "diagv":
             return (any(self(e.args[0])), True)
         raise AssertionError(f"no size rule for {op}")

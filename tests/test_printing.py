@@ -228,6 +228,20 @@ def test_random_expressions_read_back_as_the_same_value(e):
     assert_reads_back(e, context=SYMBOLS.values())
 
 
+# Found by the property above, kept
+REGRESSIONS = [
+    E.trace(E.diag(E.func("tanh", E.func("exp", E.ones("n", 1))))),     # diag(v) is sized by v alone
+    E.mul(E.number(-1), E.ones("n", 1), E.ones(1, "m")),                  # -1 1^T: 1 is the number
+    E.mul(E.ones("m", 1), E.ones(1, "n"), E.ones("n", 1)),                # 1 u^T v: 1 is the number
+    E.zeros(("m", "n")),
+]
+
+
+@pytest.mark.parametrize("e", REGRESSIONS, ids=str)
+def test_regressions_read_back(e):
+    assert_reads_back(e, context=SYMBOLS.values())
+
+
 # Operands and exponents where a parenthesis too few reads back as something else
 PRECEDENCE = [
     "a^(b c)", "a^(-b)", "(a^b)^c", "a^(b^c)", "a^(1/2)", "a^(-1/2)", "(2/3)^a", "2^(a + b)",
