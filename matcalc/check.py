@@ -28,6 +28,7 @@ from .expr import postorder
 
 SIZES = (2, 3, 4)
 TOLERANCE = 1e-6
+FD_TOLERANCE = 1e-4  # relative, or the rounding error of the differences where that is larger
 SYMBOLIC_OPS = 400   # larger differences (inverses of products, say) are compared at points
 # Every entry becomes a SymPy expression: a declared size (vector[1000000], x[1000000000],
 # commutation(100000, 100000)) past this is refused before anything is built.
@@ -42,7 +43,7 @@ class CheckReport:
     finite_difference_error: float
 
     def summary(self) -> str:
-        sizes = ", ".join(f"{d}={n}" for d, n in self.sizes.items()) or "scalars"
+        sizes = ", ".join(f"{d}={n}" for d, n in self.sizes.items()) or "the declared sizes"
         entries = self.symbolic + self.numeric
         how = f"{self.symbolic} symbolically" + (f", {self.numeric} at random points" if self.numeric else "")
         return (f"elementwise SymPy at {sizes} ({entries} entries: {how}) · finite differences "
@@ -199,8 +200,46 @@ def _function_table(value, count: int) -> np.ndarray:
 
 
 def _check_sympy(derivative, symbols, dims, problem, seed, positive):
-    env = {s.value[0]: symbol_matrix(s.value[0], s.value[1], _dim(s.shape[0], dims), _dim(s.shape[1], dims))
-           for s in symbols}
+    rng = np.random.default_rng(seed)
+    points = [random_values(symbols, dims, rng, positive) for _ in range(2)]
+    if _has_inverses(derivative):
+        # an inverse of a matrix of symbols grows past what SymPy differentiates in time (and
+        # expanding it proves little): every symbol but the variables takes the point's numbers,
+        # and the variables' entries are compared at that point
+        names = {v.value[0] for v in derivative.variables}
+        for values in points:
+            env = _environment(symbols, dims, values, names)
+            expected, got = _tables(derivative, env, dims, problem)
+            _compare(expected, got, [_sympy_point({n: env[n] for n in names}, values)], provable=False)
+        return 0, expected.size
+    env = _environment(symbols, dims)
+    expected, got = _tables(derivative, env, dims, problem)
+    return _compare(expected, got, [_sympy_point(env, values) for values in points], provable=True)
+
+
+def _has_inverses(derivative) -> bool:
+    result = derivative.vec().expr if derivative.is_tensor else derivative.expr
+    return any(n.op in ("inv", "logdet", "det") for e in (derivative.function, result) for n in postorder(e))
+
+
+def _environment(symbols, dims, fixed: dict | None = None, variables=()) -> dict:
+    """Each symbol as a SymPy matrix: of symbols, or of the numbers in `fixed` where given
+    (for all but the variables)."""
+    env = {}
+    for s in symbols:
+        name, kind = s.value
+        rows, cols = _dim(s.shape[0], dims), _dim(s.shape[1], dims)
+        if fixed is not None and name not in variables:
+            array = np.asarray(fixed[name], dtype=float).reshape(rows, cols)
+            env[name] = sp.Matrix(rows, cols, lambda i, j, a=array: sp.Float(a[i, j], 30))
+        else:
+            env[name] = symbol_matrix(name, kind, rows, cols)
+    return env
+
+
+def _tables(derivative, env, dims, problem):
+    """(SymPy's elementwise derivative of what the user typed, matcalc's result), both as
+    arrays of SymPy entries in the layout's shape."""
     F = typed_value(derivative.analysis, env, dims, SYMPY)
     table = _function_table(F, len(axis_dims(derivative.function)))
     for variable in derivative.variables:
@@ -216,16 +255,15 @@ def _check_sympy(derivative, symbols, dims, problem, seed, positive):
         table = _partials(table.shape, _entries(V.shape, variable_axes(variable)), partial)
     expected = _in_layout(table, problem)
     if derivative.is_tensor:
-        result = derivative.vec().expr
-        got = tensor_from_vec_form(np.array(to_sympy(result, env, dims), dtype=object), derivative, dims)
+        got = tensor_from_vec_form(np.array(to_sympy(derivative.vec().expr, env, dims), dtype=object),
+                                   derivative, dims)
     else:
-        result = derivative.expr
-        got = np.array(to_sympy(result, env, dims), dtype=object)
-    got = got.reshape(expected.shape)
-    # with inverses, expanding the difference costs far more than it proves: compare at points
-    provable = not any(n.op in ("inv", "logdet", "det") for n in postorder(result))
-    rng = np.random.default_rng(seed)
-    points = [_sympy_point(env, random_values(symbols, dims, rng, positive)) for _ in range(2)]
+        got = np.array(to_sympy(derivative.expr, env, dims), dtype=object)
+    return expected, got.reshape(expected.shape)
+
+
+def _compare(expected, got, points, provable: bool) -> tuple:
+    """(entries equal symbolically, entries equal at every point); CheckError at the first other."""
     symbolic = numeric = 0
     for index, want in np.ndenumerate(expected):
         spend()
@@ -307,9 +345,14 @@ def _check_finite_differences(derivative, symbols, dims, problem, seed, positive
         raise CheckError(f"the result evaluates to {got.size} numbers, but the {derivative.layout} "
                          f"layout asks for {_fmt(expected.shape)}")
     got = got.reshape(expected.shape)
-    error = np.max(np.abs(got - expected) / (1 + np.abs(expected)))
-    if error > 1e-4:
-        index = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
+    # a central difference of values as large as |f| carries a rounding error of about
+    # eps |f| / h per level of differencing (exp(C .^ 2) ~ 1e12 at check's points)
+    magnitude = np.max(np.abs(np.asarray(table_at(values), dtype=float)), initial=0.0)
+    rounding = 1e3 * np.finfo(float).eps * (1 + magnitude) / step ** (len(variables) - start)
+    relative = np.abs(got - expected) / (1 + np.abs(expected) + rounding / FD_TOLERANCE)
+    error = np.max(relative)
+    if error > FD_TOLERANCE:
+        index = np.unravel_index(np.argmax(relative), expected.shape)
         raise CheckError(f"entry {_place(index)} differs from finite differences: "
                          f"matcalc gives {got[index]:.6g}, finite differences {expected[index]:.6g}")
     return float(error)

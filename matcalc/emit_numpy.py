@@ -210,7 +210,7 @@ def nonsmooth_points(f, env: dict, dims: dict, variable: str) -> None:
     values: dict = {}
     for node in order:
         values[node] = _evaluate_node(node, [values[a] for a in node.args], env, dims)
-        if not (node.op in ("fn", "norm") and node.value in ("abs", "relu", "1", "2", "F")):
+        if not (node.op in ("fn", "norm") and node.value in ("abs", "relu", "sign", "step", "1", "2", "F")):
             continue
         if variable not in symbols_in(node, memo):
             continue

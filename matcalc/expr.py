@@ -689,8 +689,8 @@ def dim_product(a, b):
     number, names = 1, []
     for d in (a, b):
         for part in (d.split("*") if isinstance(d, str) else (d,)):
-            if isinstance(part, int):
-                number *= part
+            if isinstance(part, int) or part.isdigit():   # 2*2*n is 4*n
+                number *= int(part)
             else:
                 names.append(part)
     if not names:

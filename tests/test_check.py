@@ -17,6 +17,8 @@ def _fold_always(base, inner, outer, raise_to):
     ("sum((x .^ 2) .^ 0.5)", "x"),
     ("sum((x .^ 2) .^ 1.5)", "x"),
     ("sum((X .* X) .^ 0.5)", "X"),
+    ("logdet(X) + sum((X .* X) .^ 0.5)", "X"),          # compared at points (an inverse)
+    ("tr(inv(A) X) + sum((X .* X) .^ 0.5)", "X"),
 ])
 def test_check_catches_a_wrong_power_fold(monkeypatch, text, variable):
     assert matcalc.diff(text, variable).check()
@@ -91,3 +93,20 @@ def test_the_typed_reading_agrees_with_the_engine_on_every_construct(text):
         numbers.update({matrices[name][i, j]: array[i, j] for i, j in np.ndindex(*array.shape)})
     substituted = exact.xreplace(numbers)
     np.testing.assert_allclose(np.array(substituted.evalf(), dtype=float), typed, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("text, variable", [
+    ("B: matrix[m,n]; C: matrix[n,n]; B exp(C .^ 2)^2", "C"),        # entries near 1e12
+    ("x: vector[k]; r = x; inv(A + inv(B))", "x"),                    # inverses of symbol matrices
+    ("Sigma: matrix[m,n]; y: vector[2]; B: matrix[n,2]; g = Sigma A relu(B) (-(0.5 + y)); diag(inv(A)^-2)'",
+     "Sigma"),
+    ("logdet(S) + (x - mu)^T inv(S) (x - mu)", "S"),
+])
+def test_check_confirms_right_answers_that_used_to_fail_or_time_out(text, variable):
+    report = matcalc.diff(text, variable).check(time_limit=30)
+    assert report.finite_difference_error <= 1e-4
+
+
+def test_the_check_report_of_a_declared_size_names_it():
+    report = matcalc.diff("x: vector[2]; x^T x", "x").check()
+    assert "declared sizes" in report.summary()

@@ -99,6 +99,8 @@ FIRING_CORPUS = [
     ("X^-1 X w", "w", {}), ("x^T X X^-1 y", "x", {}), ("diag(u) y", "y", {}),
     ("x^T X^T inv(X)^T y", "x", {}), ("det(X^-1)", "X", {}), ("x^T diag(u) y", "x", {}),
     ("tr(kron(A, X))", "X", {}), ("diag(x x^T)", "x", {}), ("vec(x x^T)", "x", {}), ("vec(X A)", "X", {}),
+    ("sum(abs(x) .* x)", "x", {"order": 2}), ("sum(relu(x) .* x)", "x", {"order": 2}),
+    ("kron(x, y^T) z", "z", {}), ("kron(y^T, x) z", "z", {}),
 ]
 
 
