@@ -11,13 +11,17 @@ Contract:
   It raises `Undefined` where the point is outside the function's domain, near a kink
   (abs, relu, the 1-norm), badly conditioned for an inverse, or overflowing: there the
   finite differences below mean nothing, and another point is drawn.
-- `expected_derivative(program, variable, layout, values)` is the derivative by central
+- `expected_derivative(program, variable, layout, env)` is the derivative by central
   finite differences, arranged with the layout's axis order (SYNTAX.md, Layouts):
   mixed = axes of f then of the variable, numerator = axes of f then of the variable
   reversed, denominator = axes of the variable then of f reversed; a one-axis result is a
   column except numerator by a vector and denominator of a vector; None where two step
-  sizes disagree (the point is not smooth enough to judge).
-- `mutations()` edits valid texts by random insertions, deletions and replacements.
+  sizes disagree (the point is not smooth enough to judge).  By a symmetric matrix it is
+  the symmetric gradient (G + G^T)/2; `expected_second_derivative` is the derivative of
+  the mixed-layout first derivative, by second differences.
+- `mutations()` edits valid texts by random insertions, deletions and replacements;
+  `odd_calls()` calls diff, evaluate and check with arguments of wrong types and values.
+- `judge()` compares matcalc's answers with the oracle and names what is wrong, by property.
 - `Guard` runs matcalc calls in a forked worker process with a wall-clock limit: an
   input that runs past it is reported, and the worker is replaced.
 Everything matcalc is asked runs in the worker (`run_case`); what it answers is compared
@@ -56,6 +60,8 @@ class Undefined(Exception):
 # ------------------------------------------------------------------ the tree
 @dataclass(frozen=True)
 class Node:
+    """A generated expression: its text in the language, its symbolic shape, its precedence
+    level (to decide parentheses) and what the oracle's evaluator needs (op, args, value)."""
     op: str
     args: tuple
     shape: tuple
@@ -112,7 +118,7 @@ class Program:
     def used_symbols(self) -> list:
         used: list = []
         for node in [n for _, n in self.definitions] + [self.body]:
-            for s in _postorder(node):
+            for s in postorder(node):
                 if s.op == "sym" and s.value not in used:
                     used.append(s.value)
         return used
@@ -125,9 +131,10 @@ class Program:
         return evaluate(self.body, scope)
 
 
-def _postorder(node: Node):
+def postorder(node: Node):
+    """The node's subexpressions, each before the node that holds it."""
     for a in node.args:
-        yield from _postorder(a)
+        yield from postorder(a)
     yield node
 
 
@@ -440,7 +447,7 @@ class _Generator:
         """A scalar of a Kronecker product of two matrices (its sum, trace or norm)."""
         k1, k2 = self.pick(SQUARE_DIMS), self.pick(SQUARE_DIMS)
         a, b = self.expr((k1, k1), depth - 1), self.expr((k2, k2), depth - 1)
-        inner = Node("kron", (a, b), ("kron", k1, k2), f"kron({a.text}, {b.text})", ATOM)
+        inner = Node("kron", (a, b), (f"{k1}*{k2}", f"{k1}*{k2}"), f"kron({a.text}, {b.text})", ATOM)
         how = self.pick(("sum", "tr"))
         return Node(how, (inner,), shape, f"{how}({inner.text})", ATOM)
 
@@ -547,8 +554,8 @@ def programs(draw, max_depth: int = 3) -> Program:
                 definitions.append((alias, Node("ref", (), shape, name, ATOM, name)))
                 ctx.by_shape[shape].append(alias)
     body = gen.expr(draw(st.sampled_from(BODY_SHAPES)), max_depth)
-    if not any(node.op == "sym" for node in _postorder(body)) and \
-            not any(node.op == "sym" for _, d in definitions for node in _postorder(d)):
+    if not any(node.op == "sym" for node in postorder(body)) and \
+            not any(node.op == "sym" for _, d in definitions for node in postorder(d)):
         # a program of constants only has nothing to differentiate by: scale it by a symbol
         scale = ctx.symbol(SCALAR, fresh=True) or ctx.symbol(SCALAR)
         body = Node("mul", (scale, body), body.shape, f"{scale.text} {wrap(body, POWER)}", PRODUCT)

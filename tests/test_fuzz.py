@@ -102,42 +102,46 @@ def _known_cases():
               F.PRODUCT)
     declarations = ["x: vector[n]", "s: scalar", "Y: matrix[m,m]"]
     for body, variable in ((folded, "x"), (scaled, "x"), (power, "x"), (sized, "s")):
-        names = {node.value for node in fuzz._postorder(body) if node.op == "sym"}
+        names = {node.value for node in fuzz.postorder(body) if node.op == "sym"}
         used = {name: kind for name, kind in symbols.items() if name in names}
         program = fuzz.Program([d for d in declarations if d.split(":")[0] in used], [], body, used,
                                {"n": "n", "m": "m"})
         yield program, variable, "mixed", 0, 1
 
 
-def known(test):
+def issue_rows(test):
+    """Run the rows of issue 12's table before the generated cases."""
     for case in _known_cases():
         test = example(case=case)(test)
     return test
 
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
-@known
+@issue_rows
 @given(cases())
 def test_derivatives_agree_with_finite_differences(guard, case):
+    """d.evaluate equals finite differences, in the layout's shape; only MatcalcError escapes."""
     _run(guard, case, ("derivative", "crash", "time"))
 
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
-@known
+@issue_rows
 @given(cases())
 def test_printed_results_read_back(guard, case):
+    """parse(text), parse(str(parse(text))) and parse(str(d)) have the values they should."""
     _run(guard, case, ("reading", "printing", "crash", "time"))
 
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
-@known
+@issue_rows
 @given(cases())
 def test_generated_numpy_code_computes_the_derivative(guard, case):
+    """The function numpy_code(d) defines, run here, returns d.evaluate's value."""
     _run(guard, case, ("code", "crash", "time"), code=True)
 
 
 @settings(max_examples=max(EXAMPLES // 4, 5), **SETTINGS)
-@known
+@issue_rows
 @given(cases(max_depth=3))
 def test_check_agrees_with_finite_differences(guard, case):
     """check() accepts what finite differences confirm, rejects what they refute, and rejects
@@ -148,6 +152,7 @@ def test_check_agrees_with_finite_differences(guard, case):
 @settings(max_examples=EXAMPLES * 2, **SETTINGS)
 @given(st.data())
 def test_mutated_texts_fail_cleanly_and_in_time(guard, data):
+    """Random edits of valid texts: parse, diff and printing raise MatcalcError or succeed, in LIMIT s."""
     program = data.draw(fuzz.programs(max_depth=3))
     text = data.draw(fuzz.mutations(program.text))
     variable = data.draw(st.sampled_from(program.used_symbols() or ["x"]))
