@@ -101,19 +101,30 @@ class Program:
     symbols: dict                 # name -> (kind, shape in generator dims)
     dim_names: dict               # generator dim -> the name written in the text
     extra: list = field(default_factory=list)   # declared names the text does not use
+    by_keyword: bool = False      # declarations passed as diff(..., scalars=, declare=), not in the text
 
     def __repr__(self) -> str:
         return f"Program({self.text!r})"
 
     @property
     def text(self) -> str:
-        statements = list(self.declarations) + [f"{name} = {node.text}" for name, node in self.definitions]
+        inline = [] if self.by_keyword else list(self.declarations)
+        statements = inline + [f"{name} = {node.text}" for name, node in self.definitions]
         return "; ".join(statements + [self.body.text])
 
     @property
     def preamble(self) -> str:
-        """The declarations, to read printed results back with."""
-        return "".join(d + "; " for d in self.declarations)
+        """The declarations in the text, to read printed results back with."""
+        return "" if self.by_keyword else "".join(d + "; " for d in self.declarations)
+
+    @property
+    def options(self) -> dict:
+        """The declarations as diff's and parse's keyword arguments (scalars=, declare=)."""
+        if not self.by_keyword:
+            return {}
+        scalars = [d.split()[1] for d in self.declarations if d.startswith("scalar ")]
+        typed = [d for d in self.declarations if not d.startswith("scalar ")]
+        return {"scalars": ",".join(scalars), "declare": typed}
 
     def used_symbols(self) -> list:
         used: list = []
@@ -571,7 +582,8 @@ def programs(draw, max_depth: int = 3) -> Program:
                                 + ("]" if kind == "vector" else f",{dim_names['m']}]"))
             extra.append(name)
     order = draw(st.permutations(declarations)) if declarations else []
-    return Program(list(order), definitions, body, dict(ctx.symbols), dim_names, extra)
+    return Program(list(order), definitions, body, dict(ctx.symbols), dim_names, extra,
+                   by_keyword=draw(st.integers(0, 3)) == 0)
 
 
 # ------------------------------------------------------------------ the oracle's evaluator
@@ -582,7 +594,8 @@ CONDITION = 1e4
 
 def evaluate(node: Node, env: dict) -> np.ndarray:
     args = [evaluate(a, env) for a in node.args]
-    result = _evaluate(node, args, env)
+    with np.errstate(all="ignore"):     # an overflow is judged below, as Undefined
+        result = _evaluate(node, args, env)
     result = np.asarray(result, dtype=float)
     if result.ndim != 2:
         result = result.reshape(1, 1)
@@ -888,7 +901,8 @@ def odd_calls(draw, program: Program, variable: str, values: dict) -> dict:
         odd_values[name] = draw(st.sampled_from(ODD_VALUES))
     if draw(st.integers(0, 5)) == 0 and values:
         odd_values.pop(draw(st.sampled_from(sorted(values))))
-    case = {"api": True, "text": program.text, "wrt": wrt, "options": options, "values": odd_values}
+    case = {"api": True, "text": program.text, "wrt": wrt, "options": {**program.options, **options},
+            "values": odd_values}
     if draw(st.integers(0, 3)) == 0:
         case["seed"] = draw(st.sampled_from(ODD_SEEDS))
     return case
@@ -920,12 +934,13 @@ def _failure(exc: BaseException) -> dict:
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-3000:]}
 
 
-def _readback(text: str, values: dict):
-    """The value matcalc reads in `text`, at the point `values`."""
+def _readback(text: str, values: dict, options: dict):
+    """The value matcalc reads in `text` (with the declarations of `options`), at the point."""
     from matcalc.emit_numpy import evaluate as evaluate_expression
     from matcalc.evaluation import bind
     from matcalc.shapes import parse as analyse
-    analysis = analyse(text)
+    analysis = analyse(text, scalars=tuple(n for n in options.get("scalars", "").split(",") if n),
+                       declare=tuple(options.get("declare", ())))
     env, dims = bind(analysis.symbols, values)
     return evaluate_expression(analysis.body, env, dims)
 
@@ -945,6 +960,7 @@ def run_case(case: dict) -> dict:
             return False
 
     text, values, preamble = case["text"], case.get("values"), case.get("preamble", "")
+    options = case.get("declarations", {})
     if case.get("api"):
         if step("diff", lambda: matcalc.diff(text, *case["wrt"], **case["options"])):
             derivative = out.pop("diff")
@@ -959,11 +975,11 @@ def run_case(case: dict) -> dict:
             derivative = out.pop("diff")
             step("print", lambda: (str(derivative), derivative.describe()))
         return out
-    if step("parse", lambda: str(matcalc.parse(text))):
-        step("function_value", lambda: _readback(text, values))
-        step("function_readback", lambda: _readback(preamble + out["parse"], values))
+    if step("parse", lambda: str(matcalc.parse(text, **options))):
+        step("function_value", lambda: _readback(text, values, options))
+        step("function_readback", lambda: _readback(preamble + out["parse"], values, options))
     if not step("diff", lambda: matcalc.diff(text, case["variable"], layout=case["layout"],
-                                            order=case.get("order", 1))):
+                                            order=case.get("order", 1), **options)):
         return out
     derivative = out.pop("diff")
     out["is_tensor"] = derivative.is_tensor
@@ -973,9 +989,9 @@ def run_case(case: dict) -> dict:
     if derivative.is_tensor:
         if step("vec_text", lambda: str(derivative.vec())):
             step("vec_value", lambda: derivative.vec().evaluate(values))
-            step("vec_readback", lambda: _readback(preamble + out["vec_text"], values))
+            step("vec_readback", lambda: _readback(preamble + out["vec_text"], values, options))
     elif "text" in out:
-        step("readback", lambda: _readback(preamble + out["text"], values))
+        step("readback", lambda: _readback(preamble + out["text"], values, options))
     if case.get("code"):
         from matcalc.emit_code import numpy_code
         step("code", lambda: numpy_code(derivative))

@@ -71,7 +71,8 @@ def _run(guard, case, properties, code=False, check=False, tamper=False):
         return
     env, value, expected = found
     values = fuzz.matcalc_values(program, env)
-    out = guard.run({"text": program.text, "preamble": program.preamble, "variable": variable,
+    out = guard.run({"text": program.text, "preamble": program.preamble, "declarations": program.options,
+                     "variable": variable,
                      "layout": layout, "order": order, "values": values, "code": code, "check": check,
                      "tamper": tamper},
                     CHECK_LIMIT if check else LIMIT)
