@@ -807,39 +807,41 @@ def expected_derivative(program: Program, variable: str, layout: str, env: dict)
     return arrange(coarse, f_count, v_count, layout)
 
 
-def second_differences(program: Program, variable: str, env: dict, step: float) -> np.ndarray:
-    """T[f axes..., variable axes..., variable axes...] by central second differences."""
+def second_differences(program: Program, variable: str, env: dict, step: float, second: str) -> np.ndarray:
+    """T[f axes..., axes of variable..., axes of second...] by central second differences."""
     f_shape = axis_shape(program.body.shape)
-    base = env[variable]
-    v_shape = tuple(SIZES[d] for d in variable_axes(program, variable))
-    indices = list(np.ndindex(*v_shape)) if v_shape else [()]
-    tensor = np.zeros(f_shape + v_shape + v_shape)
+    shapes = [tuple(SIZES[d] for d in variable_axes(program, v)) for v in (variable, second)]
+    indices = [list(np.ndindex(*shape)) if shape else [()] for shape in shapes]
+    tensor = np.zeros(f_shape + shapes[0] + shapes[1])
 
     def position(index):
         return index if len(index) == 2 else (index[0], 0) if index else (0, 0)
-    for first in indices:
-        for second in indices:
+    for first_index in indices[0]:
+        for second_index in indices[1]:
             total = 0
             for sign_a, sign_b in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                moved = base.copy()
-                moved[position(first)] += sign_a * step
-                moved[position(second)] += sign_b * step
-                total = total + sign_a * sign_b * program.value({**env, variable: moved}).reshape(f_shape)
-            tensor[(Ellipsis,) + tuple(first) + tuple(second)] = total / (4 * step * step)
+                moved = dict(env)
+                moved[variable] = env[variable].copy()
+                moved[variable][position(first_index)] += sign_a * step
+                moved[second] = moved[second].copy()
+                moved[second][position(second_index)] += sign_b * step
+                total = total + sign_a * sign_b * program.value(moved).reshape(f_shape)
+            tensor[(Ellipsis,) + tuple(first_index) + tuple(second_index)] = total / (4 * step * step)
     return tensor
 
 
-def expected_second_derivative(program: Program, variable: str, layout: str, env: dict):
-    """The second derivative: the derivative, in the layout, of the mixed-layout first
-    derivative (SYNTAX.md: a Hessian is the derivative of the mixed-layout gradient)."""
-    coarse = second_differences(program, variable, env, 2e-4)
-    fine = second_differences(program, variable, env, 1e-4)
+def expected_second_derivative(program: Program, variable: str, layout: str, env: dict, second=None):
+    """The derivative by `second` (the variable again by default), in the layout, of the
+    mixed-layout derivative by `variable` (SYNTAX.md: a Hessian is the derivative of the
+    mixed-layout gradient; diff(f, "x", "y") differentiates by x, then by y)."""
+    second = second or variable
+    coarse = second_differences(program, variable, env, 2e-4, second)
+    fine = second_differences(program, variable, env, 1e-4, second)
     scale = 1 + np.max(np.abs(coarse), initial=0)
     if np.max(np.abs(coarse - fine), initial=0) > 1e-4 * scale:
         return None
-    f_count = len(axis_sizes(program.body.shape))
-    v_count = len(variable_axes(program, variable))
-    return arrange(fine, f_count + v_count, v_count, layout)
+    f_count = len(axis_sizes(program.body.shape)) + len(variable_axes(program, variable))
+    return arrange(fine, f_count, len(variable_axes(program, second)), layout)
 
 
 def close(got, want, rtol=1e-4, atol=1e-5) -> bool:
@@ -978,8 +980,11 @@ def run_case(case: dict) -> dict:
     if step("parse", lambda: str(matcalc.parse(text, **options))):
         step("function_value", lambda: _readback(text, values, options))
         step("function_readback", lambda: _readback(preamble + out["parse"], values, options))
-    if not step("diff", lambda: matcalc.diff(text, case["variable"], layout=case["layout"],
-                                            order=case.get("order", 1), **options)):
+    if case.get("second"):    # diff(f, "x", "y"), or diff(f, "x", "x") for order 2
+        variables, order = (case["variable"], case["second"]), 1
+    else:
+        variables, order = (case["variable"],), case.get("order", 1)
+    if not step("diff", lambda: matcalc.diff(text, *variables, layout=case["layout"], order=order, **options)):
         return out
     derivative = out.pop("diff")
     out["is_tensor"] = derivative.is_tensor
@@ -1059,15 +1064,19 @@ class Guard:
 
 
 # ------------------------------------------------------------------ judging the answers
-def point_for(program: Program, variable: str, layout: str, seed: int, order: int = 1, tries: int = 6):
+def point_for(program: Program, variable: str, layout: str, seed: int, order: int = 1, second=None,
+              tries: int = 6):
     """A point where the function is defined and smooth enough to judge, with the expected
-    derivative there (of the order) and the function's value; None if none of a few is."""
-    expect = expected_derivative if order == 1 else expected_second_derivative
+    derivative there (of the order; by `second` after `variable` where given) and the
+    function's value; None if none of a few is."""
     for attempt in range(tries):
         env = random_point(program, seed + attempt)
         try:
             value = program.value(env)
-            expected = expect(program, variable, layout, env)
+            if order == 1:
+                expected = expected_derivative(program, variable, layout, env)
+            else:
+                expected = expected_second_derivative(program, variable, layout, env, second)
         except Undefined:
             continue
         if expected is not None:

@@ -48,24 +48,30 @@ def guard():
 
 @st.composite
 def cases(draw, max_depth=4):
-    """(program, variable, layout, seed for the point, order): second derivatives by a
-    variable of at most four entries (not a symmetric one), one case in five."""
+    """(program, variable, layout, seed for the point, order, second variable or None).
+    One case in five is a second derivative by variables of at most four entries (not
+    symmetric): by the same one (order=2, or named twice) or mixed, by two."""
     program = draw(fuzz.programs(max_depth=max_depth))
     candidates = program.used_symbols() + program.extra
     variable = draw(st.sampled_from(candidates)) if candidates else None
-    small = variable is not None and (len(fuzz.axis_shape(program.symbols[variable][1])) <= 1 or
-                                      program.symbols[variable] == ("matrix", ("2", "2")))
-    order = 2 if small and draw(st.integers(0, 4)) == 0 else 1
-    return program, variable, draw(st.sampled_from(fuzz.LAYOUTS)), draw(st.integers(0, 2**31)), order
+    small = [v for v in candidates if len(fuzz.axis_shape(program.symbols[v][1])) <= 1
+             or program.symbols[v] == ("matrix", ("2", "2"))]
+    order, second = 1, None
+    if variable in small and draw(st.integers(0, 4)) == 0:
+        order = 2
+        if draw(st.booleans()):
+            second = draw(st.sampled_from(small))
+    return program, variable, draw(st.sampled_from(fuzz.LAYOUTS)), draw(st.integers(0, 2**31)), order, second
 
 
 def _run(guard, case, properties, code=False, check=False, tamper=False):
-    program, variable, layout, seed, order = case
-    note(f"text: {program.text!r}, by {variable}, {layout} layout, order {order}")
+    program, variable, layout, seed, order, second = case
+    note(f"text: {program.text!r}, by {variable}{', ' + second if second else ''}, {layout} layout, "
+         f"order {order}")
     if variable is None:
         event("no variable in the program")
         return
-    found = fuzz.point_for(program, variable, layout, seed, order)
+    found = fuzz.point_for(program, variable, layout, seed, order, second)
     if found is None:
         event("no point where the function is smooth enough to judge")
         return
@@ -73,7 +79,7 @@ def _run(guard, case, properties, code=False, check=False, tamper=False):
     values = fuzz.matcalc_values(program, env)
     out = guard.run({"text": program.text, "preamble": program.preamble, "declarations": program.options,
                      "variable": variable,
-                     "layout": layout, "order": order, "values": values, "code": code, "check": check,
+                     "second": second, "layout": layout, "order": order, "values": values, "code": code, "check": check,
                      "tamper": tamper},
                     CHECK_LIMIT if check else LIMIT)
     if fuzz.refusal(out):
@@ -107,7 +113,7 @@ def _known_cases():
         used = {name: kind for name, kind in symbols.items() if name in names}
         program = fuzz.Program([d for d in declarations if d.split(":")[0] in used], [], body, used,
                                {"n": "n", "m": "m"})
-        yield program, variable, "mixed", 0, 1
+        yield program, variable, "mixed", 0, 1, None
 
 
 def issue_rows(test):
@@ -171,7 +177,7 @@ def test_odd_arguments_and_values_fail_cleanly(guard, data):
     """Wrong types and ranges for the arguments of diff, evaluate and check (None, numbers for
     names, order 1.5, NaN, complex, ragged arrays, seed "a") end in MatcalcError, never another
     exception; a value that is missing, not finite or complex is never silently evaluated."""
-    program, variable, _, seed, _ = data.draw(cases(max_depth=3))
+    program, variable, _, seed, _, _ = data.draw(cases(max_depth=3))
     if variable is None:
         return
     values = fuzz.matcalc_values(program, fuzz.random_point(program, seed))
