@@ -88,12 +88,14 @@ def _shared(e, order) -> set:
     return named
 
 
-SCIENTIFIC_ZEROS = 6
+SCIENTIFIC_ZEROS = 6      # 1/2000000 is 5e-7
+INTEGER_DIGITS = 15       # integers up to this many digits are written out
 
 
 def _number(q: Fraction) -> str:
-    """2, 1/3; a number with many zeros in scientific notation where that is shorter,
-    exactly as the language reads it: 2e-30, 25e9."""
+    """2, 1/3, 1000000; a small number with many zeros, or a long integer ending in
+    zeros, in scientific notation where that is shorter, exactly as the language reads
+    it: 2e-30, 25e20."""
     plain = str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
     scale, digits = 0, q
     while digits.denominator != 1 and (digits * 10).denominator < digits.denominator:
@@ -104,7 +106,8 @@ def _number(q: Fraction) -> str:
     while whole and whole % 10 == 0:
         whole, scale = whole // 10, scale + 1
     scientific = f"{whole}e{scale}"
-    return scientific if abs(scale) >= SCIENTIFIC_ZEROS and len(scientific) < len(plain) else plain
+    wanted = scale <= -SCIENTIFIC_ZEROS or len(plain) > INTEGER_DIGITS    # 1000000 stays
+    return scientific if wanted and len(scientific) < len(plain) else plain
 
 
 def join_terms(e, show) -> str:
