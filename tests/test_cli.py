@@ -1,4 +1,6 @@
-"""The command line, run as a subprocess: `python -m matcalc diff EXPR WRT [options]`.
+"""The command line: `python -m matcalc diff EXPR WRT [options]`, as a subprocess where the
+process matters (streams, encodings, signals, exit statuses, tracebacks) and otherwise in
+process through `cli.run`, the function `python -m matcalc` runs.
 
 Contract (matcalc/cli.py, SYNTAX.md): the first line of standard output is the
 result alone; the second starts with `# <layout> layout · <rows> x <cols>`.
@@ -55,7 +57,8 @@ def lines(text):
 
 
 def ok(*args, stdin=None, run=None):
-    result = (run or matcalc)(*args, stdin=stdin)
+    """The lines of standard output of a command that succeeds (in process unless `run` says)."""
+    result = (run or in_process)(*args, stdin=stdin)
     assert result.returncode == 0, f"exit {result.returncode}; stderr:\n{result.stderr}"
     assert "Traceback" not in result.stderr
     return lines(result.stdout)
@@ -157,14 +160,14 @@ def test_leading_minus_after_double_dash():
                                   ("diff", "--layout", "numerator", "-x", "x"), ("diff", "-x", "--order", "1", "x"),
                                   ("diff", "--", "-x", "x")])
 def test_an_expression_starting_with_minus_is_the_expression(args):
-    out = ok(*args, run=in_process)
+    out = ok(*args)
     assert out[0] == "-I"
     assert out[1].split(" · ")[1] == "n x n"
 
 
 def test_leading_minus_expressions_match_the_api():
     for text in ("-x^T x", "-2 x^T A x", "-sum(exp(x))", "-(x^T x)"):
-        assert ok("diff", text, "x", run=in_process)[0] == str(api.diff(text, "x")), text
+        assert ok("diff", text, "x")[0] == str(api.diff(text, "x")), text
 
 
 def test_an_unknown_option_is_still_refused_by_name():
@@ -174,8 +177,8 @@ def test_an_unknown_option_is_still_refused_by_name():
 
 
 def test_abbreviated_options_keep_their_values():
-    assert ok("diff", "x^T A x", "x", "--lay", "numerator", run=in_process)[0] == "x^T (A + A^T)"
-    assert ok("diff", "x^T A x", "x", "--layout=numerator", run=in_process)[0] == "x^T (A + A^T)"
+    assert ok("diff", "x^T A x", "x", "--lay", "numerator")[0] == "x^T (A + A^T)"
+    assert ok("diff", "x^T A x", "x", "--layout=numerator")[0] == "x^T (A + A^T)"
 
 
 def test_json_format():
@@ -189,7 +192,7 @@ def test_json_format():
 
 
 def test_json_format_numerator_and_matrix_shape():
-    result = matcalc("diff", "tr(X^T A X)", "X", "--format", "json", "--layout", "numerator")
+    result = in_process("diff", "tr(X^T A X)", "X", "--format", "json", "--layout", "numerator")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["layout"] == "numerator"
@@ -227,27 +230,27 @@ def test_shape_mismatch_message_source_and_caret():
 
 
 def test_unknown_function():
-    err = assert_bad_input(matcalc("diff", "foo(x)", "x"), "foo(x)")
+    err = assert_bad_input(in_process("diff", "foo(x)", "x"), "foo(x)")
     assert "foo" in err[0]
     assert err[2] == "  ^"
 
 
 def test_syntax_error_on_a_later_line_from_stdin():
-    err = assert_bad_input(matcalc("diff", "-", "x", stdin="x^T A\n  + * x\n"), "  + * x")
+    err = assert_bad_input(in_process("diff", "-", "x", stdin="x^T A\n  + * x\n"), "  + * x")
     assert err[1:] == ["    + * x", "      ^"]
 
 
 @pytest.mark.parametrize("text", ["x +", ")", "x^T A x;;", "tr(x)", "||_F x||", "x .* A", "[1, 2; 3]"])
 def test_bad_expressions(text):
-    assert_bad_input(matcalc("diff", "--", text, "x"), text)
+    assert_bad_input(in_process("diff", "--", text, "x"), text)
 
 
 def test_empty_expression_from_stdin():
-    assert_bad_input(matcalc("diff", "-", "x", stdin=""))
+    assert_bad_input(in_process("diff", "-", "x", stdin=""))
 
 
 def test_variable_not_in_expression_gives_zero_of_its_shape():
-    result = matcalc("diff", "x^T A x", "y")
+    result = in_process("diff", "x^T A x", "y")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "0"
@@ -255,7 +258,7 @@ def test_variable_not_in_expression_gives_zero_of_its_shape():
 
 
 def test_not_differentiable_in_this_version():
-    assert_bad_input(matcalc("diff", "sum(kron(A, X))", "X"), caret=False)
+    assert_bad_input(in_process("diff", "sum(kron(A, X))", "X"), caret=False)
 
 
 def test_huge_input_from_stdin():
@@ -304,7 +307,7 @@ def test_vec_option_prints_the_matrix_form_alone():
 def test_several_variables_and_higher_orders():
     assert ok("diff", "x^T A y", "x", "y")[0] == "A"
     assert ok("diff", "sum(exp(x))", "x", "--order", "3", "--check")[-1].startswith("# checked:")
-    assert_bad_input(matcalc("diff", "x^T x", "x", "--order", "9"), caret=False)
+    assert_bad_input(in_process("diff", "x^T x", "x", "--order", "9"), caret=False)
 
 
 def test_symmetric_convention_option_is_stated():
@@ -334,7 +337,7 @@ def test_format_sympy_prints_matrix_expressions():
 
 
 def test_format_sympy_of_a_tensor_is_refused_clearly():
-    assert_bad_input(matcalc("diff", "W x", "W", "--format", "sympy"), caret=False)
+    assert_bad_input(in_process("diff", "W x", "W", "--format", "sympy"), caret=False)
 
 
 # ------------------------------------------------------------------ conventions
@@ -477,7 +480,7 @@ def test_every_format_with_every_option_is_honoured_or_refused(fmt, option):
 
 def test_numpy_code_with_steps_still_computes_the_derivative():
     import numpy as np
-    code = "\n".join(ok("diff", "x^T A x", "x", "--format", "numpy", "--steps", "--check", run=in_process))
+    code = "\n".join(ok("diff", "x^T A x", "x", "--format", "numpy", "--steps", "--check"))
     namespace = {}
     exec(compile(code, "<matcalc output>", "exec"), namespace)   # generated code, not user text
     x, a = np.array([1.0, 2.0]), np.array([[1.0, 2.0], [3.0, 5.0]])
