@@ -404,6 +404,10 @@ def test_output_to_a_full_device_is_one_line():
     assert result.stderr == "matcalc: cannot write the output: No space left on device\n"
 
 
+POSIX = pytest.mark.skipif(os.name != "posix", reason="closes the child's standard input with preexec_fn")
+
+
+@POSIX
 def test_a_closed_standard_input_is_one_line():
     result = subprocess.run([sys.executable, "-m", "matcalc", "diff", "-", "x"], cwd=ROOT, capture_output=True,
                             text=True, timeout=TIMEOUT, preexec_fn=lambda: os.close(0))
@@ -541,6 +545,7 @@ def _documented_error_types():
     return set(re.findall(r"`(\w+Error)`", row))
 
 
+@POSIX
 def test_a_closed_standard_input_in_json():
     result = subprocess.run([sys.executable, "-m", "matcalc", "diff", "-", "x", "--format", "json"], cwd=ROOT,
                             capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=lambda: os.close(0))
