@@ -537,6 +537,8 @@ class _Generator:
 
 BODY_SHAPES = (SCALAR, SCALAR, SCALAR, SCALAR, ("n", "1"), ("m", "1"), ("n", "n"), ("n", "m"), ("m", "m"),
                ("2", "2"), ("1", "n"), ("2", "1"))
+# a definition is referred to by name where its shape is drawn, and rows never are (see symbol)
+DEFINITION_SHAPES = (SCALAR, ("n", "1"), ("m", "1"), ("n", "n"), ("n", "m"), ("m", "m"), ("2", "2"), ("2", "1"))
 
 
 @st.composite
@@ -547,12 +549,12 @@ def programs(draw, max_depth: int = 3) -> Program:
     ctx = _Context(draw, dim_names, declare_all=draw(st.integers(0, 3)) > 0)
     gen = _Generator(ctx)
     definitions = []
-    for index in range(draw(st.integers(0, 2))):
-        shape = draw(st.sampled_from(BODY_SHAPES[3:] + (SCALAR,)))
+    for _ in range(draw(st.integers(0, 2))):
+        shape = draw(st.sampled_from(DEFINITION_SHAPES))
         body = gen.expr(shape, draw(st.integers(1, max(1, max_depth - 1))))
         name = ctx.new_name(("u", "v2", "H1", "h_k", "U", "g", "lambda", "q") if not is_scalar(shape)
                             else ("s1", "r", "c0"))
-        if name is None or (shape[0] == "1" and shape[1] != "1"):
+        if name is None:
             continue
         if not is_scalar(shape) and shape[1] != "1" and name[0].islower():
             name = name.upper() if name.upper() not in ctx.taken else name
@@ -578,8 +580,7 @@ def programs(draw, max_depth: int = 3) -> Program:
             kind = "vector" if name[0].islower() else "matrix"
             shape = ("n", "1") if kind == "vector" else ("n", "m")
             ctx.symbols[name] = (kind, shape)
-            declarations.append(ctx.declaration(name) or f"{name}: {kind}[{dim_names['n']}"
-                                + ("]" if kind == "vector" else f",{dim_names['m']}]"))
+            declarations.append(ctx.declaration(name))
             extra.append(name)
     order = draw(st.permutations(declarations)) if declarations else []
     return Program(list(order), definitions, body, dict(ctx.symbols), dim_names, extra,
