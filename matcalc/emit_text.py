@@ -8,7 +8,8 @@ Sizes: the language writes `I`, `1` and `0` without a size, and reading text bac
 infers the size of `I` and `1` from what they meet (`A 1`, `1^T x`, `I + A`) while
 `0` is always the number.  So a constant whose size its neighbours do not fix is
 spelled with a symbol of that size: the ones vector of x as `x .^ 0`, the identity
-as `diag(x .^ 0)`, the zero vector as `0 x`, the size n as `sum(x .^ 0)`.  Two
+as `Y^0` or `diag(x .^ 0)`, the zero vector as `0 x`, the size n as `tr(Y^0)` or
+`sum(x .^ 0)`.  Two
 sizes are left to the reader, who has the shape on the next line: the outermost
 shape of the whole text (`2 I` stays `2 I`, a result that is zero is `0`), and the
 sizes of `I` and `1` inside a Kronecker product or a vec (`kron(I, kron(K, I))`),
@@ -191,6 +192,7 @@ class _Sizes:
     def __init__(self, symbols):
         self.columns: dict = {}     # dimension -> text of a ones column of that length
         self.shapes: dict = {}      # shape -> a symbol's name of exactly that shape
+        self.squares: dict = {}     # dimension -> a square symbol's name: Y^0 is I
         ordered = sorted({s for s in symbols if s.op == "sym" and not s.is_scalar},
                          key=lambda s: (s.value[1] != "vector", s.value[0]))
         for s in ordered:
@@ -201,6 +203,7 @@ class _Sizes:
                 self.columns.setdefault(rows, f"{name} .^ 0")
             elif rows == cols:
                 self.columns.setdefault(rows, f"diag({name}) .^ 0")
+                self.squares.setdefault(rows, name)
             else:
                 self.columns.setdefault(rows, f"({name} 1) .^ 0")
                 self.columns.setdefault(cols, f"({name}^T 1) .^ 0")
@@ -233,6 +236,8 @@ class _Sizes:
         return f"{self._power(self.ones_column(rows))} {row}", PRODUCT
 
     def identity(self, dim) -> tuple[str, int]:
+        if dim in self.squares:
+            return f"{self.squares[dim]}^0", POWER
         return (f"diag({self.ones_column(dim)[0]})", ATOM) if self.known(dim) else ("I", ATOM)
 
     def zero(self, shape) -> tuple[str, int]:
@@ -241,6 +246,8 @@ class _Sizes:
         return "0 " + self._power(self.ones(shape)), PRODUCT
 
     def size(self, dim) -> tuple[str, int]:
+        if dim in self.squares:
+            return f"tr({self.squares[dim]}^0)", ATOM
         return (f"sum({self.ones_column(dim)[0]})", ATOM) if self.known(dim) else ("tr(I)", ATOM)
 
     @staticmethod
