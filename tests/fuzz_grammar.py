@@ -1010,16 +1010,17 @@ def run_case(case: dict) -> dict:
 
 
 def _tampered(derivative):
-    """The derivative with its result R replaced by 8/7 R + 1/7 (every entry): wrong by 1/7 where
-    R is small and by a seventh of R where it is large, so check() must reject it."""
+    """The derivative with its result R replaced by R + (1 + R .* R)/7 (every entry): wrong by at
+    least 1/7 everywhere (the change has no fixed point) and by more where R is large."""
     from fractions import Fraction
 
     from matcalc import expr as E
     result = derivative.expr
-    shift = E.number(Fraction(1, 7))
-    if not result.is_scalar:
-        shift = E.mul(shift, E.ones(*result.shape))
-    derivative.expr = E.add(E.mul(E.number(Fraction(8, 7)), result), shift)
+    if result.is_scalar:
+        change = E.add(E.number(1), E.mul(result, result))
+    else:
+        change = E.add(E.ones(*result.shape), E.hadamard(result, result))
+    derivative.expr = E.add(result, E.mul(E.number(Fraction(1, 7)), change))
     return derivative
 
 
@@ -1144,7 +1145,8 @@ def judge(out: dict, value, expected, values: dict, order: int = 1) -> list:
             problems.append(("code", f"no NumPy code: {out['code_error']['message']}"))
         wrong = any(p[0] == "derivative" for p in problems)
         if "tampered_check" in out:
-            problems.append(("check", f"check() passes the result R changed to 8/7 R + 1/7: {out['tampered_check']}"))
+            problems.append(("check", f"check() passes the result R changed to R + (1 + R .* R)/7: "
+                                      f"{out['tampered_check']}"))
         if "check" in out and wrong:
             problems.append(("check", f"check() passes a wrong derivative: {out['check']}"))
         elif "check_error" in out and not wrong and out["check_error"]["check_error"] \

@@ -16,7 +16,7 @@ variable that occurs in it and a random layout:
    anything else, each call within LIMIT seconds;
 5. `d.check()` accepts the derivatives the finite differences confirm and rejects those
    they refute, starting from what the user typed; and it rejects a result R changed to
-   8/7 R + 1/7.
+   R + (1 + R .* R)/7.
 
 Every matcalc call runs in a forked worker under a wall-clock limit (fuzz_grammar.Guard).
 The budget: MATCALC_FUZZ_EXAMPLES examples per property (default below, for about a
@@ -152,7 +152,7 @@ def test_generated_numpy_code_computes_the_derivative(guard, case):
 @given(cases(max_depth=3))
 def test_check_agrees_with_finite_differences(guard, case):
     """check() accepts what finite differences confirm, rejects what they refute, and rejects
-    the result R changed to 8/7 R + 1/7 (it judges the result, not its own rederivation)."""
+    the result R changed to R + (1 + R .* R)/7 (it judges the result, not its own rederivation)."""
     _run(guard, case, ("check", "crash", "time"), check=True, tamper=True)
 
 
