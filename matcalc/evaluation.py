@@ -25,8 +25,8 @@ def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
             if np.iscomplexobj(given):
                 raise MatcalcError(f"the value of {name} is complex; matcalc's variables are real")
             array = given.astype(float)
-        except (TypeError, ValueError):
-            raise MatcalcError(f"the value of {name} is not an array of numbers") from None
+        except (TypeError, ValueError, OverflowError):
+            raise MatcalcError(f"the value of {name} is not an array of floating-point numbers") from None
         if not np.all(np.isfinite(array)):
             raise MatcalcError(f"the value of {name} has entries that are not finite (NaN or infinity)")
         kind = symbol.value[1]

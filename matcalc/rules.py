@@ -15,7 +15,6 @@ import os
 import pickle
 from collections import Counter
 from dataclasses import dataclass
-from itertools import permutations
 
 from . import expr as E
 from .expr import postorder
@@ -211,10 +210,7 @@ def _match_commutative(ps: list, ss: list, b: dict, combine):
     if len(ss) > len(ps) and rest_var is None:
         return None
     fixed = ps[:-1] if rest_var is not None else ps
-    for chosen in permutations(range(len(ss)), len(fixed)):
-        trial = match_all(fixed, [ss[i] for i in chosen], b)
-        if trial is None:
-            continue
+    for chosen, trial in _distinct_matches(fixed, ss, b):
         if rest_var is not None:
             rest = [ss[i] for i in range(len(ss)) if i not in chosen]
             trial = match(rest_var, combine(*rest), trial)
@@ -222,6 +218,23 @@ def _match_commutative(ps: list, ss: list, b: dict, combine):
                 continue
         return trial
     return None
+
+
+def _distinct_matches(patterns: list, subjects, b: dict):
+    """(chosen subject indices, bindings) matching each pattern to a different subject, in
+    the order of permutations(range(len(subjects)), len(patterns)); a pattern that fails
+    cuts its branch at once, so a sum of a thousand terms costs a thousand matches, not a
+    million."""
+    def search(k, used, bindings):
+        if k == len(patterns):
+            yield used, bindings
+            return
+        for i, subject in enumerate(subjects):
+            if i not in used:
+                extended = match(patterns[k], subject, bindings)
+                if extended is not None:
+                    yield from search(k + 1, used + (i,), extended)
+    return search(0, (), b)
 
 
 def instantiate(template: E.Expr, b: dict, on_differential=None) -> E.Expr:
@@ -289,10 +302,8 @@ def _try_window(rule: Rule, node: E.Expr, ctx: Context):
 
 def _try_subset(rule: Rule, node: E.Expr, ctx: Context):
     combine = E.add if node.op == "add" else E.hadamard
-    pattern = list(rule.lhs.args)
-    for chosen in permutations(range(len(node.args)), len(pattern)):
-        b = match_all(pattern, [node.args[i] for i in chosen], {})
-        if b is not None and guards_hold(rule, b, ctx):
+    for chosen, b in _distinct_matches(list(rule.lhs.args), node.args, {}):
+        if guards_hold(rule, b, ctx):
             rest = [a for i, a in enumerate(node.args) if i not in chosen]
             return combine(instantiate(rule.rhs, b), *rest)
     return None
