@@ -912,18 +912,25 @@ def odd_calls(draw, program: Program, variable: str, values: dict) -> dict:
 
 
 def odd_value_given(case: dict, symbols: dict) -> bool:
-    """Whether a value is missing, non-finite, complex or not an array of numbers of its kind."""
+    """Whether a value is missing, not a number array, empty, complex or not finite (as a float):
+    evaluate must refuse these rather than compute with them."""
     for name in symbols:
         if name not in case["values"]:
             return True
         value = case["values"][name]
-        if value is None or isinstance(value, (str, dict, bool)):
+        if value is None or isinstance(value, (str, dict)):
             return True
         try:
             array = np.asarray(value)
-        except ValueError:
+        except ValueError:      # ragged
             return True
-        if array.dtype.kind not in "iuf" or not np.all(np.isfinite(array.astype(float))) or array.size == 0:
+        if array.dtype.kind == "c":
+            return True
+        try:
+            numbers = array.astype(float)
+        except (TypeError, ValueError, OverflowError):
+            return True
+        if numbers.size == 0 or not np.all(np.isfinite(numbers)):
             return True
     return False
 

@@ -13,7 +13,9 @@ variable that occurs in it and a random layout:
 3. the code of `matcalc.emit_code.numpy_code(d)`, executed here (matcalc's output, never
    user text), gives `d.evaluate`;
 4. random edits of valid texts make parse and diff raise MatcalcError or succeed, never
-   anything else, each call within LIMIT seconds;
+   anything else, within LIMIT seconds; odd arguments and values (None, 3 for a name, NaN,
+   complex, ragged arrays, seed "a") too, and a value that is missing, not finite or
+   complex is never evaluated;
 5. `d.check()` accepts the derivatives the finite differences confirm and rejects those
    they refute, starting from what the user typed; and it rejects a result R changed to
    R + (1 + R .* R)/7.
@@ -31,8 +33,10 @@ from hypothesis import strategies as st
 import fuzz_grammar as fuzz
 
 EXAMPLES = int(os.environ.get("MATCALC_FUZZ_EXAMPLES", "120"))
-LIMIT = 5.0           # seconds for parse, diff, printing and evaluation of one input
-CHECK_LIMIT = 30.0    # seconds for check(), which builds SymPy matrices
+LIMIT = 5.0           # seconds for parse, diff and printing of one (mutated) input
+CASE_LIMIT = 10.0     # seconds for all the questions about one generated program (parse, diff,
+                      # printing, evaluation, read-back, code)
+CHECK_LIMIT = 30.0    # seconds for the same and check(), which builds SymPy matrices
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None, print_blob=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
@@ -81,7 +85,7 @@ def _run(guard, case, properties, code=False, check=False, tamper=False):
                      "variable": variable,
                      "second": second, "layout": layout, "order": order, "values": values, "code": code, "check": check,
                      "tamper": tamper},
-                    CHECK_LIMIT if check else LIMIT)
+                    CHECK_LIMIT if check else CASE_LIMIT)
     if fuzz.refusal(out):
         event(f"refused: {fuzz.refusal(out)[:40]}")
     problems = [p for p in fuzz.judge(out, value, expected, values, order) if p[0] in properties]
