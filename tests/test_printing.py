@@ -63,6 +63,7 @@ class Builder:
 
     def __init__(self, draw):
         self.draw = draw
+        self.definitions = 0
 
     def pick(self, options):
         return self.draw(st.sampled_from(options))
@@ -102,7 +103,14 @@ class Builder:
             builders += ["inverse", "mpow", "diag_of_column", "kron_identity"]
         if cols == 1 and shape != SCALAR:
             builders += ["softmax", "diag_of_matrix"]
+        builders += ["named", "shared"]
         kind = self.pick(builders)
+        if kind == "named":        # an intermediate, printed as a statement `h1 = ...;`
+            self.definitions += 1
+            return E.named(f"h{self.definitions}", self.expr(shape, d))
+        if kind == "shared":       # printed once, as u1 = ...
+            part = self.expr(shape, d)
+            return E.add(part, E.hadamard(part, E.func("cos", part)))
         if kind == "add":
             return E.add(self.expr(shape, d), self.expr(shape, d))
         if kind == "neg":
