@@ -11,7 +11,9 @@ dialects: an operator's code is a template per dialect.
 Names: every identifier the code binds (arguments, intermediates, dimensions) is
 distinct from the others and from Python's keywords and builtins, the modules and the
 helpers the code uses: a symbol `lambda` is the argument `lambda_`, a dimension named
-like a symbol (`n x^T x` with scalar n, x of length n) is `n_size`.
+like a symbol (`n x^T x` with scalar n, x of length n) is `n_size`.  A size no argument
+has (tr(I), with I of its own size) is a keyword-only argument, as evaluate asks for it.
+step(0) is 0 in both dialects, as in d.evaluate.
 """
 from __future__ import annotations
 
