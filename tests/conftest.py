@@ -1,7 +1,7 @@
 """Shared fixtures, and the suite's two tiers.
 
 A plain `pytest` runs the quick tier: every test module and every test function, in
-about a minute on two cores.  The slow tier (marker `slow`) is left out of it and run
+under two minutes of CPU time on two cores.  The slow tier (marker `slow`) is left out of it and run
 by `pytest --run-slow` (.ci/run does), by a `-m` expression that chooses (`-m slow`),
 or by naming a test file or a test on the command line.  The slow tier is:
 - every test that renders with KaTeX (it uses the `katex` fixture);
