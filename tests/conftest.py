@@ -1,12 +1,12 @@
 """Shared fixtures, and the suite's two tiers.
 
 A plain `pytest` runs the quick tier: every test module and every test function, in
-under two minutes of CPU time on two cores.  The slow tier (marker `slow`) is left out of it and run
-by `pytest --run-slow` (.ci/run does), by a `-m` expression that chooses (`-m slow`),
-or by naming a test file or a test on the command line.  The slow tier is:
+under two minutes of CPU time on two cores.  The slow tier (marker `slow`) is left out
+of it and run by `pytest --run-slow` (.ci/run does), by a `-m` expression that chooses
+(`-m slow`), or by naming a test file or a test on the command line.  The slow tier is:
 - every test that renders with KaTeX (it uses the `katex` fixture);
 - the tests in SLOW_TESTS, measured with `pytest --durations`: executing the notebooks,
-  the slowest property test;
+  rebuilding damaged parser caches, collecting the whole suite, the slowest property test;
 - the large sweeps (a test with more than SWEEP_SIZE cases, such as the identity table
   in every layout) but every SWEEP_SAMPLE-th case, so the quick tier keeps a sample of each.
 
