@@ -60,7 +60,8 @@ def test_a_name_has_the_kind_the_reference_says(name, kind):
 
 @pytest.mark.parametrize("written, meant", READINGS, ids=[w for w, _ in READINGS])
 def test_a_spelling_reads_as_the_reference_says(written, meant):
-    assert str(matcalc.parse(written)) == str(matcalc.parse(meant))
+    read, expected = matcalc.parse(written), matcalc.parse(meant)
+    assert (str(read), read.shape) == (str(expected), expected.shape)
 
 
 @pytest.mark.parametrize("written, message", REFUSALS, ids=[w for w, _ in REFUSALS])
