@@ -204,9 +204,9 @@ def _respond(argv: list, as_json: bool) -> tuple:
     if args.command != "diff":
         raise UsageError("a command is needed", _parser().format_help().rstrip())
     _refuse_pairs(args)
-    text = _expression_text(args.expression)
+    source = _expression_text(args.expression).strip()
     from .derivative import diff
-    d = diff(text.strip(), args.wrt, layout=args.layout, order=args.order,
+    d = diff(source, args.wrt, layout=args.layout, order=args.order,
              scalars=_names(args.scalar), symmetric=_names(args.symmetric),
              declare=tuple(args.declare), symmetric_as=args.symmetric_as)
     warnings = _absent_variables(d)
@@ -214,7 +214,7 @@ def _respond(argv: list, as_json: bool) -> tuple:
     derivation = d.steps() if args.steps else None
     vec = d.vec() if args.vec or d.is_tensor else None
     if as_json:
-        return 0, _json_result(text.strip(), args, d, vec, report, derivation, warnings), ""
+        return 0, _json_result(source, args, d, vec, report, derivation, warnings), ""
     shown = _text_result(args, d, vec, report, derivation)
     return 0, shown, "".join(f"matcalc: warning: {w}\n" for w in warnings)
 
@@ -288,10 +288,10 @@ def _json_document(ok: bool, **fields) -> str:
                       ensure_ascii=not plain) + "\n"
 
 
-def _json_result(text: str, args, d, vec, report, derivation, warnings: list) -> str:
+def _json_result(source: str, args, d, vec, report, derivation, warnings: list) -> str:
     bold = not args.plain_vectors
     return _json_document(
-        True, expression=text, wrt=list(args.wrt), result=str(d), layout=d.layout, order=d.order,
+        True, expression=source, wrt=list(args.wrt), result=str(d), layout=d.layout, order=d.order,
         shape=_dims(d.shape), tensor=d.is_tensor, description=d.describe(),
         symbols={s.value[0]: {"kind": s.value[1], "shape": _dims(s.shape)} for s in d.analysis.symbols.values()},
         latex=d.latex(bold_vectors=bold), equation=d.latex(equation=True, bold_vectors=bold),
