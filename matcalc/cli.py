@@ -64,7 +64,7 @@ _DIFF_OPTIONS = (
                       help="the order of the result's axes (default: mixed)")),
     ("--order", dict(type=int, default=1, metavar="K", help="differentiate K times (2: the Hessian)")),
     ("--vec", dict(action="store_true", help="print the vec (Kronecker) form d vec F / d vec(X)^T")),
-    ("--symmetric-as", dict(choices=("gradient", "entries"), default="gradient",
+    ("--symmetric-as", dict(choices=("gradient", "entries"), default=None,
                             help="by a symmetric S: the symmetric gradient (G + G^T)/2 (default), or "
                                  "S_ij = S_ji taken as one variable, G + G^T - G .* I (the Matrix Cookbook)")),
     ("--scalar", dict(action="append", default=[], metavar="NAMES",
@@ -208,7 +208,10 @@ def _respond(argv: list, as_json: bool) -> tuple:
     from .derivative import diff
     d = diff(source, args.wrt, layout=args.layout, order=args.order,
              scalars=_names(args.scalar), symmetric=_names(args.symmetric),
-             declare=tuple(args.declare), symmetric_as=args.symmetric_as)
+             declare=tuple(args.declare), symmetric_as=args.symmetric_as or "gradient")
+    if args.symmetric_as and not any(v.value[1] == "symmetric" for v in d.variables):
+        raise UsageError("--symmetric-as applies to a derivative by a symmetric matrix, and no variable is "
+                         "one: declare it with --symmetric S")
     warnings = _absent_variables(d)
     report = d.check() if args.check else None
     derivation = d.steps() if args.steps else None

@@ -607,3 +607,12 @@ def test_json_is_exact_on_a_terminal_that_is_not_utf8():
     result = matcalc("diff", "x x^T", "x", "--format", "json", env={"PYTHONIOENCODING": "ascii"})
     assert result.returncode == 0 and result.stdout.isascii()
     assert json.loads(result.stdout) == utf8 and utf8["result"].startswith("∂(x x^T)_ij")
+
+
+def test_a_symmetric_convention_without_a_symmetric_variable_is_refused():
+    for convention in ("gradient", "entries"):
+        result = in_process("diff", "x^T A x", "x", "--symmetric-as", convention)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith("matcalc: --symmetric-as applies to a derivative by a symmetric matrix")
+    assert ok("diff", "tr(A S)", "S", "--symmetric", "S", "--symmetric-as", "gradient")[0] == \
+        str(api.diff("tr(A S)", "S", symmetric="S"))
