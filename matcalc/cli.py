@@ -212,7 +212,7 @@ def _respond(argv: list, as_json: bool) -> tuple:
     if args.symmetric_as and not any(v.value[1] == "symmetric" for v in d.variables):
         raise UsageError("--symmetric-as applies to a derivative by a symmetric matrix, and no variable is "
                          "one: declare it with --symmetric S")
-    warnings = _absent_variables(d)
+    warnings = _absent_names(d, args)
     report = d.check() if args.check else None
     derivation = d.steps() if args.steps else None
     vec = d.vec() if args.vec or d.is_tensor else None
@@ -241,13 +241,19 @@ def _expression_text(expression: str) -> str:
         raise UsageError(f"cannot read standard input: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def _absent_variables(d) -> list:
-    """A warning for each variable the expression does not contain: likely a typo."""
+def _absent_names(d, args) -> list:
+    """A warning for each variable, and each name declared on the command line, that the
+    expression does not contain: most often a typo."""
     from .expr import postorder
     present = {node.value[0] for node in postorder(d.function) if node.op == "sym"}
-    names = dict.fromkeys(v.value[0] for v in d.variables)
-    return [f"{name} does not occur in the expression: its derivative is 0" for name in names
-            if name not in present]
+    variables = dict.fromkeys(v.value[0] for v in d.variables)
+    warnings = [f"{name} does not occur in the expression: its derivative is 0" for name in variables
+                if name not in present]
+    declared = [*_names(args.scalar), *_names(args.symmetric),
+                *(text.split(":", 1)[0].strip() for text in args.declare if ":" in text)]
+    warnings += [f"{name} is declared but does not occur in the expression" for name in dict.fromkeys(declared)
+                 if name not in present and name not in variables]
+    return warnings
 
 
 def _text_result(args, d, vec, report, derivation) -> str:

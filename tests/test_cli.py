@@ -616,3 +616,13 @@ def test_a_symmetric_convention_without_a_symmetric_variable_is_refused():
         assert result.stderr.startswith("matcalc: --symmetric-as applies to a derivative by a symmetric matrix")
     assert ok("diff", "tr(A S)", "S", "--symmetric", "S", "--symmetric-as", "gradient")[0] == \
         str(api.diff("tr(A S)", "S", symmetric="S"))
+
+
+def test_a_declared_name_absent_from_the_expression_is_warned_about():
+    result = in_process("diff", "lamda x^T x", "x", "--scalar", "lambda", "--symmetric", "S,A",
+                        "--declare", "y: vector[n]", "--declare", "x: vector[n]")
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [f"matcalc: warning: {name} is declared but does not occur in the expression"
+                                          for name in ("lambda", "S", "A", "y")]
+    quiet = in_process("diff", "a x^T S x", "x", "--scalar", "a", "--symmetric", "S", "--declare", "x: vector[n]")
+    assert quiet.returncode == 0 and quiet.stderr == ""
