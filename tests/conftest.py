@@ -27,6 +27,8 @@ KATEX_VERSION = "0.16"
 SLOW_TESTS = {"test_notebooks.py::test_notebook_executes",      # 14 s for five notebooks
               "test_properties.py::test_hessian_by_matrix",    # 21 s alone
               "test_parse.py::test_a_damaged_parser_cache_is_rebuilt_and_rewritten",  # 18 s: grammars rebuilt
+              # 70-100 s while latex_input builds a strict lexer per refused command; 2 s once it does not
+              "test_notations.py::test_mutated_text_raises_only_matcalc_errors",
               "test_tiers.py::test_the_quick_tier_leaves_out_the_slow_one_and_samples_sweeps",
               "test_tiers.py::test_naming_a_file_or_choosing_by_marker_runs_the_slow_tier"}   # collect the suite
 SWEEP_SIZE = 100
