@@ -33,6 +33,7 @@ SYMBOLIC_OPS = 400   # larger differences (inverses of products, say) are compar
 # Every entry becomes a SymPy expression: a declared size (vector[1000000], x[1000000000],
 # commutation(100000, 100000)) past this is refused before anything is built.
 MAX_CHECK_SIZE = 16
+MAX_SYMBOLIC_NESTING = 4
 
 
 @dataclass
@@ -41,13 +42,19 @@ class CheckReport:
     symbolic: int
     numeric: int
     finite_difference_error: float
+    sympy_skipped: str | None = None    # why the elementwise SymPy oracle did not run
 
     def summary(self) -> str:
+        differences = (f"finite differences at a random point "
+                       f"(max relative error {self.finite_difference_error:.1e})")
+        if self.sympy_skipped:
+            return f"{differences} · elementwise SymPy skipped: {self.sympy_skipped}"
         sizes = ", ".join(f"{d}={n}" for d, n in self.sizes.items()) or "the declared sizes"
         entries = self.symbolic + self.numeric
         how = f"{self.symbolic} symbolically" + (f", {self.numeric} at random points" if self.numeric else "")
-        return (f"elementwise SymPy at {sizes} ({entries} entries: {how}) · finite differences "
-                f"at a random point (max relative error {self.finite_difference_error:.1e})")
+        return f"elementwise SymPy at {sizes} ({entries} entries: {how}) · {differences}"
+
+    __str__ = summary
 
 
 def concrete_sizes(symbols, sizes=SIZES) -> dict:
@@ -158,8 +165,25 @@ def _check_at(derivative, symbols, dims, seed, positive) -> CheckReport:
     problem = Arrangement(f_axes, v_axes, layout, expected_shape)
     # finite differences first: cheap, and they find sizes where f is undefined
     error = _check_finite_differences(derivative, symbols, dims, problem, seed, positive)
+    nesting = function_nesting(derivative.function)
+    if nesting > MAX_SYMBOLIC_NESTING:
+        return CheckReport(dims, 0, 0, error, f"functions nested {nesting} deep, past the "
+                                              f"{MAX_SYMBOLIC_NESTING} that SymPy differentiates in time")
     symbolic, numeric = _check_sympy(derivative, symbols, dims, problem, seed, positive)
     return CheckReport(dims, symbolic, numeric, error)
+
+
+def function_nesting(e) -> int:
+    """How many functions (tanh, inv, softmax, ...) lie inside one another at most: SymPy's
+    work on an entry grows exponentially with it (a 5-layer network takes 30 s, 8 minutes)."""
+    depth: dict = {}
+    for node in postorder(e):
+        inner = max((depth[a] for a in node.args), default=0)
+        depth[node] = inner + (node.op in _NONLINEAR)
+    return depth[e]
+
+
+_NONLINEAR = frozenset(("fn", "inv", "det", "logdet", "softmax", "logsumexp"))
 
 
 def _typed_numpy(derivative, point: dict):

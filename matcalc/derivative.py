@@ -224,11 +224,12 @@ class VecForm:
 
     def heading(self) -> str:
         from .emit_text import to_text
+        from .index_form import superscript
         d = self.derivative
         if d.order == 1:
             f = to_text(d.function, statements=False)
         else:
-            f = "∂" + ("" if d.order == 2 else str(d.order - 1)) + "f/" + "".join(
+            f = "∂" + ("" if d.order == 2 else superscript(d.order - 1)) + "f/" + "".join(
                 f"∂{v.value[0]}" for v in d.variables[:-1])
         return f"d vec({f}) / d vec({d.variable.value[0]})^T"
 
@@ -332,7 +333,7 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
         if not is_vec_form and len(current_axes) + len(v_axes) <= 2:
             core = _derivative(current, variable, symmetric_as)
             if last:
-                expr = _named(simplify(arrange(core, current, variable, layout)), analysis)
+                expr = named_intermediates(simplify(arrange(core, current, variable, layout)), analysis)
                 return Derivative(analysis, variables, layout, symmetric_as, current, current_axes,
                                   core, expr, None, False)
             current, current_axes = simplify(arrange(core, current, variable, "mixed")), current_axes + v_axes
@@ -340,7 +341,7 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
         jacobian = _vec_derivative(current, variable, symmetric_as)
         if last:
             return Derivative(analysis, variables, layout, symmetric_as, current, current_axes,
-                              None, None, _named(jacobian, analysis), is_vec_form)
+                              None, None, named_intermediates(jacobian, analysis), is_vec_form)
         # vec of J = d vec F / d (vec X)^T stacks the entries of the tensor, axes of F first
         current, current_axes, is_vec_form = jacobian, current_axes + v_axes, True
     raise AssertionError("unreachable: the loop returns at its last variable")
@@ -365,7 +366,7 @@ def _absent_variable(analysis: Analysis, wrt: str) -> E.Expr:
     return variable
 
 
-def _named(result: E.Expr, analysis: Analysis) -> E.Expr:
+def named_intermediates(result: E.Expr, analysis: Analysis) -> E.Expr:
     """Where an intermediate's definition reappears in the result, write its name."""
     lets = {}
     for node in E.postorder(analysis.body):

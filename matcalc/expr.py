@@ -158,6 +158,12 @@ def is_zero(e: Expr) -> bool:
     return e.op == "zero" or (e.op == "num" and e.value == 0)
 
 
+def is_ones(e: Expr) -> bool:
+    """A ones vector, or a ones matrix (built as the outer product 1 1^T)."""
+    return e.op == "ones" or (e.op == "mul" and e.value == (1, 0) and len(e.args) == 2
+                              and all(a.op == "ones" for a in e.args))
+
+
 def is_number(e: Expr, q=None) -> bool:
     return e.op == "num" and (q is None or e.value == q)
 
@@ -478,14 +484,14 @@ def hadamard(*factors: Expr) -> Expr:
         if f.op == "mul" and (q != 1 or s):
             pulled.extend((number(q), *s))
             f = _mul_node(Fraction(1), (), c)
-        if f.op != "ones":
+        if not is_ones(f):
             kept.append(f)
     exponents: dict = {}
     for f in kept:
         base, p = (f.args[0], f.args[1]) if f.op == "epow" else (f, ONE)
         exponents[base] = add(exponents[base], p) if base in exponents else p
     kept = sorted((elementwise_power(b, p) for b, p in exponents.items()), key=lambda f: f.sort_key)
-    kept = [f for f in kept if f.op != "ones"]
+    kept = [f for f in kept if not is_ones(f)]
     if not kept:
         core = ones(*shape)
     elif len(kept) == 1:

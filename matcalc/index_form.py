@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from . import expr as E
-from .derivative import _named, variable_axes
+from .derivative import named_intermediates, variable_axes
 from .differentiate import differential
 from .emit_latex import name_latex, to_latex
 from .emit_text import to_text
@@ -58,7 +58,7 @@ class IndexForm:
     definitions: list        # the intermediates (let nodes) the form names, in order
 
     def __str__(self) -> str:
-        power = "" if self.order == 1 else _superscript(self.order)
+        power = "" if self.order == 1 else superscript(self.order)
         numerator = to_text(self.numerator, statements=False)
         top = f"∂{power}({numerator})" + ("_" + _subscript(self.f_indices) if self.f_indices else "")
         bottom = "".join(f"∂{name}" + ("_" + _subscript(ix) if ix else "") for name, _, ix in self.variables)
@@ -111,7 +111,7 @@ def _join_terms(terms: list, number, factor) -> str:
     return "".join(pieces)
 
 
-def _superscript(k: int) -> str:
+def superscript(k: int) -> str:
     return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(k))
 
 
@@ -198,7 +198,7 @@ def _axis_indices(e: E.Expr, names: list) -> tuple:
 
 
 def _named_term(term: IndexTerm, analysis) -> IndexTerm:
-    factors = [(kind, _named(payload, analysis) if kind == "entry" else payload, indices)
+    factors = [(kind, named_intermediates(payload, analysis) if kind == "entry" else payload, indices)
                for kind, payload, indices in term.factors]
     return IndexTerm(term.coefficient, factors)
 

@@ -110,3 +110,23 @@ def test_check_confirms_right_answers_that_used_to_fail_or_time_out(text, variab
 def test_the_check_report_of_a_declared_size_names_it():
     report = matcalc.diff("x: vector[2]; x^T x", "x").check()
     assert "declared sizes" in report.summary()
+
+
+def _network(layers: int) -> str:
+    statements = ["H1 = tanh(W1 x)"] + [f"H{i} = tanh(W{i} H{i - 1})" for i in range(2, layers + 1)]
+    return "; ".join(statements) + f"; ||H{layers} - y||^2"
+
+
+def test_a_deep_network_is_checked_by_finite_differences_and_says_sympy_was_skipped():
+    report = matcalc.diff(_network(50), "W1").check(time_limit=60)
+    assert report.finite_difference_error <= 1e-4
+    assert report.sympy_skipped and "nested 50 deep" in report.sympy_skipped
+    assert "elementwise SymPy skipped: functions nested 50 deep" in str(report)
+
+
+def test_finite_differences_alone_still_catch_a_wrong_rewrite(monkeypatch):
+    text = "sum(tanh(tanh(tanh(tanh(tanh((x .^ 2) .^ 0.5))))))"
+    assert matcalc.diff(text, "x").check().sympy_skipped
+    monkeypatch.setattr(E, "_folded_power", _fold_always)
+    with pytest.raises(CheckError, match="finite differences"):
+        matcalc.diff(text, "x").check()

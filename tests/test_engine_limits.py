@@ -140,3 +140,13 @@ def test_a_unit_vector_too_long_to_write_is_refused():
 def test_a_sum_of_a_thousand_terms_is_matched_term_by_term():
     text = " + ".join(f"x{i}^T x{i}" for i in range(1, 1101))   # 38 s when rules tried every pair
     assert str(matcalc.diff(text, "x1", time_limit=30)) == "2 x1"
+
+
+@pytest.mark.parametrize("order, heading", [(3, "∂²f/∂x∂x"), (5, "∂⁴f/∂x∂x∂x∂x")])
+def test_derivatives_in_turn_write_their_order_as_a_superscript(order, heading):
+    assert matcalc.diff("x^T A x", "x", order=order).vec().heading() == f"d vec({heading}) / d vec(x)^T"
+
+
+def test_a_ones_matrix_factor_of_a_hadamard_product_is_dropped():
+    assert str(matcalc.parse("X .* (1 1^T)")) == "X"
+    assert str(matcalc.diff("sum((X .* X) .^ 0.5)", "X")) == "sign(X)"
