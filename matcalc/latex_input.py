@@ -19,7 +19,6 @@ from collections import Counter
 from fractions import Fraction
 
 from lark import Token, v_args
-from lark.exceptions import UnexpectedInput
 
 from .errors import ParseError, UnknownNameError
 from .syntax import (Node, ToNodes, cached_lark, function_names, located, norm_node, offset_of,
@@ -339,11 +338,19 @@ def _hint(text: str, offset: int) -> str | None:
 def _known_command(text: str, offset: int) -> bool:
     """Whether the grammar has a token for the command at `offset` (which may be misplaced)."""
     command = re.match(r"\\([A-Za-z]+|.?)", text[offset:]).group(0)
-    try:
-        list(grammar().lex(command))
-    except UnexpectedInput:
-        return False
-    return True
+    return any(pattern.fullmatch(command) for pattern in _token_patterns())
+
+
+_patterns = None
+
+
+def _token_patterns() -> list:
+    """The grammar's terminals as compiled patterns, built once: Lark.lex would build (and,
+    strict, validate with interegular) a whole lexer on every call, a second each."""
+    global _patterns
+    if _patterns is None:
+        _patterns = [re.compile(t.pattern.to_regexp()) for t in grammar().terminals]
+    return _patterns
 
 
 def refuse_command(text: str, offset: int) -> str:

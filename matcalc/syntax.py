@@ -106,7 +106,7 @@ def cached_lark(grammar_file: str, **options) -> Lark:
     read (truncated, from another Lark) is rebuilt and rewritten, never fatal."""
     text = read_text("grammar", grammar_file)
     options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False, **options)
-    path = _cache_path(grammar_file)
+    path = _cache_path(grammar_file, text)
     try:
         return Lark(text, cache=path, **options)
     except Exception:   # noqa: BLE001 - unpickling a damaged file can raise almost anything
@@ -116,10 +116,14 @@ def cached_lark(grammar_file: str, **options) -> Lark:
         return Lark(text, cache=path, **options)
 
 
-def _cache_path(grammar_file: str):
+def _cache_path(grammar_file: str, text: str):
+    """Keyed by the grammar's text too: checkouts with different grammars (a developer's
+    edit, two versions side by side) would otherwise rebuild each other's tables every run."""
+    import hashlib
     from . import __version__
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     try:
-        return str(cache_dir() / f"{grammar_file.removesuffix('.lark')}-{__version__}.lark-cache")
+        return str(cache_dir() / f"{grammar_file.removesuffix('.lark')}-{__version__}-{digest}.lark-cache")
     except OSError:
         return False
 

@@ -191,3 +191,10 @@ def test_a_name_defined_twice_points_at_the_second_definition():
         matcalc.parse("u = A x;\nu = B x; u^T u")
     assert caught.value.message == "u is defined twice (first at line 1, column 1)"
     assert (caught.value.line, caught.value.column) == (2, 1)
+
+
+def test_the_parser_cache_is_keyed_by_the_grammar_text(tmp_path, monkeypatch):
+    from matcalc.syntax import _cache_path
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _cache_path("matcalc.lark", "start: A") != _cache_path("matcalc.lark", "start: B")
+    assert _cache_path("matcalc.lark", "start: A") == _cache_path("matcalc.lark", "start: A")
