@@ -64,17 +64,31 @@ _HELPERS = {
 
 
 # a name, attribute or number, optionally called and indexed: x, X.T, np.exp(...), x[0, 0]
-_ATOM = re.compile(r"^[A-Za-z_0-9][\w.]*(\(.*\))?(\[[\d, ]*\])?$")
+_NAME = re.compile(r"[A-Za-z_0-9][\w.]*")
 
 
-def _balanced(text: str) -> bool:
-    """Every parenthesis closes before the end: `f(a) * g(b)` is not one call."""
+def _is_atom(text: str) -> bool:
+    """A name or number, then at most one call's parentheses, then indices, and nothing
+    else: `f(a)[0, 1]` is one operand, `f(a)[0, 1] + g(b)[1, 0]` is not."""
+    name = _NAME.match(text)
+    if name is None:
+        return False
+    at = name.end()
+    if at < len(text) and text[at] == "(":
+        at = _closing(text, at)
+    while at is not None and at < len(text) and text[at] == "[":
+        at = _closing(text, at)
+    return at == len(text)
+
+
+def _closing(text: str, opening: int):
+    """The position after the bracket that closes the one at `opening`, or None."""
     depth = 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth == 0 and ch == ")" and i != len(text) - 1 and text[i + 1] != "[":
-            return False
-    return True
+    for i in range(opening, len(text)):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    return None
 
 
 def numpy_code(derivative) -> str:
@@ -216,7 +230,7 @@ class _Writer:
 
     def _operand(self, node: E.Expr, text: str) -> str:
         """The code in parentheses unless it is a name, a call, an attribute or an index."""
-        return text if _ATOM.match(text) and _balanced(text) else f"({text})"
+        return text if _is_atom(text) else f"({text})"
 
     def _node(self, node: E.Expr, args: list) -> str:
         op = node.op
@@ -275,8 +289,8 @@ class _Writer:
         if op == "lit":
             rows, cols = node.shape
             grid = ", ".join("[" + ", ".join(args[r * cols:(r + 1) * cols]) + "]" for r in range(rows))
-            # np.block takes numbers and 1 x 1 arrays alike
-            return f"np.block([{grid}])" if self.numpy else f"sp.Matrix([{grid}])"
+            # np.block takes numbers and 1 x 1 arrays alike; floats, or [2; 4] .^ -2 raises
+            return f"np.block([{grid}]).astype(float)" if self.numpy else f"sp.Matrix([{grid}])"
         template = _TEMPLATES.get(op, (None, None))[0 if self.numpy else 1]
         if template is None:
             raise NotDifferentiableError(f"no {self.dialect} code for {op} in this version")

@@ -209,11 +209,13 @@ def add(*terms: Expr) -> Expr:
     kept = [(core, q) for core, q in coefficients.items() if q != 0]
     if not kept:
         return zeros(shape)
+    if shape != (1, 1) and all(core.is_scalar or is_ones(core) for core, _ in kept):
+        # scalars and ones alone, a broadcast sum: say the broadcast, (a + 1) 1, with the
+        # ones counted as the number 1 (a + 1^T is (a + 1) 1^T, not a sum a 1 reads as a scalar)
+        scalars = [mul(number(q), core if core.is_scalar else ONE) for core, q in kept]
+        return mul(add(*scalars), ones(*shape))
     kept.sort(key=lambda cq: cq[0].sort_key)
     parts = tuple(mul(number(q), core) for core, q in kept)
-    if shape != (1, 1) and all(p.is_scalar for p in parts):
-        # only scalars are left of a broadcast sum: say the broadcast, (a + b) 1
-        return mul(parts[0] if len(parts) == 1 else _make("add", parts, None, (1, 1)), ones(*shape))
     if len(parts) == 1:
         return parts[0]
     return _make("add", parts, None, shape)

@@ -57,7 +57,10 @@ class Dims:
         while isinstance(d, _Var) and d.parent is not None:
             d = d.parent
         if isinstance(d, tuple):
-            return ("*",) + tuple(self.find(x) for x in d[1:])
+            factors = tuple(self.find(x) for x in d[1:])
+            if all(isinstance(f, int) for f in factors):
+                return factors[0] * factors[1]   # 2*2 is 4 once both sizes are known
+            return ("*",) + factors
         return d
 
     def _occurs(self, var, d) -> bool:
@@ -91,7 +94,23 @@ class Dims:
                     left.remove(factor)
                     del right[same]
             return len(left) == len(right) and all(self.unify(x, y) for x, y in zip(left, right))
+        if isinstance(a, int) or isinstance(b, int):
+            return self._unify_size(*((b, a) if isinstance(a, int) else (a, b)))
         return False
+
+    def _unify_size(self, product, size: int) -> bool:
+        """m*2 = 4 where one factor is unknown and the others divide the size: m = 2."""
+        if not isinstance(product, tuple):
+            return False
+        factors = self._factors(product)
+        unknown = [f for f in factors if not isinstance(f, int)]
+        known = 1
+        for f in factors:
+            if isinstance(f, int):
+                known *= f
+        if len(unknown) != 1 or not isinstance(unknown[0], _Var) or size % known or size == known:
+            return False
+        return self.unify(unknown[0], size // known)
 
     def _factors(self, d) -> list:
         d = self.find(d)

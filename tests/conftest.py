@@ -2,7 +2,7 @@
 
 A plain `pytest` runs the quick tier: every test module and every test function, in
 under two minutes of CPU time on two cores.  The slow tier (marker `slow`) is left out
-of it and run by `pytest --run-slow` (.ci/run does), by a `-m` expression that chooses
+of it and run by `pytest --run-slow` or MATCALC_RUN_SLOW=1 (.ci/run sets it), by a `-m` expression that chooses
 (`-m slow`), or by naming a test file or a test on the command line.  The slow tier is:
 - every test that renders with KaTeX (it uses the `katex` fixture);
 - the tests in SLOW_TESTS, measured with `pytest --durations`: executing the notebooks,
@@ -27,8 +27,6 @@ KATEX_VERSION = "0.16"
 SLOW_TESTS = {"test_notebooks.py::test_notebook_executes",      # 14 s for five notebooks
               "test_properties.py::test_hessian_by_matrix",    # 21 s alone
               "test_parse.py::test_a_damaged_parser_cache_is_rebuilt_and_rewritten",  # 18 s: grammars rebuilt
-              # 70-100 s while latex_input builds a strict lexer per refused command; 2 s once it does not
-              "test_notations.py::test_mutated_text_raises_only_matcalc_errors",
               "test_tiers.py::test_the_quick_tier_leaves_out_the_slow_one_and_samples_sweeps",
               "test_tiers.py::test_naming_a_file_or_choosing_by_marker_runs_the_slow_tier"}   # collect the suite
 SWEEP_SIZE = 100
@@ -70,7 +68,7 @@ def pytest_collection_modifyitems(config, items):
         if _is_slow(item, sweep_sizes, positions[function]):
             item.add_marker(pytest.mark.slow)
         positions[function] += 1
-    if config.getoption("--run-slow") or config.getoption("markexpr") or _names_tests(config):
+    if _run_slow(config) or config.getoption("markexpr") or _names_tests(config):
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
     if slow:
@@ -79,9 +77,14 @@ def pytest_collection_modifyitems(config, items):
         config.stash[_LEFT_OUT] = len(slow)
 
 
+def _run_slow(config) -> bool:
+    """--run-slow, or MATCALC_RUN_SLOW=1: .ci/run sets it, so it calls the README's plain `pytest`."""
+    return config.getoption("--run-slow") or os.environ.get("MATCALC_RUN_SLOW") == "1"
+
+
 def pytest_report_header(config):
-    if config.getoption("--run-slow"):
-        return "matcalc: quick and slow tiers (--run-slow)"
+    if _run_slow(config):
+        return "matcalc: quick and slow tiers (--run-slow or MATCALC_RUN_SLOW=1)"
     return None
 
 

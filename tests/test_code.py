@@ -151,3 +151,16 @@ def test_a_size_no_argument_has_is_a_keyword_argument():
     assert function(1.5, **{size: 4}) == 2 * 1.5 * 4
     with pytest.raises(TypeError):
         function(1.5)
+
+
+@pytest.mark.parametrize("text, wrt, values", [
+    # the sum of two entries of one inverse: its parentheses must survive as an operand
+    ("S: matrix[2,2]; logdet(S + [2, tr(S); tr(S), 2])", "S", {"S": np.array([[0.5, 0.1], [0.1, 0.4]])}),
+    ("X: matrix[2,2]; sum(inv(X)[1, 2] + inv(X)[2, 1]) X", "X", {"X": np.array([[2.0, 0.3], [0.1, 1.5]])}),
+    # integer literals to a negative power
+    ("a: scalar; [a; 2] ./ [2; 4] .^ 2", "a", {"a": 1.5}),
+])
+def test_generated_code_found_wrong_by_the_fuzzer(text, wrt, values):
+    d = matcalc.diff(text, wrt)
+    got = _run(numpy_code(d))["derivative"](**values)
+    np.testing.assert_allclose(got, d.evaluate(values), rtol=1e-12, atol=1e-12)

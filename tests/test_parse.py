@@ -198,3 +198,11 @@ def test_the_parser_cache_is_keyed_by_the_grammar_text(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert _cache_path("matcalc.lark", "start: A") != _cache_path("matcalc.lark", "start: B")
     assert _cache_path("matcalc.lark", "start: A") == _cache_path("matcalc.lark", "start: A")
+
+
+@pytest.mark.parametrize("text, shape", [
+    ("A: matrix[n,2]; kron(I, A^T) + kron(A^T, I) commutation(n, 2)", (4, "2*n")),   # m*2 = 4: m = 2
+    ("y: vector[2]; kron(y, y) + kron(y, I) y", (4, 1)),                               # 2*m = 4
+])
+def test_products_of_sizes_unify_with_their_value(text, shape):
+    assert matcalc.parse(text).shape == shape
