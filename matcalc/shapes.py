@@ -12,13 +12,12 @@ Numbers folded from numbers (2^100000) are bounded before they are computed.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from dataclasses import dataclass, field
 
 from . import expr as E
-from .errors import LimitError, MatcalcError, ShapeError, UnknownNameError
-from .syntax import MAX_NUMBER_DIGITS, Node, Program, error_at, function_names, parse_program
+from .errors import MatcalcError, ShapeError, UnknownNameError
+from .syntax import Node, Program, error_at, function_names, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 ELEMENTWISE_CALLS = E.ELEMENTWISE
@@ -593,21 +592,6 @@ class _Analyser:
                 raise self._fail(current, exc.message, type(exc)) from None
         return built[id(node)]
 
-    def _bound_number_power(self, node: Node, base: E.Expr, exponent: E.Expr) -> None:
-        """2^100000 and 10^(10^10) fold to numbers: refuse, before computing, one with more
-        digits than a literal may have (syntax.MAX_NUMBER_DIGITS)."""
-        if base.op != "num" or exponent.op != "num" or exponent.value.denominator != 1:
-            return
-        q = base.value
-        bits = max(abs(q.numerator).bit_length(), q.denominator.bit_length())
-        if abs(q) in (0, 1):
-            return
-        digits = abs(exponent.value.numerator) * max(bits - 1, 1) * math.log10(2)
-        if digits > MAX_NUMBER_DIGITS:
-            raise self._fail(node, f"number too long: {self.source[node.start:node.end].strip()} has "
-                                   f"about {digits:.3g} digits (the limit is {MAX_NUMBER_DIGITS})",
-                             LimitError)
-
     def _children(self, node: Node) -> list:
         if node.op in ("add", "sub"):
             return [term for term, _ in _sum_terms(node)]
@@ -648,8 +632,6 @@ class _Analyser:
             return _call(node.value, kids)
         if op == "norm":
             return E.norm(kids[0], node.value)
-        if op in ("power", "elementwise_power"):
-            self._bound_number_power(node, *kids)
         if op == "power" and kids[0].is_scalar:
             return E.power(kids[0], kids[1])
         if op == "differential":

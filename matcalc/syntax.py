@@ -20,14 +20,12 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
                              VisitError)
 
 from .errors import LimitError, MatcalcError, ParseError
+from .expr import MAX_NUMBER_DIGITS   # a literal has no more digits than any exact number
 from .resources import cache_dir, read_text
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 400            # brackets inside brackets
 MAX_TREE_DEPTH = 5_000     # operators inside operators, e.g. a sum of 5,000 terms
-# Digits of a number literal (its exact numerator or denominator, as 1e-3 = 1/1000 has 4):
-# far above any coefficient in the texts, and below Python's 4,300-digit limit on printing ints.
-MAX_NUMBER_DIGITS = 1_000
 
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
