@@ -11,7 +11,7 @@ orders the axes:
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -23,8 +23,13 @@ from .errors import LimitError, MatcalcError, NotDifferentiableError
 from .shapes import Analysis, absent_symbol, parse as analyse_text
 from .simplify import simplify
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:     # for the annotations only: a plain diff imports none of these
+    import numpy as np
+    from numpy.typing import ArrayLike
+
     from .check import CheckReport
+    from .index_form import IndexForm
+    from .steps import Derivation
 
 LAYOUTS = ("mixed", "numerator", "denominator")
 MAX_ORDER = 6
@@ -99,14 +104,14 @@ class Derivative:
         dims = self.f_axes + self.v_axes
         return tuple(dims[k] for k in layout_order(len(self.f_axes), len(self.v_axes), self.layout))
 
-    def vec(self) -> "VecForm":
+    def vec(self) -> VecForm:
         """The matrix form d vec F / d (vec X)^T (Magnus and Neudecker), F being what the
         last variable differentiates; vec stacks columns."""
         if self._vec_form is None:
             self._vec_form = call_deep(_vec_derivative, self.differentiated, self.variable, self.symmetric_as)
         return VecForm(self)
 
-    def index_form(self):
+    def index_form(self) -> IndexForm:
         """∂F_ij/∂X_kl in index notation (Kronecker deltas, summation written out)."""
         from .index_form import index_form
         if self._differentiated_is_vec_form:
@@ -171,7 +176,7 @@ class Derivative:
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex(equation=True)}$"
 
-    def evaluate(self, values: dict):
+    def evaluate(self, values: Mapping[str, ArrayLike]) -> float | np.ndarray:
         """The derivative at a point, as NumPy: a float for a scalar, a 2-D array for a
         result with one or two axes, an ndarray with the layout's axis order for a tensor."""
         from .evaluation import evaluate_at
@@ -180,7 +185,7 @@ class Derivative:
         except MemoryError:
             raise LimitError("the value is too large to compute in this machine's memory") from None
 
-    def steps(self):
+    def steps(self) -> Derivation:
         """The derivation, line by line, in the engine's own rules (text, LaTeX, Jupyter)."""
         from .steps import derivation
         if self._differentiated_is_vec_form:
@@ -240,7 +245,7 @@ class VecForm:
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"
 
-    def evaluate(self, values: dict):
+    def evaluate(self, values: Mapping[str, ArrayLike]) -> np.ndarray:
         from .evaluation import evaluate_expression
         return evaluate_expression(self.derivative, self.expr, values)
 
