@@ -245,14 +245,13 @@ def _has_inverses(derivative) -> bool:
     return any(n.op in ("inv", "logdet", "det") for e in (derivative.function, result) for n in postorder(e))
 
 
-def _environment(symbols, dims, fixed: dict | None = None, variables=()) -> dict:
-    """Each symbol as a SymPy matrix: of symbols, or of the numbers in `fixed` where given
-    (for all but the variables)."""
+def _environment(symbols, dims, fixed: dict | None = None) -> dict:
+    """Each symbol as a SymPy matrix: of symbols, or of the numbers in `fixed` where given."""
     env = {}
     for s in symbols:
         name, kind = s.value
         rows, cols = _dim(s.shape[0], dims), _dim(s.shape[1], dims)
-        if fixed is not None and name not in variables:
+        if fixed is not None:
             array = np.asarray(fixed[name], dtype=float).reshape(rows, cols)
             env[name] = sp.Matrix(rows, cols, lambda i, j, a=array: sp.Float(a[i, j], 30))
         else:

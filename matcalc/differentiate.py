@@ -323,10 +323,10 @@ def _push_vector_form(node: E.Expr, A: E.Expr, involves, dvar: E.Expr):
         return
     if op == "lit":
         rows, cols = node.shape
+        _bound_unit_size(rows * cols)
         for k, entry in enumerate(node.args):
             if involves(entry):   # vec(L) = sum e_p L[i, j], p = j rows + i (columns stacked)
                 place = (k % cols) * rows + k // cols
-                _bound_unit_size(rows * cols)
                 unit = E.literal([[E.ONE if r == place else E.ZERO] for r in range(rows * cols)])
                 yield entry, E.mul(A, unit)
         return

@@ -15,10 +15,11 @@ import os
 import pickle
 from collections import Counter
 from dataclasses import dataclass
+from functools import reduce
 
 from . import expr as E
-from .expr import postorder
 from .budget import spend
+from .expr import postorder
 from .errors import MatcalcError
 from .resources import cache_dir, list_files, read_text
 from .syntax import parse_rule_line
@@ -267,11 +268,7 @@ def _bound_sizes(b: dict) -> dict:
 def _bound_size(d, sizes: dict):
     if not isinstance(d, str):
         return d
-    factors = [sizes.get(part, part) if not part.isdigit() else int(part) for part in d.split("*")]
-    size = factors[0]
-    for factor in factors[1:]:
-        size = E.dim_product(size, factor)
-    return size
+    return reduce(E.dim_product, (sizes.get(part, part) for part in d.split("*")), 1)
 
 
 # ---------------------------------------------------------------- rewriting
