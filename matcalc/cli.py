@@ -20,6 +20,7 @@ import re
 import sys
 
 from . import __version__
+from .budget import DEFAULT_SECONDS
 from .errors import CheckError, LimitError, MatcalcError
 
 JSON_SCHEMA = 1
@@ -63,6 +64,9 @@ _DIFF_OPTIONS = (
     ("--layout", dict(choices=("mixed", "numerator", "denominator"), default="mixed",
                       help="the order of the result's axes (default: mixed)")),
     ("--order", dict(type=int, default=1, metavar="K", help="differentiate K times (2: the Hessian)")),
+    ("--time-limit", dict(type=float, default=DEFAULT_SECONDS, metavar="SECONDS",
+                          help="give up (exit status 2) after this long, for the derivative and for --check "
+                               f"each (default {DEFAULT_SECONDS:g})")),
     ("--vec", dict(action="store_true", help="print the vec (Kronecker) form d vec F / d vec(X)^T")),
     ("--symmetric-as", dict(choices=("gradient", "entries"), default=None,
                             help="by a symmetric S: the symmetric gradient (G + G^T)/2 (default), or "
@@ -208,12 +212,13 @@ def _respond(argv: list, as_json: bool) -> tuple:
     from .derivative import diff
     d = diff(source, args.wrt, layout=args.layout, order=args.order,
              scalars=_names(args.scalar), symmetric=_names(args.symmetric),
-             declare=tuple(args.declare), symmetric_as=args.symmetric_as or "gradient")
+             declare=tuple(args.declare), symmetric_as=args.symmetric_as or "gradient",
+             time_limit=args.time_limit)
     if args.symmetric_as and not any(v.value[1] == "symmetric" for v in d.variables):
         raise UsageError("--symmetric-as applies to a derivative by a symmetric matrix, and no variable is "
                          "one: declare it with --symmetric S")
     warnings = _absent_names(d, args)
-    report = d.check() if args.check else None
+    report = d.check(time_limit=args.time_limit) if args.check else None
     derivation = d.steps() if args.steps else None
     vec = d.vec() if args.vec or d.is_tensor else None
     if as_json:

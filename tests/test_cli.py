@@ -626,3 +626,13 @@ def test_a_declared_name_absent_from_the_expression_is_warned_about():
                                           for name in ("lambda", "S", "A", "y")]
     quiet = in_process("diff", "a x^T S x", "x", "--scalar", "a", "--symmetric", "S", "--declare", "x: vector[n]")
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_a_time_limit_stops_a_long_derivative_in_one_line():
+    chain = "x^T " + " ".join(["A B"] * 150) + " x"      # minutes without a limit
+    result = matcalc("diff", chain, "A", "--time-limit", "0.5")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["matcalc: gave up after the time limit of 0.5 s: the expression is "
+                                          "too large to finish in time (diff(..., time_limit=...) or "
+                                          "--time-limit changes it)"]
+    assert matcalc("diff", "x^T x", "x", "--time-limit", "5").stdout.splitlines()[0] == "2 x"
