@@ -46,8 +46,6 @@ def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | 
     from .deep import call_deep
     from .derivative import _names
     from .shapes import parse as analyse_text
-    if not isinstance(text, str):
-        raise MatcalcError(f"the expression is given as text, not {text!r}")
     names = dict(scalars=_names(scalars), symmetric=_names(symmetric), declare=_names(declare, split=False))
     return call_deep(lambda: analyse_text(text, **names).body)
 

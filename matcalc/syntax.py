@@ -68,7 +68,9 @@ class NormBars:
     """Postlexer: `||` closes a norm when one is open and an operand just ended."""
 
     always_accept = ("NORM_BARS",)
-    _operand_end = {"NAME", "NUMBER", "RPAR", "RSQB", "NORM_CLOSE", "TRANSPOSE", "INVERSE"}
+    # the terminals an operand can end with (grammar/matcalc.lark's atoms and postfixes)
+    _operand_end = {"NAME", "NUMBER", "RPAR", "RSQB", "NORM_CLOSE", "TRANSPOSE", "INVERSE", "SUPERSCRIPT",
+                    "EYE"}
 
     def process(self, stream):
         depth = 0

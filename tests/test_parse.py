@@ -175,7 +175,9 @@ def test_plain_input_loads_neither_the_latex_grammar_nor_difflib(tmp_path):
 
 
 def test_scientific_notation_and_unicode_forms():
-    assert str(matcalc.parse("1e-3 x")) == "1/1000 x"
+    assert matcalc.parse("1e-3 x") is matcalc.parse("1/1000 x")
+    assert matcalc.parse("scalar a; ||x a²||") is matcalc.parse("scalar a; ||x a^2||")
+    assert matcalc.parse("||A + eye||_F") is matcalc.parse("||A + I||_F")
     assert matcalc.parse("‖x‖²") is matcalc.parse("||x||^2")
     assert matcalc.parse("x₁₂") is matcalc.parse("x_12")
     assert matcalc.parse("x.T @ A") is matcalc.parse("x^T A")
