@@ -160,16 +160,15 @@ def _title(derivative) -> str:
     return f"d({derivative.function})/d({by}), {derivative.layout} layout, {shape}"
 
 
-# identifiers the generated code uses for itself
-_OWN = {"np", "sp", "derivative", "softmax", "logsumexp", "commutation", "z", "e", "top", "places"}
+# identifiers the generated module defines or imports (the helpers' locals cannot clash)
+_OWN = {"np", "sp", "derivative", "softmax", "logsumexp", "commutation"}
 
 
 def _python_name(name: str) -> str:
     """An ASCII identifier for a name (Python folds some Unicode letters together: ℌ is H)."""
     if name.isascii():
         return name
-    text = "".join(c if c.isascii() else f"_{ord(c):x}" for c in unicodedata.normalize("NFC", name))
-    return text if text[0].isalpha() or text[0] == "_" else "v" + text
+    return "".join(c if c.isascii() else f"_{ord(c):x}" for c in unicodedata.normalize("NFC", name))
 
 
 class _Namespace:

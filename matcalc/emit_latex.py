@@ -109,7 +109,7 @@ def to_latex(e, bold_vectors: bool = True) -> str:
     return _Latex(bold_vectors).text(e)[0]
 
 
-def _number(q: Fraction) -> str:
+def number_latex(q: Fraction) -> str:
     if q.denominator == 1:
         return str(q.numerator)
     return r"\frac{" + str(abs(q.numerator)) + "}{" + str(q.denominator) + "}"
@@ -139,7 +139,7 @@ class _Latex:
 
     def _num(self, e):
         q = e.value
-        return ("-" if q < 0 else "") + _number(abs(q)), ATOM if q >= 0 and q.denominator == 1 else PREFIX
+        return ("-" if q < 0 else "") + number_latex(abs(q)), ATOM if q >= 0 and q.denominator == 1 else PREFIX
 
     def _I(self, e):
         return r"\mathbf{I}", ATOM
@@ -167,7 +167,7 @@ class _Latex:
         q, scalars, chain = mul_parts(e)
         words = []
         if abs(q) != 1 or not (scalars or chain):
-            words.append(_number(abs(q)))
+            words.append(number_latex(abs(q)))
         for f in (*scalars, *chain):
             words.append(self.at(f, POWER) if f.op != "mul" else r"\left(" + self.text(f)[0] + r"\right)")
         text = " ".join(words)

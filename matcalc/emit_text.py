@@ -93,7 +93,7 @@ SCIENTIFIC_ZEROS = 6      # 1/2000000 is 5e-7
 INTEGER_DIGITS = 15       # integers up to this many digits are written out
 
 
-def _number(q: Fraction) -> str:
+def number_text(q: Fraction) -> str:
     """2, 1/3, 1000000; a small number with many zeros, or a long integer ending in
     zeros, in scientific notation where that is shorter, exactly as the language reads
     it: 2e-30, 25e20."""
@@ -301,8 +301,8 @@ class _Printer:
     def _num(self, e, fixed):
         q = e.value
         if q < 0:
-            return "-" + _number(-q), PREFIX
-        text = _number(q)
+            return "-" + number_text(-q), PREFIX
+        text = number_text(q)
         return text, PRODUCT if "/" in text else ATOM
 
     def _I(self, e, fixed):
@@ -352,9 +352,9 @@ class _Printer:
                 numerator.append(s)
         words = []
         if q.denominator != 1 and not numerator and not chain and not denominator:
-            return _number(q) if q > 0 else "-" + _number(-q), PRODUCT if q > 0 else PREFIX
+            return number_text(q) if q > 0 else "-" + number_text(-q), PRODUCT if q > 0 else PREFIX
         if abs(q) != 1 or (not numerator and not chain):
-            words.append(_number(abs(q)))
+            words.append(number_text(abs(q)))
         for s in numerator:
             words.append(self._scalar_factor(s))
         contexts = self._chain_contexts(chain, fixed) if chain else []

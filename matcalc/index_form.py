@@ -20,8 +20,8 @@ from fractions import Fraction
 from . import expr as E
 from .derivative import named_intermediates, variable_axes
 from .differentiate import differential
-from .emit_latex import name_latex, to_latex
-from .emit_text import to_text
+from .emit_latex import name_latex, number_latex, to_latex
+from .emit_text import number_text, to_text
 from .errors import NotDifferentiableError
 from .simplify import simplify
 
@@ -66,7 +66,7 @@ class IndexForm:
         return f"{where}{top}/{bottom} = {self._text_terms()}"
 
     def _text_terms(self) -> str:
-        return _join_terms(self.terms, _number_text, _factor_text)
+        return _join_terms(self.terms, number_text, _factor_text)
 
     def latex(self, bold_vectors: bool = True, equation: bool = True) -> str:
         body = self._latex_terms(bold_vectors)
@@ -82,18 +82,10 @@ class IndexForm:
         return rf"\frac{{{top}}}{{{bottom}}} = {body}" + (rf" \qquad \text{{where }} {where}" if where else "")
 
     def _latex_terms(self, bold: bool) -> str:
-        return _join_terms(self.terms, _number_latex, lambda f: _factor_latex(f, bold))
+        return _join_terms(self.terms, number_latex, lambda f: _factor_latex(f, bold))
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
-
-
-def _number_text(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
-
-
-def _number_latex(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else rf"\frac{{{q.numerator}}}{{{q.denominator}}}"
 
 
 def _join_terms(terms: list, number, factor) -> str:

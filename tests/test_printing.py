@@ -364,7 +364,7 @@ def test_index_form_states_the_tensor(expression, variables, dims, decl, key):
     import oracle
     d = matcalc.diff(expression, variables, **decl)
     if not d.is_tensor:
-        return
+        pytest.skip("not a tensor: no index form")
     try:
         d.index_form()
     except MatcalcError as exc:
