@@ -19,10 +19,10 @@ TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (16 ms) 
 if TYPE_CHECKING:
     from typing import Sequence
 
-    from .derivative import Derivative, VecForm, diff
+    from .api import Derivative, VecForm, diff
     from .expr import Expr
 
-_ENGINE = {"diff": "derivative", "Derivative": "derivative", "VecForm": "derivative"}
+_ENGINE = {"diff": "api", "Derivative": "api", "VecForm": "api"}
 
 
 def __getattr__(name: str):
@@ -44,8 +44,8 @@ def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | 
     """The expression of `text` (its last statement), canonical and well-shaped; declarations
     as for `diff` ("a, b", a sequence of names, or None)."""
     from .deep import call_deep
-    from .derivative import _names
-    from .shapes import parse as analyse_text
+    from .api import _names
+    from .analyse import parse as analyse_text
     names = dict(scalars=_names(scalars), symmetric=_names(symmetric), declare=_names(declare, split=False))
     return call_deep(lambda: analyse_text(text, **names).body)
 

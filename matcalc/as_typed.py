@@ -17,8 +17,8 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from . import emit_numpy, emit_sympy
-from .emit_numpy import _dim
+from . import evaluate_numpy, evaluate_sympy
+from .evaluate_numpy import size_of
 from .errors import MatcalcError
 
 
@@ -53,19 +53,19 @@ SYMPY = Backend(
     number=lambda q: sp.Matrix([[sp.Rational(q.numerator, q.denominator)]]),
     ones=sp.ones, eye=sp.eye, matmul=lambda a, b: a * b,
     times=lambda a, b: a.multiply_elementwise(b), power=_sympy_power,
-    matrix_power=lambda m, k: m ** k, transpose=lambda m: m.T, inverse=emit_sympy._inverse,
-    kron=sp.kronecker_product, function=lambda name, m: m.applyfunc(emit_sympy._FUNCTIONS[name]),
+    matrix_power=lambda m, k: m ** k, transpose=lambda m: m.T, inverse=evaluate_sympy._inverse,
+    kron=sp.kronecker_product, function=lambda name, m: m.applyfunc(evaluate_sympy._FUNCTIONS[name]),
     trace=lambda m: sp.Matrix([[m.trace()]]), det=lambda m: sp.Matrix([[m.det(method="berkowitz")]]),
     logdet=lambda m: sp.Matrix([[sp.log(m.det(method="berkowitz"))]]),
     from_rows=lambda rows: sp.Matrix([[x[0, 0] for x in row] for row in rows]),
-    commutation=lambda r, c: sp.Matrix(emit_numpy.commutation_matrix(r, c).astype(int)),
+    commutation=lambda r, c: sp.Matrix(evaluate_numpy.commutation_matrix(r, c).astype(int)),
     scalar=lambda m: m[0, 0])
 
 
 def _numpy_logdet(m):
     sign, value = np.linalg.slogdet(m)
     if sign <= 0:
-        raise emit_numpy.DomainError("logdet of a matrix whose determinant is not positive")
+        raise evaluate_numpy.DomainError("logdet of a matrix whose determinant is not positive")
     return np.array([[value]])
 
 
@@ -74,17 +74,17 @@ def _numpy_power(m, p):
         try:
             return np.power(m, p[0, 0])
         except FloatingPointError:
-            raise emit_numpy.DomainError("a power outside its domain") from None
+            raise evaluate_numpy.DomainError("a power outside its domain") from None
 
 
 NUMPY = Backend(
     number=lambda q: np.array([[float(q)]]), ones=lambda r, c: np.ones((r, c)), eye=np.eye,
     matmul=lambda a, b: a @ b, times=lambda a, b: a * b, power=_numpy_power,
-    matrix_power=np.linalg.matrix_power, transpose=lambda m: m.T, inverse=emit_numpy._inverse,
-    kron=np.kron, function=lambda name, m: emit_numpy._FUNCTIONS[name](m),
+    matrix_power=np.linalg.matrix_power, transpose=lambda m: m.T, inverse=evaluate_numpy._inverse,
+    kron=np.kron, function=lambda name, m: evaluate_numpy._FUNCTIONS[name](m),
     trace=lambda m: np.array([[np.trace(m)]]), det=lambda m: np.array([[np.linalg.det(m)]]),
     logdet=_numpy_logdet, from_rows=lambda rows: np.array([[x[0, 0] for x in row] for row in rows]),
-    commutation=emit_numpy.commutation_matrix, scalar=lambda m: m[0, 0])
+    commutation=evaluate_numpy.commutation_matrix, scalar=lambda m: m[0, 0])
 
 
 def typed_value(analysis, env: dict, dims: dict, backend: Backend):
@@ -105,7 +105,7 @@ class _Reader:
         self.memo: dict = {}
 
     def size(self, d) -> int:
-        return _dim(d, self.dims)
+        return size_of(d, self.dims)
 
     def shape(self, node):
         rows, cols = self.analysis.node_shape(node)
@@ -229,7 +229,7 @@ class _Reader:
             rows, cols = (self.size(a.value) if a.op == "name" else int(a.value) for a in node.args)
             return b.commutation(rows, cols)
         x = kids[0]
-        if name in emit_numpy._FUNCTIONS:
+        if name in evaluate_numpy._FUNCTIONS:
             return b.function(name, x)
         if name == "kron":
             return self._kron(*kids)

@@ -18,13 +18,13 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
-from .derivative import axis_dims, derivative_of, layout_order, variable_axes
+from .api import axis_dims, derivative_of, layout_order, variable_axes
 from .as_typed import NUMPY, SYMPY, typed_value
-from .emit_numpy import DomainError, _dim
-from .emit_sympy import symbol_matrix, to_sympy
+from .evaluate_numpy import DomainError, size_of
+from .evaluate_sympy import symbol_matrix, to_sympy
 from .budget import spend
 from .errors import CheckError, LimitError
-from .evaluation import bind, tensor_from_vec_form
+from .evaluate_at import bind, tensor_from_vec_form
 from .expr import postorder
 
 SIZES = (2, 3, 4)
@@ -84,7 +84,7 @@ def random_values(symbols, dims: dict, rng, positive: bool = False) -> dict:
         return np.ones(size) if positive else rng.choice((-1.0, 1.0), size=size)
     for s in symbols:
         name, kind = s.value
-        rows, cols = _dim(s.shape[0], dims), _dim(s.shape[1], dims)
+        rows, cols = size_of(s.shape[0], dims), size_of(s.shape[1], dims)
         if kind == "scalar":
             values[name] = float(rng.uniform(0.5, 1.5) * signs(1)[0])
         elif kind == "vector":
@@ -156,10 +156,10 @@ class Arrangement(NamedTuple):
 
 
 def _check_at(derivative, symbols, dims, seed, positive) -> CheckReport:
-    sizes = [_dim(d, dims) for d in derivative.f_axes + derivative.v_axes]
+    sizes = [size_of(d, dims) for d in derivative.f_axes + derivative.v_axes]
     f_axes, v_axes, layout = len(derivative.f_axes), len(derivative.v_axes), derivative.layout
     expected_shape = _result_shape(sizes, f_axes, v_axes, layout)
-    result_shape = tuple(_dim(d, dims) for d in derivative.shape)
+    result_shape = tuple(size_of(d, dims) for d in derivative.shape)
     if result_shape != expected_shape:
         raise CheckError(f"the result is {_fmt(result_shape)}, but the {layout} layout "
                          f"asks for {_fmt(expected_shape)}")
@@ -250,7 +250,7 @@ def _environment(symbols, dims, fixed: dict | None = None) -> dict:
     env = {}
     for s in symbols:
         name, kind = s.value
-        rows, cols = _dim(s.shape[0], dims), _dim(s.shape[1], dims)
+        rows, cols = size_of(s.shape[0], dims), size_of(s.shape[1], dims)
         if fixed is not None:
             array = np.asarray(fixed[name], dtype=float).reshape(rows, cols)
             env[name] = sp.Matrix(rows, cols, lambda i, j, a=array: sp.Float(a[i, j], 30))
@@ -386,7 +386,7 @@ def _check_finite_differences(derivative, symbols, dims, problem, seed, positive
 
         def table_at(point):
             value = np.asarray(lower.evaluate(point), dtype=float)
-            return value.reshape([_dim(d, dims) for d in lower.shape]).astype(object)
+            return value.reshape([size_of(d, dims) for d in lower.shape]).astype(object)
 
     def derivative_table(point, level):
         if level == start:

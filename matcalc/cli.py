@@ -209,7 +209,7 @@ def _respond(argv: list, as_json: bool) -> tuple:
         raise UsageError("a command is needed", _parser().format_help().rstrip())
     _refuse_pairs(args)
     source = _expression_text(args.expression).strip()
-    from .derivative import diff
+    from .api import diff
     d = diff(source, args.wrt, layout=args.layout, order=args.order,
              scalars=_names(args.scalar), symmetric=_names(args.symmetric),
              declare=tuple(args.declare), symmetric_as=args.symmetric_as or "gradient",
@@ -266,7 +266,7 @@ def _text_result(args, d, vec, report, derivation) -> str:
     bold = not args.plain_vectors
     latex = args.format == "latex"
     if args.format in ("numpy", "sympy"):
-        from .emit_code import numpy_code, sympy_code
+        from .codegen import numpy_code, sympy_code
         lines.append((numpy_code(d) if args.format == "numpy" else sympy_code(d)).rstrip("\n"))
         lines.append("# " + d.describe())
         if report is not None:

@@ -7,7 +7,7 @@ Contract: `differential(f, X)` returns df, an Expr linear in the differential dX
   f any,    X scalar   -> F' with the shape of f and df = F' dX
 `identify_vec(df, X)` gives J with vec df = J vec dX for any shapes (Magnus and
 Neudecker's form of a tensor-valued derivative; the Jacobian for vectors).
-Layouts are applied later, when the result is presented (derivative.py).
+Layouts are applied later, when the result is presented (api.py).
 
 Identification is reverse accumulation over df: each node containing dX
 receives an adjoint A saying how it enters df -- as tr(A N) when f is a

@@ -18,7 +18,7 @@ The whole vocabulary (matcalc/latex_input.py reads it back):
   functions  \\exp \\log \\sin \\cos \\tanh \\sigma (sigmoid) \\det \\log\\det, and
              \\operatorname{tr|diag|vec|sum|softmax|logsumexp|relu|softplus|sign|step|abs},
              each applied to \\left( ... \\right)
-Equations around results (derivative.py, index_form.py, steps.py) add \\frac{\\partial ...}{...},
+Equations around results (api.py, index_form.py, steps.py) add \\frac{\\partial ...}{...},
 \\partial, \\delta_{ij}, \\, \\qquad \\text{...} and align* with & and &&.
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from . import expr as E
-from .derivative import named_intermediates, variable_axes
+from .api import named_intermediates, variable_axes
 from .differentiate import differential
 from .emit_latex import name_latex, number_latex, to_latex
 from .emit_text import number_text, to_text
@@ -165,7 +165,7 @@ def index_form(derivative) -> IndexForm:
 
 
 def _symmetrised(terms, dF, F, f_indices, variable, v_indices, symmetric_as) -> list:
-    """The conventions of derivative.py for a symmetric S, entry by entry: with T_kl the
+    """The conventions of api.py for a symmetric S, entry by entry: with T_kl the
     derivative by a general S, (T_kl + T_lk)/2, or T_kl + T_lk - δ_kl T_kl (S_ij = S_ji
     as one variable)."""
     k, l = v_indices

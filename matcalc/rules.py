@@ -56,7 +56,7 @@ class RuleFileError(MatcalcError):
 
 
 def load_rules(path) -> list:
-    from .shapes import analyse_rule
+    from .analyse import analyse_rule
     rules = []
     scalars: set = set()
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -335,13 +335,13 @@ class ToNodes(Transformer_NonRecursive):
         return "scalar", None
 
     def vector_type(self, meta, *dims):
-        return "vector", (_dim(dims[0]), 1) if dims else None
+        return "vector", (size_of(dims[0]), 1) if dims else None
 
     def matrix_type(self, meta, *dims):
-        return "matrix", tuple(_dim(d) for d in dims) if dims else None
+        return "matrix", tuple(size_of(d) for d in dims) if dims else None
 
     def symmetric_type(self, meta, *dims):
-        return "symmetric", (_dim(dims[0]), _dim(dims[0])) if dims else None
+        return "symmetric", (size_of(dims[0]), size_of(dims[0])) if dims else None
 
     def assignment(self, meta, token, value):
         return [("define", subscripts_as_suffix(str(token)), value, token.start_pos)]
@@ -363,7 +363,7 @@ class ToNodes(Transformer_NonRecursive):
         return ("declarations", declarations)
 
 
-def _dim(token):
+def size_of(token):
     text = str(token)
     return int(text) if text.isdigit() else text
 

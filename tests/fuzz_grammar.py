@@ -947,9 +947,9 @@ def _failure(exc: BaseException) -> dict:
 
 def _readback(text: str, values: dict, options: dict):
     """The value matcalc reads in `text` (with the declarations of `options`), at the point."""
-    from matcalc.emit_numpy import evaluate as evaluate_expression
-    from matcalc.evaluation import bind
-    from matcalc.shapes import parse as analyse
+    from matcalc.evaluate_numpy import evaluate as evaluate_expression
+    from matcalc.evaluate_at import bind
+    from matcalc.analyse import parse as analyse
     analysis = analyse(text, scalars=tuple(n for n in options.get("scalars", "").split(",") if n),
                        declare=tuple(options.get("declare", ())))
     env, dims = bind(analysis.symbols, values)
@@ -1007,7 +1007,7 @@ def run_case(case: dict) -> dict:
     elif "text" in out:
         step("readback", lambda: _readback(preamble + out["text"], values, options))
     if case.get("code"):
-        from matcalc.emit_code import numpy_code
+        from matcalc.codegen import numpy_code
         step("code", lambda: numpy_code(derivative))
         out["symbols"] = list(derivative.analysis.symbols)
     if case.get("check"):

@@ -264,7 +264,7 @@ class Spec:
 _SPEC_RE = re.compile(r"^\s*(scalar|vector|matrix|symmetric)\s*(?:\[([^\]]*)\])?\s*(.*)$")
 
 
-def _dim(tok: str, sizes: Mapping[str, int]) -> int:
+def size_of(tok: str, sizes: Mapping[str, int]) -> int:
     val = 1
     for part in tok.split("*"):
         part = part.strip()
@@ -281,7 +281,7 @@ def parse_spec(text, sizes: Mapping[str, int] = SIZES) -> Spec:
     if not mt:
         raise ValueError(f"bad spec {text!r}")
     kind, dims, props = mt.group(1), mt.group(2), frozenset(mt.group(3).split())
-    ds = [_dim(d, sizes) for d in dims.split(",")] if dims else []
+    ds = [size_of(d, sizes) for d in dims.split(",")] if dims else []
     if kind == "scalar":
         shape = (1, 1)
     elif kind == "vector":

@@ -73,10 +73,10 @@ def test_the_typed_reading_agrees_with_the_engine_on_every_construct(text):
     import numpy as np
     from matcalc.as_typed import NUMPY, SYMPY, typed_value
     from matcalc.check import concrete_sizes, random_values
-    from matcalc.emit_numpy import evaluate
-    from matcalc.emit_sympy import symbol_matrix
-    from matcalc.evaluation import bind
-    from matcalc.shapes import parse
+    from matcalc.evaluate_numpy import evaluate
+    from matcalc.evaluate_sympy import symbol_matrix
+    from matcalc.evaluate_at import bind
+    from matcalc.analyse import parse
     analysis = parse("scalar a; x: vector[n]; A: matrix[n,n]; B: matrix[m,m]; " + text)
     symbols = list(analysis.symbols.values())
     dims = concrete_sizes(symbols, (3, 2))

@@ -568,10 +568,10 @@ def matcalc_patched(patch, *args):
                           timeout=TIMEOUT)
 
 
-RAISES = "import matcalc.derivative\ndef diff(*args, **kwargs):\n    raise {}\nmatcalc.derivative.diff = diff"
-FAILS_CHECK = ("import matcalc.derivative, matcalc.errors\ndef check(self, **options):\n"
+RAISES = "import matcalc.api\ndef diff(*args, **kwargs):\n    raise {}\nmatcalc.api.diff = diff"
+FAILS_CHECK = ("import matcalc.api, matcalc.errors\ndef check(self, **options):\n"
                "    raise matcalc.errors.CheckError('entry (1, 1) differs')\n"
-               "matcalc.derivative.Derivative.check = check")
+               "matcalc.api.Derivative.check = check")
 
 
 def test_out_of_memory_is_a_clear_message():

@@ -10,7 +10,7 @@ variable that occurs in it and a random layout:
 2. what matcalc prints reads back: `parse(str(d))` (with the same declarations) evaluates
    to `d.evaluate`, and both `parse(text)` and `parse(str(parse(text)))` to the text's
    value as the generator computes it;
-3. the code of `matcalc.emit_code.numpy_code(d)`, executed here (matcalc's output, never
+3. the code of `matcalc.codegen.numpy_code(d)`, executed here (matcalc's output, never
    user text), gives `d.evaluate`;
 4. random edits of valid texts make parse and diff raise MatcalcError or succeed, never
    anything else, within LIMIT seconds; odd arguments and values (None, 3 for a name, NaN,

@@ -52,9 +52,9 @@ def test_installed_package_finds_its_data(wheel, tmp_path):
 
 
 def test_import_is_cheap_and_the_engine_loads_on_first_use():
-    script = ("import sys, matcalc; heavy = ('lark', 'sympy', 'numpy', 'matcalc.derivative'); "
+    script = ("import sys, matcalc; heavy = ('lark', 'sympy', 'numpy', 'matcalc.api'); "
               "print(sorted(m for m in heavy if m in sys.modules)); "
-              "print(matcalc.diff('x^T A x', 'x')); print('matcalc.derivative' in sys.modules)")
+              "print(matcalc.diff('x^T A x', 'x')); print('matcalc.api' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines() == ["[]", "(A + A^T) x", "True"]
 

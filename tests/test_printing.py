@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import matcalc
 from matcalc import expr as E
-from matcalc.emit_numpy import evaluate
+from matcalc.evaluate_numpy import evaluate
 from matcalc.emit_text import to_text
 from matcalc.errors import MatcalcError
 
@@ -306,7 +306,7 @@ def index_form_tensor(d, values) -> np.ndarray:
     """The tensor the index form of d states, entry by entry, from its terms alone."""
     from itertools import product
 
-    from matcalc.evaluation import bind
+    from matcalc.evaluate_at import bind
     form = d.index_form()
     env, dims = bind(d.analysis.symbols, values)
     names = form.f_indices + [i for _, _, ix in form.variables for i in ix]

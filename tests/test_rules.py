@@ -12,7 +12,7 @@ import pytest
 
 import matcalc
 from matcalc import expr as E
-from matcalc.emit_numpy import evaluate
+from matcalc.evaluate_numpy import evaluate
 from matcalc.expr import postorder
 from matcalc.rules import RuleFileError, fired, load_rules, ruleset
 

@@ -5,8 +5,8 @@ import pytest
 import matcalc
 from matcalc import expr as E
 from matcalc.check import concrete_sizes, random_values
-from matcalc.emit_numpy import evaluate
-from matcalc.evaluation import bind
+from matcalc.evaluate_numpy import evaluate
+from matcalc.evaluate_at import bind
 from matcalc.expr import postorder
 
 STEP = 1e-6

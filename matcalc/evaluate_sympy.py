@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .emit_numpy import _dim, commutation_matrix
+from .evaluate_numpy import size_of, commutation_matrix
 from .errors import MatcalcError
 from .expr import postorder
 
@@ -60,7 +60,7 @@ def _scalar(m: sp.Matrix):
 
 def _node(node, args, env, dims) -> sp.Matrix:
     op = node.op
-    size = lambda d: _dim(d, dims)  # noqa: E731
+    size = lambda d: size_of(d, dims)  # noqa: E731
     if op == "sym":
         return env[node.value[0]]
     if op == "let":
@@ -124,7 +124,7 @@ def _node(node, args, env, dims) -> sp.Matrix:
         m = args[0]
         return sp.Matrix([m[i, j] for j in range(m.shape[1]) for i in range(m.shape[0])])
     if op == "comm":
-        return sp.Matrix(commutation_matrix(_dim(node.value[0], dims), _dim(node.value[1], dims)).astype(int))
+        return sp.Matrix(commutation_matrix(size_of(node.value[0], dims), size_of(node.value[1], dims)).astype(int))
     if op == "diagm":
         return sp.diag(*list(args[0]))
     if op == "diagv":

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .derivative import layout_order
-from .emit_numpy import _dim, evaluate, nonsmooth_points
+from .api import layout_order
+from .evaluate_numpy import size_of, evaluate, nonsmooth_points
 from .errors import MatcalcError
 
 
@@ -75,7 +75,7 @@ def tensor_from_vec_form(jacobian, derivative, dims: dict):
     """The tensor T[f axes..., variable axes...] from J = d vec F / d (vec X)^T, whose row
     and column indices stack those axes column-major, then in the layout's axis order.
     Works on NumPy arrays and on object arrays of SymPy entries alike."""
-    f_sizes = [_dim(d, dims) for d in derivative.f_axes]
-    v_sizes = [_dim(d, dims) for d in derivative.v_axes]
+    f_sizes = [size_of(d, dims) for d in derivative.f_axes]
+    v_sizes = [size_of(d, dims) for d in derivative.v_axes]
     tensor = np.asarray(jacobian).reshape(f_sizes + v_sizes, order="F")
     return np.transpose(tensor, layout_order(len(f_sizes), len(v_sizes), derivative.layout))

@@ -24,7 +24,7 @@ def commutation_matrix(rows: int, cols: int) -> np.ndarray:
     return np.eye(rows * cols)[positions.T.reshape(-1, order="F")]
 
 
-def _dim(d, dims: dict) -> int:
+def size_of(d, dims: dict) -> int:
     if isinstance(d, int):
         return d
     if d in dims:
@@ -34,7 +34,7 @@ def _dim(d, dims: dict) -> int:
     if "*" in d:
         size = 1
         for part in d.split("*"):
-            size *= _dim(part, dims)
+            size *= size_of(part, dims)
         return size
     raise MatcalcError(f"the size {d} is not known from the values given")
 
@@ -111,15 +111,15 @@ def _evaluate_node(node, args, env, dims):
     if op == "num":
         return np.array([[float(node.value)]])
     if op == "I":
-        return np.eye(_dim(node.shape[0], dims))
+        return np.eye(size_of(node.shape[0], dims))
     if op == "ones":
-        return np.ones((_dim(node.shape[0], dims), _dim(node.shape[1], dims)))
+        return np.ones((size_of(node.shape[0], dims), size_of(node.shape[1], dims)))
     if op == "zero":
-        return np.zeros((_dim(node.shape[0], dims), _dim(node.shape[1], dims)))
+        return np.zeros((size_of(node.shape[0], dims), size_of(node.shape[1], dims)))
     if op == "dim":
-        return np.array([[float(_dim(node.value, dims))]])
+        return np.array([[float(size_of(node.value, dims))]])
     if op == "comm":
-        return commutation_matrix(_dim(node.value[0], dims), _dim(node.value[1], dims))
+        return commutation_matrix(size_of(node.value[0], dims), size_of(node.value[1], dims))
     if op == "vec":
         return args[0].reshape(-1, 1, order="F")
     if op == "add":
@@ -189,7 +189,7 @@ def _evaluate_node(node, args, env, dims):
             raise MatcalcError(f"entry ({i}, {j}) of a value with {rows} x {cols} entries")
         return args[0][i - 1:i, j - 1:j].copy()
     if op == "lit":
-        rows, cols = _dim(node.shape[0], dims), _dim(node.shape[1], dims)
+        rows, cols = size_of(node.shape[0], dims), size_of(node.shape[1], dims)
         return np.array([[a[0, 0] for a in args[r * cols:(r + 1) * cols]] for r in range(rows)])
     if op == "d":
         raise MatcalcError("a differential has no value")

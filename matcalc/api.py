@@ -20,7 +20,7 @@ from .budget import DEFAULT_SECONDS, within
 from .deep import call_deep
 from .differentiate import differential, identify, identify_vec
 from .errors import LimitError, MatcalcError, NotDifferentiableError
-from .shapes import Analysis, absent_symbol, parse as analyse_text
+from .analyse import Analysis, absent_symbol, parse as analyse_text
 from .simplify import simplify
 
 if TYPE_CHECKING:     # for the annotations only: a plain diff imports none of these
@@ -179,7 +179,7 @@ class Derivative:
     def evaluate(self, values: Mapping[str, ArrayLike]) -> float | np.ndarray:
         """The derivative at a point, as NumPy: a float for a scalar, a 2-D array for a
         result with one or two axes, an ndarray with the layout's axis order for a tensor."""
-        from .evaluation import evaluate_at
+        from .evaluate_at import evaluate_at
         try:
             return evaluate_at(self, values)
         except MemoryError:
@@ -246,7 +246,7 @@ class VecForm:
         return f"${self.latex()}$"
 
     def evaluate(self, values: Mapping[str, ArrayLike]) -> np.ndarray:
-        from .evaluation import evaluate_expression
+        from .evaluate_at import evaluate_expression
         return evaluate_expression(self.derivative, self.expr, values)
 
 
