@@ -118,7 +118,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="the variable to differentiate by; several (x y) differentiate by each in turn")
     for name, spec in _DIFF_OPTIONS:
         d.add_argument(name, **spec)
+    serve = commands.add_parser("serve", help="open matcalc as a local web page",
+                                description="Serve matcalc's page on this machine (docs/web.md).")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0 picks a free one)")
+    serve.add_argument("--open", action="store_true", help="open the page in the web browser")
+    serve.add_argument("--time-limit", type=float, default=SERVE_SECONDS, metavar="SECONDS",
+                       help="the most time one request may take (default %(default)g s)")
     return parser
+
+
+SERVE_SECONDS = 10.0   # a page's user waits; the command line's default is for batch work
 
 
 def _long_option(arg: str) -> str | None:
@@ -168,6 +179,15 @@ def _wants_json(argv: list) -> bool:
 
 def run(argv: list) -> int:
     """Run the command line `argv` (without the program name); returns the exit status."""
+    status, out, err = answer(argv)
+    if err:
+        _write_error(err)
+    return _write_output(out, status)
+
+
+def answer(argv: list) -> tuple[int, str, str]:
+    """(exit status, standard output, standard error) of the command line `argv`, written
+    nowhere: the page of `matcalc serve` answers with exactly what the command line prints."""
     as_json = _wants_json(argv)
     try:
         status, out, err = _respond(argv, as_json)
@@ -187,9 +207,7 @@ def run(argv: list) -> int:
         problem = MatcalcError(f"internal error, please report it: {type(exc).__name__}: {exc}")
         status, out, err = _failure(as_json, EXIT_INTERNAL_ERROR, problem, "matcalc: " + problem.message,
                                     kind="InternalError")
-    if err:
-        _write_error(err)
-    return _write_output(out, status)
+    return status, out, err
 
 
 def _respond(argv: list, as_json: bool) -> tuple:
@@ -205,6 +223,9 @@ def _respond(argv: list, as_json: bool) -> tuple:
             args = _parser().parse_args(argv)
     except SystemExit as done:    # --help and --version print, then exit
         return done.code or 0, printed.getvalue(), ""
+    if args.command == "serve":
+        from .serve import serve
+        return serve(args.host, args.port, open_browser=args.open, time_limit=args.time_limit), "", ""
     if args.command != "diff":
         raise UsageError("a command is needed", _parser().format_help().rstrip())
     _refuse_pairs(args)
