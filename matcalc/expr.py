@@ -44,6 +44,16 @@ class Expr:
     dhash: int
 
     @property
+    def name(self) -> str:
+        """A symbol's name (a symbol's value is its (name, kind))."""
+        return self.value[0]
+
+    @property
+    def kind(self) -> str:
+        """A symbol's kind: scalar, vector, matrix or symmetric."""
+        return self.value[1]
+
+    @property
     def is_scalar(self) -> bool:
         return self.shape == (1, 1)
 
