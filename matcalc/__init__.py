@@ -50,5 +50,11 @@ def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | 
     return call_deep(lambda: analyse_text(text, **names).body)
 
 
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext matcalc`: the `%matcalc` line magic and `%%matcalc` cell magic (matcalc/jupyter.py)."""
+    from .jupyter import register
+    register(ipython)
+
+
 __all__ = ["diff", "parse", "Derivative", "VecForm", "MatcalcError", "ParseError", "ShapeError",
            "UnknownNameError", "NotDifferentiableError", "LimitError", "CheckError", "__version__"]
