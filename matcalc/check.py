@@ -18,13 +18,14 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
-from .api import axis_dims, derivative_of, layout_order, variable_axes
+from .layout import axis_dims, layout_order, variable_axes
+from .pipeline import derivative_of
 from .as_typed import NUMPY, SYMPY, typed_value
 from .evaluate_numpy import DomainError, size_of
 from .evaluate_sympy import symbol_matrix, to_sympy
 from .budget import spend
 from .errors import CheckError, LimitError
-from .evaluate_at import bind, tensor_from_vec_form
+from .evaluate_at import bind, evaluate_at, tensor_from_vec_form
 from .expr import postorder
 
 SIZES = (2, 3, 4)
@@ -241,7 +242,7 @@ def _check_sympy(derivative, symbols, dims, problem, seed, positive):
 
 
 def _has_inverses(derivative) -> bool:
-    result = derivative.vec().expr if derivative.is_tensor else derivative.expr
+    result = derivative.vec_expression() if derivative.is_tensor else derivative.expr
     return any(n.op in ("inv", "logdet", "det") for e in (derivative.function, result) for n in postorder(e))
 
 
@@ -265,8 +266,8 @@ def _tables(derivative, env, dims, problem):
     F = typed_value(derivative.analysis, env, dims, SYMPY)
     table = _function_table(F, len(axis_dims(derivative.function)))
     for variable in derivative.variables:
-        V = env[variable.value[0]]
-        halve = variable.value[1] == "symmetric" and derivative.symmetric_as == "gradient"
+        V = env[variable.name]
+        halve = variable.kind == "symmetric" and derivative.symmetric_as == "gradient"
 
         def partial(index, v_index, place, table=table, V=V, halve=halve):
             # a symmetric matrix has one symbol for S_ij and S_ji: diff gives the sum of both
@@ -285,7 +286,7 @@ def _directional_tables(derivative, symbols, dims, problem, values):
     and SymPy differentiates by the epsilons, so it never sees a matrix of symbols."""
     base = _environment(symbols, dims, values)
     epsilons = sp.symbols(f"epsilon0:{len(derivative.variables)}", real=True)
-    entry_lists = [_entries(base[v.value[0]].shape, variable_axes(v)) for v in derivative.variables]
+    entry_lists = [_entries(base[v.name].shape, variable_axes(v)) for v in derivative.variables]
     f_count = len(axis_dims(derivative.function))
     cells = {}
     for combination in itertools.product(*entry_lists):
@@ -318,7 +319,7 @@ def _directional_tables(derivative, symbols, dims, problem, values):
 def _result_table(derivative, env, dims, shape):
     """matcalc's result in SymPy, in the layout's shape."""
     if derivative.is_tensor:
-        got = tensor_from_vec_form(np.array(to_sympy(derivative.vec().expr, env, dims), dtype=object),
+        got = tensor_from_vec_form(np.array(to_sympy(derivative.vec_expression(), env, dims), dtype=object),
                                    derivative, dims)
     else:
         got = np.array(to_sympy(derivative.expr, env, dims), dtype=object)
@@ -380,29 +381,29 @@ def _check_finite_differences(derivative, symbols, dims, problem, seed, positive
                                                            len(axis_dims(derivative.function)))
         step = 1e-6 if len(variables) == 1 else 1e-4
     else:
-        lower = derivative_of(derivative.analysis, [v.value[0] for v in variables[:-1]], "mixed",
+        lower = derivative_of(derivative.analysis, [v.name for v in variables[:-1]], "mixed",
                               symmetric_as=derivative.symmetric_as)
         start, step = len(variables) - 1, 1e-6
 
         def table_at(point):
-            value = np.asarray(lower.evaluate(point), dtype=float)
+            value = np.asarray(evaluate_at(lower, point), dtype=float)
             return value.reshape([size_of(d, dims) for d in lower.shape]).astype(object)
 
     def derivative_table(point, level):
         if level == start:
             return table_at(point)
         variable = variables[level - 1]
-        name = variable.value[0]
+        name = variable.name
         base = np.atleast_2d(np.asarray(point[name], dtype=float))
-        if variable.value[1] == "vector":
+        if variable.kind == "vector":
             base = base.reshape(-1, 1)
-        halve = variable.value[1] == "symmetric" and derivative.symmetric_as == "gradient"
+        halve = variable.kind == "symmetric" and derivative.symmetric_as == "gradient"
         entries = _entries(base.shape, variable_axes(variable))
         slopes = {}
         for v_index, (i, j) in entries:
             delta = np.zeros_like(base)
             delta[i, j] = step
-            if variable.value[1] == "symmetric":
+            if variable.kind == "symmetric":
                 delta[j, i] = step
             slope = (derivative_table({**point, name: base + delta}, level - 1)
                      - derivative_table({**point, name: base - delta}, level - 1)) / (2 * step)
@@ -411,7 +412,7 @@ def _check_finite_differences(derivative, symbols, dims, problem, seed, positive
         return _partials(some.shape, entries, lambda index, v_index, place: slopes[v_index][index])
 
     expected = _in_layout(derivative_table(values, len(variables)), problem).astype(float)
-    got = np.asarray(derivative.evaluate(values), dtype=float).reshape(-1)
+    got = np.asarray(evaluate_at(derivative, values), dtype=float).reshape(-1)
     if got.size != expected.size:
         raise CheckError(f"the result evaluates to {got.size} numbers, but the {derivative.layout} "
                          f"layout asks for {_fmt(expected.shape)}")

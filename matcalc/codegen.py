@@ -24,7 +24,7 @@ import unicodedata
 from fractions import Fraction
 
 from . import expr as E
-from .api import layout_order
+from .layout import layout_order
 from .errors import NotDifferentiableError
 
 # op -> (NumPy template, SymPy template); {0}, {1} are the operands' code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import layout_order
+from .layout import layout_order
 from .evaluate_numpy import size_of, evaluate, nonsmooth_points
 from .errors import MatcalcError
 
@@ -29,7 +29,7 @@ def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
             raise MatcalcError(f"the value of {name} is not an array of floating-point numbers") from None
         if not np.all(np.isfinite(array)):
             raise MatcalcError(f"the value of {name} has entries that are not finite (NaN or infinity)")
-        kind = symbol.value[1]
+        kind = symbol.kind
         if kind == "scalar":
             if array.size != 1:
                 raise MatcalcError(f"{name} is a scalar, but its value has shape {array.shape}")
@@ -55,9 +55,9 @@ def bind(symbols: dict, values: dict) -> tuple[dict, dict]:
 
 def evaluate_at(derivative, values: dict):
     env, dims = bind(derivative.analysis.symbols, values)
-    nonsmooth_points(derivative.function, env, dims, derivative.variable.value[0])
+    nonsmooth_points(derivative.function, env, dims, derivative.variable.name)
     if derivative.is_tensor:
-        return tensor_from_vec_form(evaluate(derivative.vec().expr, env, dims), derivative, dims)
+        return tensor_from_vec_form(evaluate(derivative.vec_expression(), env, dims), derivative, dims)
     result = evaluate(derivative.expr, env, dims)
     if derivative.expr.is_scalar:
         return float(result[0, 0])
@@ -67,7 +67,7 @@ def evaluate_at(derivative, values: dict):
 def evaluate_expression(derivative, e, values: dict) -> np.ndarray:
     """Another expression of the derivative's symbols (its vec form) at a point."""
     env, dims = bind(derivative.analysis.symbols, values)
-    nonsmooth_points(derivative.function, env, dims, derivative.variable.value[0])
+    nonsmooth_points(derivative.function, env, dims, derivative.variable.name)
     return evaluate(e, env, dims)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from . import expr as E
-from .api import named_intermediates, variable_axes
+from .layout import named_intermediates, variable_axes
 from .differentiate import differential
 from .emit_latex import name_latex, number_latex, to_latex
 from .emit_text import number_text, to_text

@@ -229,7 +229,7 @@ def test_unknown_symmetric_convention_is_refused():
 def test_check_catches_a_wrong_tensor():
     right = matcalc.diff("A X B", "X")
     wrong = copy.copy(right)
-    wrong._vec_form = matcalc.diff("B^T X A^T", "X").vec().expr    # kron(A, B^T): factors swapped
+    wrong.vec_form = matcalc.diff("B^T X A^T", "X").vec().expr    # kron(A, B^T): factors swapped
     with pytest.raises(CheckError):
         wrong.check()
 
