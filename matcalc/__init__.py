@@ -13,7 +13,7 @@ from __future__ import annotations
 from .errors import (CheckError, LimitError, MatcalcError, NotDifferentiableError, ParseError, ShapeError,
                      UnknownNameError)
 
-__version__ = "0.1.0"
+from .version import __version__
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (16 ms) on every start
 if TYPE_CHECKING:

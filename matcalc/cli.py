@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-from . import __version__
+from .version import __version__
 from .budget import DEFAULT_SECONDS
 from .errors import CheckError, LimitError, MatcalcError
 

@@ -95,7 +95,7 @@ def ruleset(stem: str) -> list:
 def _cached_rules(path) -> list:
     """Reading the rules with the grammar is most of a short run's time; keep the result,
     keyed by the file's text and the grammar's, so an edited file is read again."""
-    from . import __version__
+    from .version import __version__
     text = path.read_text(encoding="utf-8") + read_text("grammar", "matcalc.lark") + __version__
     key = hashlib.sha256(text.encode()).hexdigest()[:20]
     try:

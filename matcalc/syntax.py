@@ -120,7 +120,7 @@ def _cache_path(grammar_file: str, text: str):
     """Keyed by the grammar's text too: checkouts with different grammars (a developer's
     edit, two versions side by side) would otherwise rebuild each other's tables every run."""
     import hashlib
-    from . import __version__
+    from .version import __version__
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     try:
         return str(cache_dir() / f"{grammar_file.removesuffix('.lark')}-{__version__}-{digest}.lark-cache")
