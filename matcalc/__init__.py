@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from .errors import (CheckError, LimitError, MatcalcError, NotDifferentiableError, ParseError, ShapeError,
                      UnknownNameError)
-
 from .version import __version__
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (16 ms) on every start
 if TYPE_CHECKING:
-    from typing import Sequence
+    from .api import Derivative, VecForm, diff, parse
 
-    from .api import Derivative, VecForm, diff
-    from .expr import Expr
-
-_ENGINE = {"diff": "api", "Derivative": "api", "VecForm": "api"}
+_ENGINE = {"diff": "api", "parse": "api", "Derivative": "api", "VecForm": "api"}
 
 
 def __getattr__(name: str):
@@ -37,17 +33,6 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_ENGINE))
-
-
-def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | Sequence[str] | None = (),
-          declare: str | Sequence[str] | None = ()) -> Expr:
-    """The expression of `text` (its last statement), canonical and well-shaped; declarations
-    as for `diff` ("a, b", a sequence of names, or None)."""
-    from .deep import call_deep
-    from .api import _names
-    from .analyse import parse as analyse_text
-    names = dict(scalars=_names(scalars), symmetric=_names(symmetric), declare=_names(declare, split=False))
-    return call_deep(lambda: analyse_text(text, **names).body)
 
 
 def load_ipython_extension(ipython) -> None:

@@ -224,6 +224,15 @@ def diff(text: str, wrt: str | Sequence[str], *more_wrt: str, layout: str = "mix
 
 
 
+def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | Sequence[str] | None = (),
+          declare: str | Sequence[str] | None = ()) -> E.Expr:
+    """The expression of `text` (its last statement), canonical and well-shaped; declarations
+    as for `diff` ("a, b", a sequence of names, or None)."""
+    names = dict(scalars=_names(scalars), symmetric=_names(symmetric),
+                 declare=_names(declare, split=False, what="a declaration"))
+    return call_deep(lambda: analyse_text(text, **names).body)
+
+
 def _names(value, split=True, what="a name") -> tuple:
     """Names given as "a, b", ("a", "b") or None (none)."""
     if value is None:
