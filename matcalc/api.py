@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from . import expr as E
+from .expr import Expr
 from .analyse import Analysis, parse as analyse_text
 from .budget import DEFAULT_SECONDS, within
 from .deep import call_deep
@@ -225,7 +226,7 @@ def diff(text: str, wrt: str | Sequence[str], *more_wrt: str, layout: str = "mix
 
 
 def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | Sequence[str] | None = (),
-          declare: str | Sequence[str] | None = ()) -> E.Expr:
+          declare: str | Sequence[str] | None = ()) -> Expr:
     """The expression of `text` (its last statement), canonical and well-shaped; declarations
     as for `diff` ("a, b", a sequence of names, or None)."""
     names = dict(scalars=_names(scalars), symmetric=_names(symmetric),
