@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from . import evaluate_numpy, evaluate_sympy
+from . import evaluate_numpy, evaluate_sympy, ops
 from .evaluate_numpy import size_of
 from .errors import MatcalcError
 
@@ -29,19 +29,12 @@ class Backend:
     ones: object            # (rows, cols) -> array of ones
     eye: object
     matmul: object
-    times: object           # elementwise product
     power: object           # elementwise power by a scalar (1 x 1) exponent
     matrix_power: object    # square matrix to a non-negative integer power
-    transpose: object
-    inverse: object
-    kron: object
-    function: object        # (name, array) -> the elementwise function
-    trace: object
-    det: object
-    logdet: object
     from_rows: object       # list of lists of 1 x 1 arrays -> array
     commutation: object
     scalar: object          # 1 x 1 array -> its entry
+    apply: object           # (Operator, arrays) -> the table's definition applied
 
 
 def _sympy_power(m, p):
@@ -51,22 +44,11 @@ def _sympy_power(m, p):
 
 SYMPY = Backend(
     number=lambda q: sp.Matrix([[sp.Rational(q.numerator, q.denominator)]]),
-    ones=sp.ones, eye=sp.eye, matmul=lambda a, b: a * b,
-    times=lambda a, b: a.multiply_elementwise(b), power=_sympy_power,
-    matrix_power=lambda m, k: m ** k, transpose=lambda m: m.T, inverse=evaluate_sympy._inverse,
-    kron=sp.kronecker_product, function=lambda name, m: m.applyfunc(evaluate_sympy._FUNCTIONS[name]),
-    trace=lambda m: sp.Matrix([[m.trace()]]), det=lambda m: sp.Matrix([[m.det(method="berkowitz")]]),
-    logdet=lambda m: sp.Matrix([[sp.log(m.det(method="berkowitz"))]]),
+    ones=sp.ones, eye=sp.eye, matmul=lambda a, b: a * b, power=_sympy_power,
+    matrix_power=lambda m, k: m ** k,
     from_rows=lambda rows: sp.Matrix([[x[0, 0] for x in row] for row in rows]),
     commutation=lambda r, c: sp.Matrix(evaluate_numpy.commutation_matrix(r, c).astype(int)),
-    scalar=lambda m: m[0, 0])
-
-
-def _numpy_logdet(m):
-    sign, value = np.linalg.slogdet(m)
-    if sign <= 0:
-        raise evaluate_numpy.DomainError("logdet of a matrix whose determinant is not positive")
-    return np.array([[value]])
+    scalar=lambda m: m[0, 0], apply=evaluate_sympy.apply)
 
 
 def _numpy_power(m, p):
@@ -79,12 +61,9 @@ def _numpy_power(m, p):
 
 NUMPY = Backend(
     number=lambda q: np.array([[float(q)]]), ones=lambda r, c: np.ones((r, c)), eye=np.eye,
-    matmul=lambda a, b: a @ b, times=lambda a, b: a * b, power=_numpy_power,
-    matrix_power=np.linalg.matrix_power, transpose=lambda m: m.T, inverse=evaluate_numpy._inverse,
-    kron=np.kron, function=lambda name, m: evaluate_numpy._FUNCTIONS[name](m),
-    trace=lambda m: np.array([[np.trace(m)]]), det=lambda m: np.array([[np.linalg.det(m)]]),
-    logdet=_numpy_logdet, from_rows=lambda rows: np.array([[x[0, 0] for x in row] for row in rows]),
-    commutation=evaluate_numpy.commutation_matrix, scalar=lambda m: m[0, 0])
+    matmul=lambda a, b: a @ b, power=_numpy_power, matrix_power=np.linalg.matrix_power,
+    from_rows=lambda rows: np.array([[x[0, 0] for x in row] for row in rows]),
+    commutation=evaluate_numpy.commutation_matrix, scalar=lambda m: m[0, 0], apply=evaluate_numpy.apply)
 
 
 def typed_value(analysis, env: dict, dims: dict, backend: Backend):
@@ -157,39 +136,25 @@ class _Reader:
             if node.value in self.definitions:
                 return kids[0]
             return self.env[node.value]
-        if op in ("add", "sub", "hadamard", "elementwise_divide"):
-            x, y = self._broadcast(*kids)
-            if op == "add":
-                return x + y
-            if op == "sub":
-                return x - y
-            if op == "hadamard":
-                return b.times(x, y)
-            return b.times(x, b.power(y, b.number(-1)))
         if op == "neg":
             return -kids[0]
-        if op == "mul":
-            x, y = kids
-            if self._is_scalar(x):
-                return b.scalar(x) * y
-            if self._is_scalar(y):
-                return x * b.scalar(y)
-            return b.matmul(x, y)
         if op == "divide":
             return kids[0] * b.scalar(b.power(kids[1], b.number(-1)))
-        if op == "kron":
-            return self._kron(*kids)
+        if op == "elementwise_divide":
+            x, y = self._broadcast(*kids)
+            return self._times(x, b.power(y, b.number(-1)))
+        if op == "sub":
+            x, y = self._broadcast(*kids)
+            return x - y
         if op in ("power", "elementwise_power"):
             base, exponent = kids
             if op == "elementwise_power" or self._is_scalar(base):
                 return b.power(base, exponent)
             k = int(b.scalar(exponent))
             raised = b.matrix_power(base, abs(k))
-            return b.inverse(raised) if k < 0 else raised
-        if op == "transpose":
-            return b.transpose(kids[0])
+            return self._apply("inv", raised) if k < 0 else raised
         if op == "inverse":
-            return b.power(kids[0], b.number(-1)) if self._is_scalar(kids[0]) else b.inverse(kids[0])
+            return b.power(kids[0], b.number(-1)) if self._is_scalar(kids[0]) else self._apply("inv", kids[0])
         if op == "entry":
             return self._entry(node, kids[0])
         if op == "norm":
@@ -199,12 +164,27 @@ class _Reader:
             return b.from_rows([kids[i:i + width] for i in range(0, len(kids), width)])
         if op == "call":
             return self._call(node, kids)
-        raise MatcalcError(f"the check cannot read {op} as typed")
+        operator = ops.SYNTAX.get(op)
+        if operator is None:
+            raise MatcalcError(f"the check cannot read {op} as typed")
+        if operator.arity == 1:
+            return self.b.apply(operator, kids)
+        return self._operator(operator, kids)
 
-    def _kron(self, x, y):
+    def _apply(self, name: str, *kids):
+        return self.b.apply(ops.OPERATORS[name], list(kids))
+
+    def _times(self, x, y):
+        return self._apply("had", x, y)
+
+    def _operator(self, operator, kids: list):
+        """A product or sum of two operands, read as typed: a scalar operand scales."""
+        x, y = kids
+        if operator.shape == "broadcast":
+            return self.b.apply(operator, list(self._broadcast(x, y)))
         if self._is_scalar(x) or self._is_scalar(y):
             return x * self.b.scalar(y) if self._is_scalar(y) else self.b.scalar(x) * y
-        return self.b.kron(x, y)
+        return self.b.matmul(x, y) if operator.shape == "chain" else self.b.apply(operator, [x, y])
 
     def _entry(self, node, m):
         indices = node.value
@@ -216,48 +196,34 @@ class _Reader:
     def _norm(self, kind: str, m):
         b = self.b
         if kind == "1":
-            return self._total(b.function("abs", m))
-        squares = self._total(b.times(m, m))
+            return self._total(self._apply("abs", m))
+        squares = self._total(self._times(m, m))
         return b.power(squares, b.number(Fraction(1, 2)))
 
     def _total(self, m):
         return self.b.matmul(self.b.matmul(self.b.ones(1, m.shape[0]), m), self.b.ones(m.shape[1], 1))
 
     def _call(self, node, kids: list):
-        name, b = node.value, self.b
-        if name == "commutation":
+        operator, b = ops.CALLS[node.value], self.b
+        if operator.shape == "leaf":     # commutation(m, n): its arguments are sizes
             rows, cols = (self.size(a.value) if a.op == "name" else int(a.value) for a in node.args)
             return b.commutation(rows, cols)
+        if operator.arity != 1:
+            return self._operator(operator, kids)
         x = kids[0]
-        if name in evaluate_numpy._FUNCTIONS:
-            return b.function(name, x)
-        if name == "kron":
-            return self._kron(*kids)
-        if self._is_scalar(x) and name in ("tr", "det", "inv", "diag", "sum", "logdet"):
-            return {"inv": lambda: b.power(x, b.number(-1)), "logdet": lambda: b.function("log", x)}.get(
-                name, lambda: x)()
-        if name == "tr":
-            return b.trace(x)
-        if name == "det":
-            return b.det(x)
-        if name == "logdet":
-            return b.logdet(x)
-        if name == "inv":
-            return b.inverse(x)
-        if name == "sum":
-            return self._total(x)
-        if name == "norm":
+        if operator.is_function:
+            return b.apply(operator, [x])
+        if operator.name == "norm":
             return self._norm("2", x)
-        if name == "vec":
-            return b.from_rows([[x[i:i + 1, j:j + 1]] for j in range(x.shape[1]) for i in range(x.shape[0])])
-        if name == "diag":
+        if self._is_scalar(x) and operator.shape in ("square-scalar", "square-same", "diag", "scalar"):
+            if operator.name == "inv":
+                return b.power(x, b.number(-1))
+            return self._apply(operator.of_scalar, x) if operator.of_scalar else x
+        if operator.shape == "diag":
             return self._diag(x)
-        if name == "softmax":
-            exps = b.function("exp", x)
-            return exps * b.scalar(b.power(self._total(exps), b.number(-1)))
-        if name == "logsumexp":
-            return b.function("log", self._total(b.function("exp", x)))
-        raise MatcalcError(f"the check cannot read {name}(...) as typed")
+        if operator.shape == "scalar":
+            return self._total(x)
+        return b.apply(operator, [x])
 
     def _diag(self, x):
         b = self.b

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ops
 from .errors import MatcalcError, NotDifferentiableError
-from .expr import postorder
+from .expr import postorder, symbols_in
 
 
 class DomainError(MatcalcError):
@@ -39,50 +40,6 @@ def size_of(d, dims: dict) -> int:
     raise MatcalcError(f"the size {d} is not known from the values given")
 
 
-def _sigmoid(x):
-    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
-
-
-def _positive(name, x, strict=True):
-    bad = (x <= 0) if strict else (x < 0)
-    if np.any(bad):
-        raise DomainError(f"{name} of a {'non-positive' if strict else 'negative'} value")
-    return x
-
-
-_FUNCTIONS = {
-    "exp": np.exp,
-    "log": lambda x: np.log(_positive("log", x)),
-    "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
-    "sigmoid": _sigmoid,
-    "sqrt": lambda x: np.sqrt(_positive("sqrt", x, strict=False)),
-    "abs": np.abs,
-    "relu": lambda x: np.maximum(x, 0),
-    "softplus": lambda x: np.logaddexp(0, x),
-    "sign": np.sign,
-    "step": lambda x: (x > 0).astype(float),
-}
-
-
-def _inverse(x):
-    try:
-        return np.linalg.inv(x)
-    except np.linalg.LinAlgError:
-        raise DomainError("inverse of a singular matrix") from None
-
-
-def _logdet(x):
-    sign, value = np.linalg.slogdet(x)
-    if sign <= 0:
-        raise DomainError("logdet of a matrix whose determinant is not positive")
-    return np.array([[value]])
-
-
-def _softmax(x):
-    z = np.exp(x - np.max(x))
-    return z / np.sum(z)
-
-
 def _power(base, p):
     if np.any(base == 0) and p < 0:
         raise DomainError("division by zero")
@@ -105,7 +62,7 @@ def evaluate(e, env: dict, dims: dict) -> np.ndarray:
 def _evaluate_node(node, args, env, dims):
     op = node.op
     if op == "sym":
-        return env[node.value[0]]
+        return env[node.name]
     if op == "let":
         return args[0]
     if op == "num":
@@ -120,13 +77,6 @@ def _evaluate_node(node, args, env, dims):
         return np.array([[float(size_of(node.value, dims))]])
     if op == "comm":
         return commutation_matrix(size_of(node.value[0], dims), size_of(node.value[1], dims))
-    if op == "vec":
-        return args[0].reshape(-1, 1, order="F")
-    if op == "add":
-        total = args[0]
-        for a in args[1:]:
-            total = total + a
-        return total
     if op == "mul":
         coefficient, k = node.value
         scale = float(coefficient)
@@ -139,49 +89,12 @@ def _evaluate_node(node, args, env, dims):
         for m in chain[1:]:
             product = product @ m
         return scale * product
-    if op == "had":
-        product = args[0]
-        for a in args[1:]:
-            product = product * a
-        return product
-    if op == "kron":
-        product = args[0]
-        for a in args[1:]:
-            product = np.kron(product, a)
-        return product
-    if op == "T":
-        return args[0].T
-    if op == "inv":
-        return _inverse(args[0])
     if op in ("pow", "epow"):
         return _power(args[0], args[1][0, 0])
-    if op == "mpow":
-        return np.linalg.matrix_power(args[0], int(args[1][0, 0]))
-    if op == "fn":
-        with np.errstate(over="ignore"):
-            return _FUNCTIONS[node.value](args[0])
-    if op == "tr":
-        return np.array([[np.trace(args[0])]])
-    if op == "det":
-        return np.array([[np.linalg.det(args[0])]])
-    if op == "logdet":
-        return _logdet(args[0])
-    if op == "diagm":
-        return np.diagflat(args[0])
-    if op == "diagv":
-        return np.diag(args[0]).reshape(-1, 1).copy()
-    if op == "sum":
-        return np.array([[np.sum(args[0])]])
     if op == "norm":
         x = args[0]
-        value = {"2": lambda: np.sqrt(np.sum(x * x)), "F": lambda: np.sqrt(np.sum(x * x)),
-                 "1": lambda: np.sum(np.abs(x))}[node.value]()
+        value = np.sum(np.abs(x)) if node.value == "1" else np.sqrt(np.sum(x * x))
         return np.array([[value]])
-    if op == "softmax":
-        return _softmax(args[0])
-    if op == "logsumexp":
-        m = np.max(args[0])
-        return np.array([[m + np.log(np.sum(np.exp(args[0] - m)))]])
     if op == "entry":
         i, j = node.value
         rows, cols = args[0].shape
@@ -193,14 +106,29 @@ def _evaluate_node(node, args, env, dims):
         return np.array([[a[0, 0] for a in args[r * cols:(r + 1) * cols]] for r in range(rows)])
     if op == "d":
         raise MatcalcError("a differential has no value")
-    raise MatcalcError(f"cannot evaluate {op}")
+    return apply(ops.of(node), args)
+
+
+def apply(operator: ops.Operator, args: list) -> np.ndarray:
+    """The table's NumPy definition of an operator on 2-D arrays (n-ary ones left to right)."""
+    if operator.numpy is None:
+        raise MatcalcError(f"cannot evaluate {operator.name}")
+    try:
+        if operator.is_function:
+            with np.errstate(over="ignore"):     # exp(1000) is inf, as NumPy says
+                return operator.numpy(np, args[0])
+        value = operator.numpy(np, *args[:2])
+        for more in args[2:]:
+            value = operator.numpy(np, value, more)
+        return value
+    except ops.OutsideDomain as exc:
+        raise DomainError(str(exc)) from None
 
 
 def nonsmooth_points(f, env: dict, dims: dict, variable: str) -> None:
     """Raise if f is evaluated where one of its functions of the variable has no derivative.
 
     A norm that appears only squared (||x||^2) is smooth everywhere."""
-    from .expr import symbols_in
     order = postorder(f)
     parents: dict = {}
     for node in order:
@@ -210,7 +138,7 @@ def nonsmooth_points(f, env: dict, dims: dict, variable: str) -> None:
     values: dict = {}
     for node in order:
         values[node] = _evaluate_node(node, [values[a] for a in node.args], env, dims)
-        if not (node.op in ("fn", "norm") and node.value in ("abs", "relu", "sign", "step", "1", "2", "F")):
+        if node.op not in ("fn", "norm") or ops.of(node).smooth:
             continue
         if variable not in symbols_in(node, memo):
             continue

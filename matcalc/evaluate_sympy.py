@@ -10,30 +10,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .evaluate_numpy import size_of, commutation_matrix
+from . import ops
 from .errors import MatcalcError
 from .expr import postorder
-
-
-def _sigmoid(x):
-    return 1 / (1 + sp.exp(-x))
-
-
-_FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
-    "sigmoid": _sigmoid, "sqrt": sp.sqrt, "abs": sp.Abs,
-    "relu": lambda x: sp.Max(0, x), "softplus": lambda x: sp.log(1 + sp.exp(x)),
-    "sign": sp.sign, "step": sp.Heaviside,
-}
-
-
-def _inverse(m: sp.Matrix) -> sp.Matrix:
-    """adj(M) / det(M), division-free: far faster than Gaussian elimination on symbolic entries."""
-    if m.shape == (1, 1):
-        return sp.Matrix([[1 / m[0, 0]]])
-    det = m.det(method="berkowitz")
-    if det == 0:
-        raise ZeroDivisionError("inverse of a singular matrix")
-    return m.adjugate(method="berkowitz") / det
 
 
 def symbol_matrix(name: str, kind: str, rows: int, cols: int) -> sp.Matrix:
@@ -62,7 +41,7 @@ def _node(node, args, env, dims) -> sp.Matrix:
     op = node.op
     size = lambda d: size_of(d, dims)  # noqa: E731
     if op == "sym":
-        return env[node.value[0]]
+        return env[node.name]
     if op == "let":
         return args[0]
     if op == "num":
@@ -93,59 +72,33 @@ def _node(node, args, env, dims) -> sp.Matrix:
         for m in chain[1:]:
             product = product * m
         return scale * product
-    if op == "had":
-        product = args[0]
-        for a in args[1:]:
-            product = product.multiply_elementwise(a)
-        return product
-    if op == "kron":
-        product = args[0]
-        for a in args[1:]:
-            product = sp.kronecker_product(product, a)
-        return product
-    if op == "T":
-        return args[0].T
-    if op == "inv":
-        return _inverse(args[0])
     if op in ("pow", "epow"):
         p = _scalar(args[1])
         return args[0].applyfunc(lambda v: v ** p)
-    if op == "mpow":
-        return args[0] ** int(_scalar(args[1]))
-    if op == "fn":
-        return args[0].applyfunc(_FUNCTIONS[node.value])
-    if op == "tr":
-        return sp.Matrix([[args[0].trace()]])
-    if op == "det":
-        return sp.Matrix([[args[0].det(method="berkowitz")]])
-    if op == "logdet":
-        return sp.Matrix([[sp.log(args[0].det(method="berkowitz"))]])
-    if op == "vec":
-        m = args[0]
-        return sp.Matrix([m[i, j] for j in range(m.shape[1]) for i in range(m.shape[0])])
     if op == "comm":
         return sp.Matrix(commutation_matrix(size_of(node.value[0], dims), size_of(node.value[1], dims)).astype(int))
-    if op == "diagm":
-        return sp.diag(*list(args[0]))
-    if op == "diagv":
-        m = args[0]
-        return sp.Matrix(m.shape[0], 1, lambda i, j: m[i, i])
-    if op == "sum":
-        return sp.Matrix([[sum(args[0])]])
     if op == "norm":
         x = args[0]
         if node.value == "1":
             return sp.Matrix([[sum(sp.Abs(v) for v in x)]])
         return sp.Matrix([[sp.sqrt(sum(v ** 2 for v in x))]])
-    if op == "softmax":
-        exps = args[0].applyfunc(sp.exp)
-        return exps / sum(exps)
-    if op == "logsumexp":
-        return sp.Matrix([[sp.log(sum(args[0].applyfunc(sp.exp)))]])
     if op == "entry":
         i, j = node.value
         return sp.Matrix([[args[0][i - 1, j - 1]]])
     if op == "lit":
         rows, cols = size(node.shape[0]), size(node.shape[1])
         return sp.Matrix(rows, cols, lambda i, j: _scalar(args[i * cols + j]))
-    raise MatcalcError(f"cannot convert {op} to SymPy")
+    return apply(ops.of(node), args)
+
+
+def apply(operator: ops.Operator, args: list) -> sp.Matrix:
+    """The table's SymPy definition of an operator on matrices (n-ary ones left to right);
+    an elementwise function's applies to every entry."""
+    if operator.sympy is None:
+        raise MatcalcError(f"cannot convert {operator.name} to SymPy")
+    if operator.is_function:
+        return args[0].applyfunc(lambda z: operator.sympy(sp, z))
+    value = operator.sympy(sp, *args[:2])
+    for more in args[2:]:
+        value = operator.sympy(sp, value, more)
+    return value

@@ -89,6 +89,11 @@ class Operator:
     at_identity: int | None = None
     precedence: int = ATOM
 
+    @property
+    def is_function(self) -> bool:
+        """An elementwise function of the language (exp, relu, ...): a node with op "fn"."""
+        return self.constructor == "func"
+
 
 # ---------------------------------------------------------------- shape rules
 
@@ -285,6 +290,16 @@ FUNCTIONS = (
 )
 
 
+def _sympy_inverse(sp, m):
+    """adj(M) / det(M), division-free: far faster than Gaussian elimination on symbolic entries."""
+    if m.shape == (1, 1):
+        return sp.Matrix([[1 / m[0, 0]]])
+    det = m.det(method="berkowitz")
+    if det == 0:
+        raise ZeroDivisionError("inverse of a singular matrix")
+    return m.adjugate(method="berkowitz") / det
+
+
 def _numpy_logdet(np, x):
     sign, value = np.linalg.slogdet(x)
     if sign <= 0:
@@ -333,7 +348,7 @@ MATRIX_OPERATORS = (
              numpy=lambda np, a: a.T, sympy=lambda sp, a: a.T, code="{0}.T", code_sympy="{0}.T"),
     Operator("inv", 1, "square-same", "inverse", call="inv", syntax=("inverse",), text="inv",
              refusal=_SQUARE.format(what="the inverse"), latex="{0}^{-1}", precedence=POSTFIX,
-             numpy=_numpy_inverse,
+             numpy=_numpy_inverse, sympy=_sympy_inverse,
              code="np.linalg.inv({0})", code_sympy="{0}.I"),
     Operator("pow", 2, "power", "power", syntax=("power",), text="^", latex="{0}^{{1}}", precedence=POWER),
     Operator("mpow", 2, "power", "power", text="^", latex="{0}^{{1}}", precedence=POWER,
