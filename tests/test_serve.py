@@ -1,0 +1,294 @@
+"""`matcalc serve` over a real socket on a free loopback port: the JSON endpoint answers
+what the command line prints, refuses what it must, cuts a slow request off while a fast
+one is answered, and sends its Content-Security-Policy with everything."""
+import http.client
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from matcalc import cli, serve
+
+GALLERY = json.loads((Path(serve.WEB) / "gallery.json").read_text(encoding="utf-8"))
+# an order-6 Hessian of a three-layer network: minutes of work, far past any budget here
+SLOW_EXPRESSION = "H1 = tanh(W1 x); H2 = tanh(W2 H1); H3 = tanh(W3 H2); 1/2 ||W4 H3 - y||^2"
+
+
+@pytest.fixture
+def start_server():
+    """A function starting a server on a free port; every server started is shut down after the test."""
+    running = []
+
+    def start(time_limit=10.0):
+        server = serve.make_server("127.0.0.1", 0, time_limit=time_limit)
+        thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return server
+    yield start
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def server(start_server):
+    return start_server()
+
+
+def request(server, method, target, body=None, headers=None):
+    """(status, headers, body text) of one request to the server."""
+    host, port = server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        connection.request(method, target, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode("utf-8")
+    finally:
+        connection.close()
+
+
+def get(server, path, **parameters):
+    return request(server, "GET", path + ("?" + urlencode(parameters, doseq=True) if parameters else ""))
+
+
+def cli_json(*argv):
+    status, out, err = cli.answer(["diff", "--format", "json", *argv])
+    assert err == ""
+    return status, json.loads(out)
+
+
+def gallery_argv(example):
+    argv = [example["expr"], example["wrt"], "--steps"]
+    if "order" in example:
+        argv += ["--order", str(example["order"])]
+    if "symmetric" in example:
+        argv += ["--symmetric", example["symmetric"]]
+    return argv
+
+
+def gallery_parameters(example):
+    return {**{k: v for k, v in example.items() if k not in ("group", "title")}, "steps": 1}
+
+
+@pytest.mark.parametrize("example", GALLERY, ids=[e["title"] for e in GALLERY])
+def test_every_gallery_example_is_answered_with_the_command_lines_json(server, example):
+    status, headers, body = get(server, "/api/diff", **gallery_parameters(example))
+    cli_status, expected = cli_json(*gallery_argv(example))
+    assert (status, cli_status) == (200, 0)
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(body) == expected
+    assert expected["ok"] and expected["steps"]["latex"].startswith("\\begin{align*}")
+
+
+@pytest.mark.parametrize("parameters, argv", [
+    ({"expr": "x^T A x", "wrt": "x", "layout": "numerator"}, ["x^T A x", "x", "--layout", "numerator"]),
+    ({"expr": "x^T S x", "wrt": "x", "symmetric": "S"}, ["x^T S x", "x", "--symmetric", "S"]),
+    ({"expr": "a x^T x", "wrt": "x", "scalar": "a"}, ["a x^T x", "x", "--scalar", "a"]),
+    ({"expr": "tr(A S)", "wrt": "S", "symmetric": "S", "symmetric_as": "entries"},
+     ["tr(A S)", "S", "--symmetric", "S", "--symmetric-as", "entries"]),
+    ({"expr": "x^T A y", "wrt": "x y"}, ["x^T A y", "x", "y"]),
+    ({"expr": "x^T A y", "wrt": "x,y"}, ["x^T A y", "x", "y"]),
+    ({"expr": "-x^T x", "wrt": "x"}, ["-x^T x", "x"]),                   # an expression that starts with -
+    ({"expr": "--layout", "wrt": "x"}, ["--", "--layout", "x"]),         # never read as an option
+    ({"expr": "x^T x", "wrt": "x", "check": 1}, ["x^T x", "x", "--check"]),
+    ({"expr": "A X B", "wrt": "X", "vec": "true"}, ["A X B", "X", "--vec"]),
+    ({"expr": "x^T x", "wrt": "x", "steps": 0}, ["x^T x", "x"]),
+    ({"expr": "x: vector[n]; y: vector[n]; x^T y", "wrt": "x", "declare": "A: matrix[n,n]"},
+     ["x: vector[n]; y: vector[n]; x^T y", "x", "--declare", "A: matrix[n,n]"]),
+])
+def test_options_mean_what_they_mean_on_the_command_line(server, parameters, argv):
+    status, _, body = get(server, "/api/diff", **parameters)
+    cli_status, expected = cli_json(*argv)
+    assert json.loads(body) == expected
+    assert status == serve.HTTP_STATUS[cli_status]
+
+
+@pytest.mark.parametrize("parameters, argv, kind", [
+    ({"expr": "x + y^T", "wrt": "x"}, ["x + y^T", "x"], "ShapeError"),
+    ({"expr": "x^T (A x", "wrt": "x"}, ["x^T (A x", "x"], "ParseError"),
+    ({"expr": "x^T A x", "wrt": "x", "layout": "sideways"}, ["x^T A x", "x", "--layout", "sideways"], "UsageError"),
+    ({"expr": "x^T A x", "wrt": "x", "order": "two"}, ["x^T A x", "x", "--order", "two"], "UsageError"),
+])
+def test_errors_are_the_command_lines_json_with_the_place(server, parameters, argv, kind):
+    status, _, body = get(server, "/api/diff", **parameters)
+    cli_status, expected = cli_json(*argv)
+    assert json.loads(body) == expected
+    assert (status, cli_status, expected["error"]["type"]) == (400, 2, kind)
+
+
+def test_a_shape_error_names_its_line_and_column(server):
+    _, _, body = get(server, "/api/diff", expr="scalar a;\nx + a y^T", wrt="x")
+    error = json.loads(body)["error"]
+    assert (error["line"], error["column"], error["source_line"]) == (2, 3, "x + a y^T")
+    assert error["description"].endswith("x + a y^T\n    ^")
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"wrt": "x"}, "expr (the expression) is missing"),
+    ({"expr": "  ", "wrt": "x"}, "expr (the expression) is missing"),
+    ({"expr": "x^T x"}, "wrt (the variable to differentiate by) is missing"),
+    ({"expr": "-", "wrt": "x"}, "standard input"),
+    ({"expr": "x^T x", "wrt": "x", "bogus": "1"}, "unknown parameter 'bogus'"),
+    ({"expr": "x^T x", "wrt": "x", "layout": ["mixed", "numerator"]}, "'layout' is given 2 times"),
+    ({"expr": "x^T x", "wrt": "x", "steps": "maybe"}, "'steps' is 1 or 0"),
+    ({"expr": "x^T x", "wrt": "x", "time_limit": "11"}, "at most this server's 10 s"),
+    ({"expr": "x^T x", "wrt": "x", "time_limit": "soon"}, "time_limit is a number of seconds"),
+])
+def test_requests_the_command_line_cannot_take_are_refused_in_the_same_schema(server, parameters, message):
+    status, _, body = get(server, "/api/diff", **parameters)
+    document = json.loads(body)
+    assert status == 400
+    assert document["schema"] == 1 and document["ok"] is False
+    assert document["error"]["type"] == "UsageError" and message in document["error"]["message"]
+    assert document["error"]["description"] == "matcalc: " + document["error"]["message"]
+
+
+def test_other_formats_are_the_command_lines_text(server):
+    for fmt in ("numpy", "sympy", "latex", "text"):
+        status, headers, body = get(server, "/api/diff", expr="x^T A x", wrt="x", format=fmt, steps=1)
+        expected = cli.answer(["diff", "x^T A x", "x", "--format", fmt, "--steps"])
+        assert (status, body) == (200, expected[1] + expected[2])
+        assert headers["Content-Type"] == "text/plain; charset=utf-8"
+    status, _, body = get(server, "/api/diff", expr="x + y^T", wrt="x", format="text")
+    assert (status, body) == (400, cli.answer(["diff", "x + y^T", "x"])[2])
+
+
+def test_a_post_answers_as_a_get(server):
+    form = urlencode({"expr": "||y - Phi theta||^2", "wrt": "theta", "steps": "1"})
+    status, _, body = request(server, "POST", "/api/diff", body=form,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200
+    assert json.loads(body) == cli_json("||y - Phi theta||^2", "theta", "--steps")[1]
+
+
+def test_queries_and_bodies_past_the_limit_are_refused_unread(server):
+    long_expression = " + ".join(["x"] * (serve.MAX_QUERY_BYTES // 3))
+    status, _, body = get(server, "/api/diff", expr=long_expression, wrt="x")
+    assert status == 414 and "POST it" in json.loads(body)["error"]["message"]
+    form = urlencode({"expr": long_expression, "wrt": "x"})
+    assert len(form) > serve.MAX_BODY_BYTES
+    status, _, body = request(server, "POST", "/api/diff", body=form,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 413 and f"more than the {serve.MAX_BODY_BYTES} allowed" in json.loads(body)["error"]["message"]
+    status, _, _ = request(server, "POST", "/", body="expr=x")
+    assert status == 405
+
+
+def test_a_slow_query_is_cut_off_while_a_fast_one_is_answered(start_server):
+    server = start_server(time_limit=1.0)
+    slow = {}
+
+    def ask_slow():
+        slow["answer"] = get(server, "/api/diff", expr=SLOW_EXPRESSION, wrt="x", order=6)
+    worker = threading.Thread(target=ask_slow)
+    worker.start()
+    time.sleep(0.3)            # the slow one is computing
+    fast = get(server, "/api/diff", expr="x^T A x", wrt="x")
+    slow_was_running = worker.is_alive()
+    worker.join(30)
+    assert fast[0] == 200 and json.loads(fast[2])["result"] == "(A + A^T) x"
+    assert slow_was_running, "the fast query waited for the slow one"
+    status, _, body = slow["answer"]
+    error = json.loads(body)["error"]
+    assert status in (400, 503)
+    assert error["type"] == "LimitError" and "time limit of 1 s" in error["message"]
+
+
+def test_a_request_may_ask_for_less_time_than_the_server_gives(server):
+    started = time.monotonic()
+    status, _, body = get(server, "/api/diff", expr=SLOW_EXPRESSION, wrt="x", order=6, time_limit="0.5")
+    assert status == 400 and "time limit of 0.5 s" in json.loads(body)["error"]["message"]
+    assert time.monotonic() - started < 10, "the request's own time_limit was not used"
+
+
+def test_a_busy_server_says_so(start_server, monkeypatch):
+    monkeypatch.setattr(serve, "BUSY_WAIT_SECONDS", 0.2)
+    server = start_server(time_limit=1.0)
+    server.computations = serve.Computations(1)
+    worker = threading.Thread(target=get, args=(server, "/api/diff"),
+                              kwargs=dict(expr=SLOW_EXPRESSION, wrt="x", order=6))
+    worker.start()
+    time.sleep(0.3)
+    status, _, body = get(server, "/api/diff", expr="x^T x", wrt="x")
+    worker.join(30)
+    assert status == 503 and "busy" in json.loads(body)["error"]["message"]
+
+
+def test_an_internal_error_is_one_line_never_a_traceback(server, monkeypatch):
+    def broken(argv):
+        raise KeyError("a bug")
+    monkeypatch.setattr(cli, "answer", broken)
+    status, _, body = get(server, "/api/diff", expr="x^T x", wrt="x")
+    error = json.loads(body)["error"]
+    assert (status, error["type"]) == (500, "InternalError")
+    assert "Traceback" not in body and "\n" not in error["message"]
+
+
+def test_every_response_forbids_other_origins(server):
+    for path in ("/", "/static/app.js", "/static/katex/katex.min.css", "/api/diff?expr=x&wrt=x", "/nowhere"):
+        _, headers, _ = get(server, path)
+        policy = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+        assert policy["default-src"] == "'none'"
+        assert all(value == "'self'" for name, value in policy.items()
+                   if name.endswith("-src") and name != "default-src"), policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_page_and_its_assets_are_all_served_here(server):
+    status, headers, page = get(server, "/")
+    assert (status, headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+    references = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert references and all(ref.startswith("/") and not ref.startswith("//") for ref in references), references
+    fonts = re.findall(r"url\(([^)]+\.woff2)\)", get(server, "/static/katex/katex.min.css")[2])
+    assert len(fonts) == 20
+    for ref in references + ["/static/katex/" + font for font in fonts] + ["/static/gallery.json"]:
+        status, headers, _ = request(server, "HEAD", ref)
+        assert status == 200, ref
+    assert request(server, "HEAD", "/static/katex/fonts/KaTeX_Main-Regular.woff2")[1]["Content-Type"] == "font/woff2"
+
+
+@pytest.mark.parametrize("path", ["/static/../serve.py", "/static/%2e%2e/serve.py", "/../../etc/passwd",
+                                  "/static/", "/static/web/index.html"])
+def test_nothing_outside_the_pages_files_is_served(server, path):
+    status, _, body = get(server, path)
+    assert status == 404 and json.loads(body)["error"]["type"] == "UsageError"
+
+
+def test_another_host_name_is_refused(server):
+    status, _, body = request(server, "GET", "/api/diff?expr=x&wrt=x", headers={"Host": "attacker.example:8000"})
+    assert status == 421 and "attacker.example" in json.loads(body)["error"]["message"]
+    port = server.server_address[1]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        assert request(server, "GET", "/", headers={"Host": host})[0] == 200
+
+
+def test_matcalc_serve_prints_its_address_and_answers_there():
+    process = subprocess.Popen([sys.executable, "-m", "matcalc", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", first)
+        assert url, first
+        parts = urlsplit(url.group(0))
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection.request("GET", "/api/diff?" + urlencode({"expr": "w^T x", "wrt": "x"}))
+        assert json.loads(connection.getresponse().read())["result"] == "w"
+        connection.close()
+    finally:
+        process.send_signal(2)      # Ctrl-C
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line_and_status_2(server):
+    status, out, err = cli.answer(["serve", "--port", str(server.server_address[1])])
+    assert status == 2 and err.startswith("matcalc: cannot listen on 127.0.0.1:") and err.count("\n") == 1
