@@ -15,9 +15,8 @@ The whole vocabulary (matcalc/latex_input.py reads it back):
              \\frac{1}{...}, \\sqrt{...}, \\left( \\right), \\left| \\right| (scalars),
              \\left\\lVert \\right\\rVert with _F or _1, \\mathrm{d} (differentials),
              \\left[ \\right]_{i} and _{i,j} (entries), \\begin{bmatrix} & \\\\ \\end{bmatrix}
-  functions  \\exp \\log \\sin \\cos \\tanh \\sigma (sigmoid) \\det \\log\\det, and
-             \\operatorname{tr|diag|vec|sum|softmax|logsumexp|relu|softplus|sign|step|abs},
-             each applied to \\left( ... \\right)
+  functions  each operator's LaTeX in the table (matcalc/ops.py): \\exp, \\sigma (logistic),
+             \\log\\det, \\operatorname{tr}, ..., each applied to \\left( ... \\right)
 Equations around results (api.py, index_form.py, steps.py) add \\frac{\\partial ...}{...},
 \\partial, \\delta_{ij}, \\, \\qquad \\text{...} and align* with & and &&.
 """
@@ -27,20 +26,15 @@ import re
 import unicodedata
 from fractions import Fraction
 
-from .expr import mul_parts, number, power
-
-from .emit_text import join_terms, ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
+from . import ops
+from .emit_text import join_terms
+from .ops import ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
+from .trees import mul_parts
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
          "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi",
          "Omega"}
-_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tanh": r"\tanh",
-              "sigmoid": r"\sigma", "sqrt": None, "abs": None, "relu": r"\operatorname{relu}",
-              "softplus": r"\operatorname{softplus}", "sign": r"\operatorname{sign}",
-              "step": r"\operatorname{step}"}
-
-
 # Scripts KaTeX renders in \text (found by rendering every letter of them); a letter
 # outside them and the basic Greek alphabet is written by its code point, \text{U+00AA}
 _TEXT_RANGES = ((0xC0, 0x17F), (0x400, 0x4FF), (0x3041, 0x3096), (0x30A1, 0x30FA), (0x4E00, 0x9FAF),
@@ -123,15 +117,27 @@ class _Latex:
     def text(self, e):
         found = self.memo.get(e)
         if found is None:
-            found = self.memo[e] = getattr(self, "_" + e.op)(e)
+            found = self.memo[e] = self._printed(e)
         return found
+
+    def _printed(self, e):
+        """A node by its own method, or by its operator's LaTeX: an infix symbol between the
+        factors of an n-ary product, a template around the argument of anything else."""
+        own = getattr(self, "_" + e.op, None)
+        if own is not None:
+            return own(e)
+        operator = ops.of(e)
+        if operator.arity is None:
+            return f" {operator.latex} ".join(self.at(f, POWER) for f in e.args), PRODUCT
+        template = operator.latex_scalar if e.is_scalar and operator.latex_scalar else operator.latex
+        return template.replace("{0}", self.text(e.args[0])[0]), ATOM
 
     def at(self, e, level):
         text, own = self.text(e)
         return text if own >= level else r"\left(" + text + r"\right)"
 
     def _sym(self, e):
-        return name_latex(e.value[0], e.value[1], self.bold), ATOM
+        return name_latex(e.name, e.kind, self.bold), ATOM
 
     def _let(self, e):
         kind = "scalar" if e.is_scalar else ("vector" if 1 in e.shape else "matrix")
@@ -173,12 +179,6 @@ class _Latex:
         text = " ".join(words)
         return ("-" + text, PREFIX) if q < 0 else (text, PRODUCT)
 
-    def _had(self, e):
-        return r" \odot ".join(self.at(f, POWER) for f in e.args), PRODUCT
-
-    def _kron(self, e):
-        return r" \otimes ".join(self.at(f, POWER) for f in e.args), PRODUCT
-
     def _T(self, e):
         inner = e.args[0]
         if inner.op == "inv":
@@ -203,7 +203,7 @@ class _Latex:
     def _pow(self, e):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            return r"\frac{1}{" + self.text(power(base, number(-p.value)))[0] + "}", ATOM
+            return r"\frac{1}{" + self.text(e.reciprocal())[0] + "}", ATOM
         if p.op == "num" and p.value == Fraction(1, 2):
             return r"\sqrt{" + self.text(base)[0] + "}", ATOM
         return self._base(base) + "^" + self._exponent(p), POWER
@@ -214,48 +214,9 @@ class _Latex:
         base, p = e.args
         return self._base(base) + r"^{\circ " + self.text(p)[0] + "}", POWER
 
-    def _fn(self, e):
-        inner = self.text(e.args[0])[0]
-        if e.value == "sqrt":
-            return r"\sqrt{" + inner + "}", ATOM
-        if e.value == "abs" and e.is_scalar:
-            return r"\left|" + inner + r"\right|", ATOM
-        if e.value == "abs":       # |X| of a matrix reads as its determinant in the notes
-            return r"\operatorname{abs}\left(" + inner + r"\right)", ATOM
-        return _FUNCTIONS[e.value] + r"\left(" + inner + r"\right)", ATOM
-
-    def _call(self, name, e):
-        return name + r"\left(" + self.text(e.args[0])[0] + r"\right)", ATOM
-
-    def _tr(self, e):
-        return self._call(r"\operatorname{tr}", e)
-
-    def _det(self, e):
-        return self._call(r"\det", e)
-
-    def _logdet(self, e):
-        return self._call(r"\log\det", e)
-
-    def _diagm(self, e):
-        return self._call(r"\operatorname{diag}", e)
-
-    _diagv = _diagm
-
-    def _vec(self, e):
-        return self._call(r"\operatorname{vec}", e)
-
     def _comm(self, e):
         rows, cols = e.value
         return rf"\mathbf{{K}}_{{{_dimension(rows)},{_dimension(cols)}}}", ATOM
-
-    def _sum(self, e):
-        return self._call(r"\operatorname{sum}", e)
-
-    def _softmax(self, e):
-        return self._call(r"\operatorname{softmax}", e)
-
-    def _logsumexp(self, e):
-        return self._call(r"\operatorname{logsumexp}", e)
 
     def _norm(self, e):
         suffix = {"2": "", "F": "_F", "1": "_1"}[e.value]

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .expr import elementwise_power, mul, mul_parts, neg, number, postorder, power
-
-SUM, PRODUCT, PREFIX, POWER, POSTFIX, ATOM = range(6)
+from . import ops
+from .ops import ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
+from .trees import mul_parts, postorder
 
 FREE, FIXED = (False, False), (True, True)
 
@@ -35,10 +35,6 @@ def _is_reciprocal(e) -> bool:
 def _is_ones_column(e) -> bool:
     return e.op == "ones" and e.shape[1] == 1
 
-
-_FUNCTION_NAMES = {"tr": "tr", "det": "det", "logdet": "logdet", "sum": "sum",
-                   "softmax": "softmax", "logsumexp": "logsumexp", "diagm": "diag", "diagv": "diag",
-                   "vec": "vec"}
 
 SHARED_SIZE = 6
 
@@ -56,7 +52,7 @@ def to_text(e, statements: bool = True, context=()) -> str:
     names = {n: n.value for n in order if n.op == "let"}
     if not shared and not names:
         return _Printer({}, symbols).top(e)
-    taken = {n.value[0] for n in order if n.op == "sym"} | set(names.values())
+    taken = {n.name for n in order if n.op == "sym"} | set(names.values())
     counter = 0
     for node in order:
         if node in shared and node not in names:
@@ -121,7 +117,7 @@ def join_terms(e, show) -> str:
     pieces = []
     for i, term in enumerate(terms):
         if i and mul_parts(term)[0] < 0:
-            pieces.append(" - " + show(neg(term)))
+            pieces.append(" - " + show(term.negated()))
         else:
             pieces.append((" + " if i else "") + show(term))
     return "".join(pieces)
@@ -158,12 +154,12 @@ class _Fixed:
         return found
 
     def _own(self, e) -> tuple:
-        op = e.op
-        if e.is_scalar or op in ("sym", "let", "zero", "comm", "lit", "kron", "vec"):
+        op, operator = e.op, ops.of(e)
+        if e.is_scalar or op in ("sym", "let", "zero", "comm", "lit") or operator.shape in ("outer", "stacked"):
             return FIXED
         if op in ("I", "ones"):
             return FREE
-        if op in ("add", "had"):
+        if operator.shape == "broadcast":
             fixed = [self(a) for a in e.args if not a.is_scalar]
             return (any(f[0] for f in fixed), any(f[1] for f in fixed))
         if op == "mul":
@@ -172,9 +168,9 @@ class _Fixed:
         if op == "T":
             rows, cols = self(e.args[0])
             return (cols, rows)
-        if op in ("inv", "mpow"):
+        if op == "mpow" or operator.shape == "square-same":
             return _either(self(e.args[0]))
-        if op in ("epow", "fn", "softmax", "d"):
+        if op == "epow" or operator.shape in ("same", "column"):
             return self(e.args[0])
         if op == "diagm":
             rows = self(e.args[0])[0]       # diag(v): both sizes are the length of v
@@ -194,12 +190,12 @@ class _Sizes:
         self.shapes: dict = {}      # shape -> a symbol's name of exactly that shape
         self.squares: dict = {}     # dimension -> a square symbol's name: Y^0 is I
         ordered = sorted({s for s in symbols if s.op == "sym" and not s.is_scalar},
-                         key=lambda s: (s.value[1] != "vector", s.value[0]))
+                         key=lambda s: (s.kind != "vector", s.name))
         for s in ordered:
-            name, (rows, cols) = s.value[0], s.shape
+            name, (rows, cols) = s.name, s.shape
             self.shapes.setdefault((rows, cols), name)
             self.shapes.setdefault((cols, rows), name + "^T")
-            if s.value[1] == "vector":
+            if s.kind == "vector":
                 self.columns.setdefault(rows, f"{name} .^ 0")
             elif rows == cols:
                 self.columns.setdefault(rows, f"diag({name}) .^ 0")
@@ -283,12 +279,22 @@ class _Printer:
         own = self.fixed(e)
         fixed = (own[0] or context[0], own[1] or context[1])
         if defining:
-            return getattr(self, "_" + e.op)(e, fixed)
+            return self._printed(e, fixed)
         key = (e, fixed)
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = getattr(self, "_" + e.op)(e, fixed)
+            found = self.memo[key] = self._printed(e, fixed)
         return found
+
+    def _printed(self, e, fixed) -> tuple[str, int]:
+        """A node by its own method, or by its operator's spelling as a call: name(argument)."""
+        own = getattr(self, "_" + e.op, None)
+        if own is not None:
+            return own(e, fixed)
+        operator = ops.of(e)
+        if operator.arity is None:
+            return self._nested_call(operator, e)
+        return self._call(operator, e, fixed)
 
     def at(self, e, level: int, context: tuple) -> str:
         text, own = self.text(e, context)
@@ -296,7 +302,7 @@ class _Printer:
 
     # leaves
     def _sym(self, e, fixed):
-        return e.value[0], ATOM
+        return e.name, ATOM
 
     def _num(self, e, fixed):
         q = e.value
@@ -325,7 +331,7 @@ class _Printer:
     def _d(self, e, fixed):
         inner = e.args[0]
         if inner.op == "sym":
-            return "d" + inner.value[0], ATOM
+            return "d" + inner.name, ATOM
         return f"d({self.text(inner, fixed)[0]})", ATOM
 
     # sums and products
@@ -344,12 +350,8 @@ class _Printer:
 
     def _mul(self, e, fixed):
         q, scalars, chain = mul_parts(e)
-        numerator, denominator = [], []
-        for s in scalars:
-            if s.op == "pow" and s.args[1].op == "num" and s.args[1].value < 0:
-                denominator.append(power(s.args[0], number(-s.args[1].value)))
-            else:
-                numerator.append(s)
+        numerator = [s for s in scalars if not _is_reciprocal(s)]
+        denominator = len(numerator) < len(scalars)
         words = []
         if q.denominator != 1 and not numerator and not chain and not denominator:
             return number_text(q) if q > 0 else "-" + number_text(-q), PRODUCT if q > 0 else PREFIX
@@ -377,7 +379,7 @@ class _Printer:
             words = [w if i == 0 or not w.startswith("||") else f"({w})" for i, w in enumerate(words)]
         text = " ".join(words)
         if denominator:
-            below = mul(*denominator)
+            below = e.denominator()
             below_text, below_level = self.text(below, FIXED)
             if not (below.op in ("sym", "num") or below_level >= POWER):
                 below_text = f"({below_text})"
@@ -396,18 +398,17 @@ class _Printer:
         pieces = []
         for i, f in enumerate(e.args):
             if i and f.op == "epow" and f.args[1].op == "num" and f.args[1].value < 0:
-                divisor = elementwise_power(f.args[0], number(-f.args[1].value))
-                pieces.append(" ./ " + self.at(divisor, POWER, fixed))
+                pieces.append(" ./ " + self.at(f.reciprocal(), POWER, fixed))
             else:
                 pieces.append((" .* " if i else "") + self.at(f, POWER, fixed))
         return "".join(pieces), PRODUCT
 
-    def _kron(self, e, fixed):
-        # kron takes two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C)).  Its factors'
+    def _nested_call(self, operator, e):
+        # a call of two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C)).  Its factors'
         # sizes are left to the reader (see the module's docstring): kron(I, kron(K, I)).
         text = self.text(e.args[-1], FIXED)[0]
         for f in reversed(e.args[:-1]):
-            text = f"kron({self.text(f, FIXED)[0]}, {text})"
+            text = f"{operator.text}({self.text(f, FIXED)[0]}, {text})"
         return text, ATOM
 
     # postfix and powers
@@ -437,7 +438,7 @@ class _Printer:
     def _pow(self, e, fixed):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            return "1 / " + self.at(power(base, number(-p.value)), POWER, FIXED), PRODUCT
+            return "1 / " + self.at(e.reciprocal(), POWER, FIXED), PRODUCT
         return f"{self.at(base, POSTFIX, FIXED)}^{self._exponent(p)}", POWER
 
     def _mpow(self, e, fixed):
@@ -446,28 +447,18 @@ class _Printer:
     def _epow(self, e, fixed):
         base, p = e.args
         if p.op == "num" and p.value < 0:
-            reciprocal = elementwise_power(base, number(-p.value))
-            return "1 ./ " + self.at(reciprocal, POWER, fixed), PRODUCT
+            return "1 ./ " + self.at(e.reciprocal(), POWER, fixed), PRODUCT
         return f"{self.at(base, POSTFIX, fixed)} .^ {self._exponent(p)}", POWER
 
     # functions
-    def _fn(self, e, fixed):
-        return f"{e.value}({self.text(e.args[0], fixed)[0]})", ATOM
-
-    def _closed(self, e, fixed):
-        """A function of a vector or matrix whose value is a scalar: nothing outside it
-        fixes the size of its argument."""
-        return f"{_FUNCTION_NAMES[e.op]}({self.text(e.args[0], FREE)[0]})", ATOM
-
-    def _square(self, e, fixed):
-        """tr, det, logdet: the argument is square, so either of its sizes fixes both."""
-        return f"{_FUNCTION_NAMES[e.op]}({self.text(e.args[0], _either(self.fixed(e.args[0])))[0]})", ATOM
-
-    _sum = _logsumexp = _closed
-    _tr = _det = _logdet = _square
-
-    def _softmax(self, e, fixed):
-        return f"softmax({self.text(e.args[0], fixed)[0]})", ATOM
+    def _call(self, operator, e, fixed):
+        """name(argument); what fixes the argument's sizes follows from the shape rule: an
+        elementwise function's surroundings fix them as its own, a square matrix's either
+        size fixes both, and nothing outside a scalar of a vector or matrix (sum) fixes any."""
+        argument = e.args[0]
+        context = {"same": fixed, "column": fixed, "square-scalar": _either(self.fixed(argument)),
+                   "stacked": FIXED}.get(operator.shape, FREE)
+        return f"{operator.text}({self.text(argument, context)[0]})", ATOM
 
     def _diagm(self, e, fixed):
         return f"diag({self.text(e.args[0], (fixed[0] or fixed[1], True))[0]})", ATOM
@@ -475,9 +466,6 @@ class _Printer:
     def _diagv(self, e, fixed):
         square = fixed[0] or any(self.fixed(e.args[0]))
         return f"diag({self.text(e.args[0], (square, square))[0]})", ATOM
-
-    def _vec(self, e, fixed):
-        return f"vec({self.text(e.args[0], FIXED)[0]})", ATOM
 
     def _comm(self, e, fixed):
         rows, cols = e.value

@@ -20,7 +20,11 @@ import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .deep import call_deep
+from .emit_latex import to_latex
+from .emit_text import to_text
 from .errors import LimitError, ShapeError
+from .trees import mul_parts, postorder   # noqa: F401 - readings of trees, part of this module's face
 
 # Exact numbers are Fractions; one with more digits (in its numerator or denominator) is
 # refused at once rather than computed: 10^(10^10) would take minutes, and Python prints
@@ -70,8 +74,21 @@ class Expr:
         """Smaller first, then by leading name and operator: `A + A^T`, `y - Phi theta`."""
         return (self.size, self.lead, self.op, str(self.value), self.dhash)
 
+    def negated(self) -> Expr:
+        """-self, canonical: the printers write a + (-b) as a - b."""
+        return neg(self)
+
+    def reciprocal(self) -> Expr:
+        """1 ./ self (1 / self for a scalar), canonical: the printers write a .* b.^-1 as a ./ b."""
+        return elementwise_power(self, number(-1))
+
+    def denominator(self) -> Expr:
+        """Of a product, its scalar factors with negative exponents, inverted into one product:
+        what the printers write after / (b^2 c for a / (b^2 c))."""
+        return mul(*(s.reciprocal() for s in mul_parts(self)[1]
+                     if s.op == "pow" and s.args[1].op == "num" and s.args[1].value < 0))
+
     def _repr_latex_(self) -> str:
-        from .emit_latex import to_latex
         lets = [n for n in postorder(self) if n.op == "let"]
         where = ", ".join(f"{to_latex(n)} = {to_latex(n.args[0])}" for n in lets)
         return f"${to_latex(self)}" + (rf" \quad \text{{where }} {where}$" if where else "$")
@@ -80,14 +97,11 @@ class Expr:
         return (_make, (self.op, self.args, self.value, self.shape))  # unpickle into the intern table
 
     def __repr__(self) -> str:
-        from .emit_text import to_text
         return f"Expr({to_text(self)!r})"
 
     def __str__(self) -> str:
-        from .emit_text import to_text
         if self.size < 200:          # nesting is at most the size: shallow enough as it is
             return to_text(self)
-        from .deep import call_deep
         return call_deep(to_text, self)
 
 
@@ -261,18 +275,6 @@ def _mul_node(coefficient: Fraction, scalars, chain) -> Expr:
         return number(coefficient)
     shape = _chain_shape(chain) if chain else (1, 1)
     return _make("mul", scalars + chain, (coefficient, len(scalars)), shape)
-
-
-def mul_parts(e: Expr) -> tuple[Fraction, tuple, tuple]:
-    """(coefficient, scalar factors, matrix chain) of any expression."""
-    if e.op == "mul":
-        k = e.value[1]
-        return e.value[0], e.args[:k], e.args[k:]
-    if e.op == "num":
-        return e.value, (), ()
-    if e.is_scalar:
-        return Fraction(1), (e,), ()
-    return Fraction(1), (), (e,)
 
 
 def mul(*factors: Expr) -> Expr:
@@ -861,20 +863,3 @@ def contains(e: Expr, target: Expr, memo: dict) -> bool:
     if found is None:
         found = memo[e] = e is target or any(contains(a, target, memo) for a in e.args)
     return found
-
-
-def postorder(e: Expr) -> list:
-    """Children before parents, each node once, without recursion."""
-    order, seen = [], set()
-    stack = [(e, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args) if a not in seen)
-    return order
