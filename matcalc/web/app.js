@@ -124,6 +124,7 @@ function showError(error) {
   $("error-message").textContent = "matcalc: " + error.message;
   const place = $("error-place");
   place.textContent = "";
+  $("error-where").textContent = "";
   const expr = $("expr");
   if (error.line === null || error.column === null || error.source_line === null) {
     expr.classList.remove("has-error");
@@ -134,7 +135,7 @@ function showError(error) {
   const mark = document.createElement("mark");
   mark.textContent = line.slice(at, at + 1) || " ";
   place.append(line.slice(0, at), mark, line.slice(at + 1), "\n" + " ".repeat(at) + "^");
-  place.title = `line ${error.line}, column ${error.column}`;
+  $("error-where").textContent = `line ${error.line}, column ${error.column}:`;
   // the same place in the input box: the command line reads the text without its leading blanks
   const text = expr.value;
   const leading = text.length - text.trimStart().length;
