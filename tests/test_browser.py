@@ -249,3 +249,10 @@ def test_the_page_asks_nothing_of_another_origin(browser, page_server):
         document.addEventListener('securitypolicyviolation', e => done(e.violatedDirective), {once: true});
         fetch('http://127.0.0.2:9/').catch(() => {});""")
     assert refused == "connect-src"
+
+
+def test_a_result_without_a_derivation_is_shown_and_says_why(browser, page_server):
+    refused = cli_result("W", "x", "W", "--steps")["error"]["message"]
+    open_page(browser, page_server, expr="W", wrt="x W", layout="mixed", order=1)
+    shown_result(browser, cli_result("W", "x", "W")["result"])
+    assert element(browser, "steps").text == "No derivation for this one: " + refused

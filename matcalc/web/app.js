@@ -58,14 +58,19 @@ async function differentiate(withCheck) {
   clearTimeout(liveTimer);
   $("busy").hidden = false;
   const extra = withCheck ? {steps: "1", check: "1"} : {steps: "1"};
-  const json = await askJSON(q, extra);
+  let json = await askJSON(q, extra);
+  let noSteps = null;
+  if (!json.ok && stepsMayBeTheProblem(json.error)) {   // some results have no derivation to show
+    const without = await askJSON(q, {...extra, steps: "0"});
+    if (without.ok) [json, noSteps] = [without, json.error.message];
+  }
   if (mine !== sequence) return;
   $("busy").hidden = true;
   const link = "/?" + q.toString();
   history.replaceState(null, "", link);
   $("permalink").href = link;
   if (json.ok) {
-    showResult(q, json);
+    showResult(q, json, noSteps);
   } else if (json.error.type === "CheckError" && shown && shown.query.toString() === q.toString()) {
     showCheck(false, json.error.message);
   } else {
@@ -73,12 +78,17 @@ async function differentiate(withCheck) {
   }
 }
 
+function stepsMayBeTheProblem(error) {
+  // an error with a place is the input's, a time-out would only repeat, a usage error is the query's
+  return error.line === null && !["LimitError", "UsageError", "NetworkError"].includes(error.type);
+}
+
 function math(element, tex) {
   element.textContent = "";
   katex.render(tex, element, {displayMode: true, throwOnError: false, strict: "ignore"});
 }
 
-function showResult(q, json) {
+function showResult(q, json, noSteps) {
   shown = {query: q, json: json};
   $("error").hidden = true;
   $("expr").classList.remove("has-error");
@@ -106,7 +116,11 @@ function showResult(q, json) {
     for (const cell of [name, symbol.kind, symbol.shape.join(" x ")]) row.insertCell().textContent = cell;
   }
   if (json.check !== null) showCheck(true, json.check.summary); else $("check-report").hidden = true;
-  math($("steps"), json.steps.latex);
+  if (json.steps !== null) {
+    math($("steps"), json.steps.latex);
+  } else {
+    $("steps").textContent = "No derivation for this one: " + noSteps;
+  }
   showTab(activeTab);
 }
 
