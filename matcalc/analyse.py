@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass, field
 
 from . import expr as E
+from . import ops
 from .errors import MatcalcError, ShapeError, UnknownNameError
 from .syntax import Node, Program, error_at, function_names, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
-ELEMENTWISE_CALLS = E.ELEMENTWISE
 RESERVED = {"I"}
 # Greek letters that textbooks write for scalar coefficients (a step size, a penalty, a
 # tolerance): these names, ASCII or Unicode, alone or with a suffix (lambda2, alpha_1), are
@@ -43,7 +43,7 @@ class _Var:
 
 
 class Dims:
-    """Union-find over dimensions: ints, declared names, unknown `_Var`s, kron products."""
+    """Union-find over dimensions: ints, declared names, unknown `_Var`s, Kronecker products."""
 
     def __init__(self):
         self.count = 0
@@ -171,6 +171,8 @@ class _Analyser:
         self.ones_nodes: set = set()
         self.dimension_names: set = set()   # dimensions named in commutation(m, n)
         self.indexed: list = []     # (dimension, index): entries make an unknown size concrete
+        self.sizes = ops.Sizes(one=lambda d: self.dims.find(d) == 1, unify=self.dims.unify,
+                               product=self._dim_product)
         for name in scalars:
             self.kinds[name] = "scalar"
         for name in symmetric:
@@ -230,7 +232,7 @@ class _Analyser:
 
     def _caret(self, node: Node) -> int:
         """Binary operators point at the operator, between their operands."""
-        if node.op in ("add", "sub", "mul", "hadamard", "elementwise_divide", "divide", "kron"):
+        if node.op in _SYNTAX_ONLY_INFIX or (node.op in ops.SYNTAX and ops.SYNTAX[node.op].infix):
             at = node.args[0].end
             while at < len(self.source) and self.source[at] in " \t\r\n":
                 at += 1
@@ -268,18 +270,14 @@ class _Analyser:
                     names[d] = next(free)
         return names
 
-    def _same_shape(self, node, what, a, b, sa, sb):
+    def _same_shape(self, node, refusal, a, b, sa, sb):
         if self._is_scalar(sa):
             return sb
         if self._is_scalar(sb):
             return sa
         if not (self.dims.unify(sa[0], sb[0]) and self.dims.unify(sa[1], sb[1])):
-            raise self._fail(node, f"cannot {what} {self.describe(a, sa)} and {self.describe(b, sb)}")
+            raise self._fail(node, refusal.format(self.describe(a, sa), self.describe(b, sb)))
         return sa
-
-    def _square(self, node, arg, shape, what):
-        if not self.dims.unify(shape[0], shape[1]):
-            raise self._fail(node, f"{what} needs a square matrix, not {self.describe(arg, shape)}")
 
     def _is_one(self, node: Node) -> bool:
         return node.op == "number" and node.value == 1 and id(node) not in self.program.forced_ones
@@ -347,12 +345,12 @@ class _Analyser:
                 return self.infer(self.definitions[name], active + (name,))
             self._refuse_unknown_function(node)
             return self.symbol_shape(name, node)
-        if op in ("add", "sub", "hadamard", "elementwise_divide"):
+        operator = ops.SYNTAX.get(op)
+        if op in _SYNTAX_ONLY_REFUSALS or (operator and operator.shape == "broadcast"):
             a, b = node.args
             sa, sb = self.infer(a, active), self.infer(b, active)
-            verb = {"add": "add", "sub": "subtract", "hadamard": "multiply elementwise",
-                    "elementwise_divide": "divide elementwise"}[op]
-            return self._same_shape(node, verb, a, b, sa, sb)
+            refusal = _SYNTAX_ONLY_REFUSALS.get(op) or operator.refusal
+            return self._same_shape(node, refusal, a, b, sa, sb)
         if op == "neg":
             return self.infer(node.args[0], active)
         if op == "mul":
@@ -381,10 +379,8 @@ class _Analyser:
                 raise self._fail(node, f"cannot divide by {self.describe(b, sb)}: "
                                        f"use ./ for elementwise division")
             return sa
-        if op == "kron":
-            a, b = node.args
-            sa, sb = self.infer(a, active), self.infer(b, active)
-            return (self._kron_dim(sa[0], sb[0]), self._kron_dim(sa[1], sb[1]))
+        if operator and operator.shape == "outer":
+            return self._ruled(node, operator, node.args, active)
         if op in ("power", "elementwise_power"):
             base, exponent = node.args
             sb, se = self.infer(base, active), self.infer(exponent, active)
@@ -398,7 +394,7 @@ class _Analyser:
                 if self.dims.find(sb[1]) == 1 or self.dims.find(sb[0]) == 1:
                     raise self._fail(node, f"a power of a vector, {self.describe(base, sb)}: write "
                                            f".^ for the elementwise power (x .^ 2), or x^T x (||x||^2)")
-                self._square(node, base, sb, "a matrix power")
+                self._ruled(node, ops.OPERATORS["mpow"], (base,), active)
             return sb
         if op == "transpose":
             (a,) = node.args
@@ -408,11 +404,7 @@ class _Analyser:
             sa = self.infer(a, active)
             return (sa[1], sa[0])
         if op == "inverse":
-            (a,) = node.args
-            sa = self.infer(a, active)
-            if not self._is_scalar(sa):
-                self._square(node, a, sa, "the inverse")
-            return sa
+            return self._ruled(node, operator, node.args, active)
         if op == "entry":
             (a,) = node.args
             sa = self.infer(a, active)
@@ -461,7 +453,7 @@ class _Analyser:
                                    "for a product write d (...) or d * (...)", MatcalcError)
         raise self._fail(node, f"unsupported construct {op}", MatcalcError)
 
-    def _kron_dim(self, a, b):
+    def _dim_product(self, a, b):
         a, b = self.dims.find(a), self.dims.find(b)
         if a == 1:
             return b
@@ -471,51 +463,27 @@ class _Analyser:
             return a * b
         return ("*", a, b)
 
+    def _ruled(self, node: Node, operator, args, active):
+        """The operator's shape rule from the table, its refusal pointed at `node`."""
+        shapes = [self.infer(a, active) for a in args]
+        try:
+            return ops.result_shape(operator, self.sizes, *shapes)
+        except ops.ShapeRuleError as refusal:
+            refused = refusal.operand
+            raise self._fail(node, refusal.template.format(self.describe(args[refused], shapes[refused]))) from None
+
     def _infer_call(self, node: Node, active):
         name = node.value
-        args = node.args
-        if name == "commutation":
+        operator = ops.CALLS.get(name)
+        if operator is None:
+            raise self._fail(node, f"unknown function {name}", UnknownNameError)
+        if operator.shape == "leaf":
             return self._infer_commutation(node)
-        expected = 2 if name == "kron" else 1
-        if len(args) != expected:
+        expected = operator.arity or 2     # an n-ary product is called with two arguments
+        if len(node.args) != expected:
             raise self._fail(node, f"{name} takes {expected} argument{'s' if expected > 1 else ''}, "
-                                   f"not {len(args)}", MatcalcError)
-        shapes = [self.infer(a, active) for a in args]
-        (a, sa) = args[0], shapes[0]
-        if name == "kron":
-            sb = shapes[1]
-            return (self._kron_dim(sa[0], sb[0]), self._kron_dim(sa[1], sb[1]))
-        if name in ELEMENTWISE_CALLS:
-            return sa
-        if name == "vec":
-            return (self._kron_dim(sa[0], sa[1]), 1)
-        if name in ("tr", "det", "logdet", "inv"):
-            if not self._is_scalar(sa):
-                self._square(node, a, sa, {"tr": "the trace", "det": "the determinant",
-                                           "logdet": "logdet", "inv": "the inverse"}[name])
-            return sa if name == "inv" else (1, 1)
-        if name in ("sum", "norm", "logsumexp"):
-            if name == "norm" and self.dims.find(sa[0]) != 1 and self.dims.find(sa[1]) != 1 \
-                    and not self._is_scalar(sa):
-                raise self._fail(node, f"norm is the Euclidean norm of a vector; "
-                                       f"{self.describe(a, sa)} is a matrix: write ||X||_F")
-            if name == "logsumexp" and self.dims.find(sa[1]) != 1:
-                raise self._fail(node, f"logsumexp takes a column vector, not {self.describe(a, sa)}")
-            return (1, 1)
-        if name == "softmax":
-            if self.dims.find(sa[1]) != 1:
-                raise self._fail(node, f"softmax takes a column vector, not {self.describe(a, sa)}")
-            return sa
-        if name == "diag":
-            if self._is_scalar(sa):
-                return sa
-            if self.dims.find(sa[1]) == 1:
-                return (sa[0], sa[0])
-            if self.dims.find(sa[0]) == 1:
-                return (sa[1], sa[1])
-            self._square(node, a, sa, "diag of a matrix")
-            return (sa[0], 1)
-        raise self._fail(node, f"unknown function {name}", UnknownNameError)
+                                   f"not {len(node.args)}", MatcalcError)
+        return self._ruled(node, operator, node.args, active)
 
     def _infer_commutation(self, node: Node):
         """commutation(m, n): K with K vec(M) = vec(M^T) for m x n matrices M; its two
@@ -533,7 +501,7 @@ class _Analyser:
                 raise self._fail(arg, "the arguments of commutation are dimensions: names such as "
                                       "n or sizes such as 3", MatcalcError)
         self.shapes[("commutation", id(node))] = tuple(dims)
-        side = self._kron_dim(*dims)
+        side = self._dim_product(*dims)
         return (side, side)
 
     def refuse_matrix_operands(self):
@@ -599,8 +567,8 @@ class _Analyser:
             return [x for row in node.args for x in row]
         if node.op == "name" and node.value in self.definitions:
             return [self.definitions[node.value]]
-        if node.op == "call" and node.value == "commutation":
-            return []     # its arguments are dimensions, not expressions
+        if node.op == "call" and ops.CALLS[node.value].shape == "leaf":
+            return []     # commutation(m, n): its arguments are dimensions, not expressions
         return list(node.args)
 
     def _build_one(self, node: Node, kids: list) -> E.Expr:
@@ -626,17 +594,19 @@ class _Analyser:
         if op == "entry":
             i, j = self.shapes[("entry", id(node))]
             return E.entry(kids[0], i, j)
-        if op == "call" and node.value == "commutation":
+        if op == "call" and ops.CALLS[node.value].shape == "leaf":
             return E.commutation(*self.shapes[("commutation", id(node))])
         if op == "call":
-            return _call(node.value, kids)
+            return E.call(node.value, *kids)
         if op == "norm":
             return E.norm(kids[0], node.value)
         if op == "power" and kids[0].is_scalar:
             return E.power(kids[0], kids[1])
         if op == "differential":
             return E.differential(kids[0])
-        return _BUILDERS[op](*kids)
+        if op in _SYNTAX_ONLY:
+            return _SYNTAX_ONLY[op](*kids)
+        return E.constructor(ops.SYNTAX[op])(*kids)
 
 
 def _sum_terms(node: Node) -> list:
@@ -663,21 +633,10 @@ def _left_operand_parents(program: Program) -> dict:
     return parents
 
 
-def _call(name: str, args: list) -> E.Expr:
-    if name in E.ELEMENTWISE:
-        return E.func(name, args[0])
-    if name in E.VECTOR_FUNCTIONS:
-        return E.vector_function(name, args[0])
-    return {"tr": E.trace, "det": E.det, "logdet": E.logdet, "inv": E.inverse, "diag": E.diag,
-            "sum": E.total, "norm": lambda a: E.norm(a, "2"), "kron": E.kron, "vec": E.vec}[name](*args)
-
-
-_BUILDERS = {
-    "add": E.add, "sub": E.sub, "neg": E.neg, "mul": E.mul, "hadamard": E.hadamard,
-    "elementwise_divide": E.elementwise_divide, "divide": E.divide, "kron": E.kron,
-    "power": E.power, "elementwise_power": E.elementwise_power, "transpose": E.transpose,
-    "inverse": E.inverse,
-}
+# Syntax that no single operator of the table builds: a - b, -a, a / b, a ./ b.
+_SYNTAX_ONLY = {"sub": E.sub, "neg": E.neg, "divide": E.divide, "elementwise_divide": E.elementwise_divide}
+_SYNTAX_ONLY_INFIX = ("divide", "elementwise_divide")
+_SYNTAX_ONLY_REFUSALS = {"sub": "cannot subtract {0} and {1}", "elementwise_divide": "cannot divide elementwise {0} and {1}"}
 
 
 def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:

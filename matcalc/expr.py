@@ -23,6 +23,7 @@ from fractions import Fraction
 from .deep import call_deep
 from .emit_latex import to_latex
 from .emit_text import to_text
+from . import ops
 from .errors import LimitError, ShapeError
 from .trees import mul_parts, postorder   # noqa: F401 - readings of trees, part of this module's face
 
@@ -31,10 +32,6 @@ from .trees import mul_parts, postorder   # noqa: F401 - readings of trees, part
 # no integer of more than 4,300 digits.  Far above any coefficient in the texts.
 MAX_NUMBER_DIGITS = 1_000
 _MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS / 0.30103) + 1
-
-ELEMENTWISE = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "sqrt", "abs",
-               "relu", "softplus", "sign", "step")
-VECTOR_FUNCTIONS = ("softmax", "logsumexp")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -407,15 +404,21 @@ def transpose(a: Expr) -> Expr:
     return _make("T", (a,), None, (a.shape[1], a.shape[0]))
 
 
-def _require_square(a: Expr, what: str) -> None:
-    if a.shape[0] != a.shape[1]:
-        raise ShapeError(f"{what} needs a square matrix, not {fmt_shape(a.shape)}")
+KNOWN_SIZES = ops.Sizes(one=lambda d: d == 1, unify=lambda a, b: a == b, product=lambda a, b: dim_product(a, b))
+
+
+def _shape(name: str, *operands: Expr) -> tuple:
+    """The table's shape rule for operator `name`, with the operands' sizes known."""
+    try:
+        return ops.result_shape(ops.OPERATORS[name], KNOWN_SIZES, *(a.shape for a in operands))
+    except ops.ShapeRuleError as refusal:
+        raise ShapeError(refusal.template.format(fmt_shape(operands[refusal.operand].shape))) from None
 
 
 def inverse(a: Expr) -> Expr:
     if a.is_scalar:
         return power(a, number(-1))
-    _require_square(a, "the inverse")
+    _shape("inv", a)
     if a.op == "inv":
         return a.args[0]
     if a.op == "I":
@@ -456,7 +459,7 @@ def power(a: Expr, p: Expr) -> Expr:
             rest = [_mul_node(Fraction(1), (), c)] if c else []
             return mul(number(q ** int(p.value)), *(power(x, p) for x in (*s, *rest)))
         return _make("pow", (a, p), None, (1, 1))
-    _require_square(a, "a matrix power")
+    _shape("mpow", a)
     if p.op != "num":
         return _make("mpow", (a, p), None, a.shape)   # a rules-file pattern: X^k, k guarded integer
     if not (is_number(p) and p.value.denominator == 1):
@@ -488,7 +491,7 @@ def hadamard(*factors: Expr) -> Expr:
     shape = rest[0].shape
     for f in rest[1:]:
         if f.shape != shape:
-            raise ShapeError(f"cannot multiply elementwise {fmt_shape(shape)} and {fmt_shape(f.shape)}")
+            raise ShapeError(ops.OPERATORS["had"].refusal.format(fmt_shape(shape), fmt_shape(f.shape)))
     if any(f.op == "zero" for f in rest):
         return zeros(shape)
     pulled = []
@@ -544,30 +547,23 @@ def _folded_power(base: Expr, inner: Expr, outer: Expr, raise_to):
 
 
 def _never_negative(e: Expr) -> bool:
-    return (e.op == "fn" and e.value in ("abs", "exp", "sqrt", "sigmoid", "softplus", "relu", "step")) \
-        or e.op in ("norm", "softmax") or (e.op == "num" and e.value >= 0)
+    return e.value >= 0 if e.op == "num" else ops.of(e).never_negative
 
 
 def elementwise_divide(a: Expr, b: Expr) -> Expr:
     return hadamard(a, elementwise_power(b, number(-1)))
 
 
-_FOLD = {"exp": {0: 1}, "log": {1: 0}, "sin": {0: 0}, "cos": {0: 1}, "tanh": {0: 0},
-         "sqrt": {0: 0, 1: 1}, "abs": {}, "relu": {}, "sign": {}, "step": {},
-         "sigmoid": {0: Fraction(1, 2)}, "softplus": {}}
-
-
 def func(name: str, a: Expr) -> Expr:
-    """An elementwise function applied to a; abs of something never negative is itself."""
-    if name == "abs" and (a.op == "norm" or (a.op == "fn" and a.value in ("abs", "exp", "sqrt"))):
+    """An elementwise function applied to a; abs of something never negative is itself, and a
+    function of a number is folded where the table knows its exact value (exp(0) = 1)."""
+    if name == "abs" and _never_negative(a) and a.op != "num":
         return a
     if a.op == "num":
-        if a.value in _FOLD[name]:
-            return number(_FOLD[name][a.value])
-        if name in ("abs", "relu", "sign", "step"):
-            v = a.value
-            return number({"abs": abs(v), "relu": max(v, 0), "sign": (v > 0) - (v < 0),
-                           "step": 1 if v > 0 else 0}[name])
+        exact = ops.OPERATORS[name].exact
+        value = exact(a.value) if exact else None
+        if value is not None:
+            return number(value)
     return _make("fn", (a,), name, a.shape)
 
 
@@ -576,7 +572,7 @@ def func(name: str, a: Expr) -> Expr:
 def trace(a: Expr) -> Expr:
     if a.is_scalar:
         return a
-    _require_square(a, "the trace")
+    _shape("tr", a)
     if a.op == "T":
         return trace(a.args[0])
     if a.op == "I":
@@ -610,22 +606,16 @@ def _canonical_cycle(chain: list) -> Expr:
     return _make("tr", (_mul_node(Fraction(1), (), best),), None, (1, 1))
 
 
-def det(a: Expr) -> Expr:
+def square_function(name: str, a: Expr) -> Expr:
+    """det or logdet: of a 1 x 1 argument the table's reading (a itself, log(a)), of the
+    identity the table's value."""
+    operator = ops.OPERATORS[name]
     if a.is_scalar:
-        return a
-    _require_square(a, "the determinant")
+        return func(operator.of_scalar, a) if operator.of_scalar else a
+    _shape(name, a)
     if a.op == "I":
-        return ONE
-    return _make("det", (a,), None, (1, 1))
-
-
-def logdet(a: Expr) -> Expr:
-    if a.is_scalar:
-        return func("log", a)
-    _require_square(a, "logdet")
-    if a.op == "I":
-        return ZERO
-    return _make("logdet", (a,), None, (1, 1))
+        return number(operator.at_identity)
+    return _make(name, (a,), None, (1, 1))
 
 
 def diag(a: Expr) -> Expr:
@@ -641,7 +631,7 @@ def diag(a: Expr) -> Expr:
         return _make("diagm", (a,), None, (a.shape[0], a.shape[0]))
     if a.is_row:
         return diag(transpose(a))
-    _require_square(a, "diag of a matrix")
+    _shape("diagv", a)
     if a.op == "diagm":
         return a.args[0]
     if a.op == "I":
@@ -680,9 +670,8 @@ def norm(a: Expr, kind: str) -> Expr:
 
 
 def vector_function(name: str, a: Expr) -> Expr:
-    if not a.is_column:
-        raise ShapeError(f"{name} takes a column vector, not {fmt_shape(a.shape)}")
-    return _make(name, (a,), None, a.shape if name == "softmax" else (1, 1))
+    """softmax or logsumexp: a function of a column vector as a whole."""
+    return _make(name, (a,), None, _shape(name, a))
 
 
 def kron(*factors: Expr) -> Expr:
@@ -693,9 +682,7 @@ def kron(*factors: Expr) -> Expr:
     rest = [f for f in flat if not f.is_scalar]
     if len(rest) < 2:
         return mul(*scalars, *rest)
-    rows, cols = 1, 1
-    for f in rest:
-        rows, cols = dim_product(rows, f.shape[0]), dim_product(cols, f.shape[1])
+    rows, cols = _shape("kron", *rest)
     if any(f.op == "zero" for f in rest):
         return zeros((rows, cols))
     if all(f.op == "I" for f in rest):
@@ -790,16 +777,8 @@ def rebuild(e: Expr, args: tuple) -> Expr:
     op = e.op
     if not args:
         return e
-    if op == "add":
-        return add(*args)
     if op == "mul":
         return mul(number(e.value[0]), *args)
-    if op == "had":
-        return hadamard(*args)
-    if op == "kron":
-        return kron(*args)
-    if op == "fn":
-        return func(e.value, args[0])
     if op == "let":
         return named(e.value, args[0])
     if op == "norm":
@@ -809,16 +788,26 @@ def rebuild(e: Expr, args: tuple) -> Expr:
     if op == "lit":
         cols = e.shape[1]
         return literal([list(args[i:i + cols]) for i in range(0, len(args), cols)])
-    if op in ("softmax", "logsumexp"):
-        return vector_function(op, args[0])
-    return _UNARY_AND_BINARY[op](*args)
+    return constructor(ops.of(e))(*args)
 
 
-_UNARY_AND_BINARY = {
-    "T": transpose, "inv": inverse, "pow": power, "mpow": power, "epow": elementwise_power,
-    "tr": trace, "det": det, "logdet": logdet, "diagm": diag, "diagv": diag, "sum": total,
-    "d": differential, "vec": vec,
-}
+# Constructors shared by several operators take the operator's name first.
+_SHARED_CONSTRUCTORS = ("func", "vector_function", "square_function")
+
+
+def constructor(operator: ops.Operator):
+    """The canonical constructor of an operator, as a function of its arguments alone."""
+    build = globals()[operator.constructor]
+    if operator.constructor in _SHARED_CONSTRUCTORS:
+        return lambda *args: build(operator.name, *args)
+    return build
+
+
+def call(word: str, *args: Expr) -> Expr:
+    """The language's call word(...) (tr(X), exp(x), kron(A, B), norm(x)) built canonically."""
+    if word == "norm":
+        return norm(args[0], "2")
+    return constructor(ops.CALLS[word])(*args)
 
 
 def transform(e: Expr, replace) -> Expr:

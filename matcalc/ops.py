@@ -26,6 +26,7 @@ A stanza (`Operator`) holds:
                 unification by analysis and with known sizes by the constructors)
   refusal       the shape rule's error, `{0}` standing for the refused operand
   text          its spelling in matcalc text: the function name, or the infix token
+  infix         the infix token it is typed with (a + b, A ⊗ B), None for calls and postfixes
   latex         LaTeX template, `{0}` (`{1}`) for the operands' LaTeX (replaced as text:
                 LaTeX braces stay as they are); `latex_scalar` where a scalar argument
                 reads differently (|x|)
@@ -75,6 +76,7 @@ class Operator:
     elementwise: bool = False
     refusal: str | None = None
     text: str | None = None
+    infix: str | None = None
     latex: str | None = None
     latex_scalar: str | None = None
     numpy: Callable | None = None
@@ -137,13 +139,13 @@ def _square_scalar(op, sizes, a):
     return (1, 1)
 
 
-def _square_same(op, sizes, a):
+def _square_same(op, sizes, a, *exponent):
     _square(op, sizes, a)
     return a
 
 
 def _column(op, sizes, a):
-    if not sizes.one(a[1]):
+    if not sizes.one(a[1]) or sizes.one(a[0]):
         raise ShapeRuleError(op.refusal)
     return a
 
@@ -330,17 +332,17 @@ _SQUARE = "{what} needs a square matrix, not {{0}}"
 
 MATRIX_OPERATORS = (
     Operator("add", None, "broadcast", "add", syntax=("add", "sub"), commutative=True, associative=True,
-             linear=True, text="+", latex="+", precedence=SUM,
+             linear=True, text="+", infix="+", latex="+", precedence=SUM, refusal="cannot add {0} and {1}",
              numpy=lambda np, a, b: a + b, sympy=lambda sp, a, b: a + b),
     Operator("mul", None, "chain", "mul", syntax=("mul",), associative=True, linear=True,
-             text=" ", latex=" ", precedence=PRODUCT),
+             text=" ", infix="*", latex=" ", precedence=PRODUCT),
     Operator("had", None, "broadcast", "hadamard", syntax=("hadamard",), commutative=True,
-             associative=True, linear=True, elementwise=True, text=".*", latex=r"\odot",
-             precedence=PRODUCT, refusal="cannot multiply elementwise",
+             associative=True, linear=True, elementwise=True, text=".*", infix=".*", latex=r"\odot",
+             precedence=PRODUCT, refusal="cannot multiply elementwise {0} and {1}",
              numpy=lambda np, a, b: a * b, sympy=lambda sp, a, b: a.multiply_elementwise(b),
              code="{0} * {1}", code_sympy="sp.HadamardProduct({0}, {1})"),
     Operator("kron", None, "outer", "kron", call="kron", syntax=("kron",), associative=True, linear=True,
-             text="kron", latex=r"\otimes", precedence=PRODUCT,
+             text="kron", infix="⊗", latex=r"\otimes", precedence=PRODUCT,
              numpy=lambda np, a, b: np.kron(a, b), sympy=lambda sp, a, b: sp.kronecker_product(a, b),
              code="np.kron({0}, {1})", code_sympy="sp.KroneckerProduct({0}, {1})"),
     Operator("T", 1, "transposed", "transpose", syntax=("transpose",), linear=True, text="^T",
@@ -351,7 +353,7 @@ MATRIX_OPERATORS = (
              numpy=_numpy_inverse, sympy=_sympy_inverse,
              code="np.linalg.inv({0})", code_sympy="{0}.I"),
     Operator("pow", 2, "power", "power", syntax=("power",), text="^", latex="{0}^{{1}}", precedence=POWER),
-    Operator("mpow", 2, "power", "power", text="^", latex="{0}^{{1}}", precedence=POWER,
+    Operator("mpow", 2, "square-same", "power", refusal=_SQUARE.format(what="a matrix power"), text="^", latex="{0}^{{1}}", precedence=POWER,
              numpy=lambda np, a, k: np.linalg.matrix_power(a, int(k[0, 0])),
              sympy=lambda sp, a, k: a ** int(k[0, 0]),
              code="np.linalg.matrix_power({0}, {1})", code_sympy="{0}**{1}"),
@@ -421,9 +423,9 @@ MATRIX_OPERATORS = (
     Operator("sym", 0, "leaf", "symbol", text="name", latex="name"),
     Operator("num", 0, "leaf", "number", syntax=("number",), text="number", latex="number"),
     Operator("I", 0, "leaf", "identity", text="I", latex=r"\mathbf{I}"),
-    Operator("ones", 0, "leaf", "ones", text="1", latex=r"\mathbf{1}", never_negative=True),
+    Operator("ones", 0, "leaf", "ones", text="1", latex=r"\mathbf{1}"),
     Operator("zero", 0, "leaf", "zeros", text="0", latex=r"\mathbf{0}"),
-    Operator("dim", 0, "leaf", "dim_number", text="size", latex="{0}", never_negative=True),
+    Operator("dim", 0, "leaf", "dim_number", text="size", latex="{0}"),
 )
 
 OPERATORS = {op.name: op for op in FUNCTIONS + MATRIX_OPERATORS}

@@ -155,7 +155,7 @@ class Builder:
         if kind == "entry":
             return E.entry(self.expr(("n", "m"), d), 2, 1)
         if kind == "det":
-            return E.det(self.expr(("m", "m"), d))
+            return E.call("det", self.expr(("m", "m"), d))
         if kind == "literal_sum":
             return E.total(E.literal([[self.scalar(d)], [self.scalar(d)]]))
         if kind == "inverse":
