@@ -15,6 +15,7 @@ An EXPR starting with `-` (`-x`) is the expression unless it is a known option.
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import re
 import sys
@@ -100,16 +101,29 @@ class UsageError(MatcalcError):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Errors as UsageError; what --help and --version print kept in `printed` (shared with
+    the subcommands' parsers), not written to sys.stdout, so that answers in threads do not
+    share one stream."""
+
+    def __init__(self, *args, printed: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.printed = printed
+
     def error(self, message: str):   # argparse's documented hook: it must not return
         raise UsageError(message, f"{self.format_usage()}{self.prog}: error: {message}")
 
+    def _print_message(self, message: str, file=None) -> None:   # every print of argparse's goes here
+        if message:
+            self.printed.append(message)
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="matcalc", description="Symbolic matrix calculus: derivatives of matrix expressions.",
+
+def _parser(printed: list | None = None) -> argparse.ArgumentParser:
+    printed = [] if printed is None else printed
+    parser = _Parser(prog="matcalc", printed=printed, description="Symbolic matrix calculus: derivatives of matrix expressions.",
                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"matcalc {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    d = commands.add_parser("diff", help="differentiate an expression",
+    d = commands.add_parser("diff", help="differentiate an expression", printed=printed,
                             description="Differentiate EXPR with respect to the variable WRT.",
                             epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("expression", metavar="EXPR",
@@ -118,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="the variable to differentiate by; several (x y) differentiate by each in turn")
     for name, spec in _DIFF_OPTIONS:
         d.add_argument(name, **spec)
-    serve = commands.add_parser("serve", help="open matcalc as a local web page",
+    serve = commands.add_parser("serve", help="open matcalc as a local web page", printed=printed,
                                 description="Serve matcalc's page on this machine (docs/web.md).")
     serve.add_argument("--host", default="127.0.0.1",
                        help="the address to listen on (default 127.0.0.1: this machine only)")
@@ -179,16 +193,21 @@ def _wants_json(argv: list) -> bool:
 
 def run(argv: list) -> int:
     """Run the command line `argv` (without the program name); returns the exit status."""
-    status, out, err = answer(argv)
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    status, out, err = answer(argv, ascii_json=codecs.lookup(encoding).name != "utf-8")
     if err:
         _write_error(err)
     return _write_output(out, status)
 
 
-def answer(argv: list) -> tuple[int, str, str]:
+def answer(argv: list, ascii_json: bool = False) -> tuple[int, str, str]:
     """(exit status, standard output, standard error) of the command line `argv`, written
-    nowhere: the page of `matcalc serve` answers with exactly what the command line prints."""
-    as_json = _wants_json(argv)
+    nowhere: the page of `matcalc serve` answers with exactly what the command line prints.
+    JSON is UTF-8 text, or escaped to ASCII with ascii_json (for a terminal that is not UTF-8).
+    Safe to call from several threads at once: it touches no process-wide stream."""
+    as_json = "ascii" if ascii_json else "utf-8"
+    if not _wants_json(argv):
+        as_json = None
     try:
         status, out, err = _respond(argv, as_json)
     except CheckError as exc:
@@ -210,19 +229,16 @@ def answer(argv: list) -> tuple[int, str, str]:
     return status, out, err
 
 
-def _respond(argv: list, as_json: bool) -> tuple:
-    """(exit status, standard output, standard error) of a command that succeeds."""
-    import contextlib
-    import io
-
+def _respond(argv: list, as_json: str | None) -> tuple:
+    """(exit status, standard output, standard error) of a command that succeeds; as_json is
+    the JSON's encoding ("utf-8" or "ascii"), None for text."""
     if argv[:1] == ["diff"]:
         argv = ["diff", *_positionals_last(argv[1:])]
-    printed = io.StringIO()
+    printed: list = []
     try:
-        with contextlib.redirect_stdout(printed):
-            args = _parser().parse_args(argv)
+        args = _parser(printed).parse_args(argv)
     except SystemExit as done:    # --help and --version print, then exit
-        return done.code or 0, printed.getvalue(), ""
+        return done.code or 0, "".join(printed), ""
     if args.command == "serve":
         from .serve import serve
         return serve(args.host, args.port, open_browser=args.open, time_limit=args.time_limit), "", ""
@@ -235,7 +251,7 @@ def _respond(argv: list, as_json: bool) -> tuple:
              scalars=_names(args.scalar), symmetric=_names(args.symmetric),
              declare=tuple(args.declare), symmetric_as=args.symmetric_as or "gradient",
              time_limit=args.time_limit)
-    if args.symmetric_as and not any(v.value[1] == "symmetric" for v in d.variables):
+    if args.symmetric_as and not any(v.kind == "symmetric" for v in d.variables):
         raise UsageError("--symmetric-as applies to a derivative by a symmetric matrix, and no variable is "
                          "one: declare it with --symmetric S")
     warnings = _absent_names(d, args)
@@ -243,7 +259,7 @@ def _respond(argv: list, as_json: bool) -> tuple:
     derivation = d.steps() if args.steps else None
     vec = d.vec() if args.vec or d.is_tensor else None
     if as_json:
-        return 0, _json_result(source, args, d, vec, report, derivation, warnings), ""
+        return 0, _json_result(as_json, source, args, d, vec, report, derivation, warnings), ""
     shown = _text_result(args, d, vec, report, derivation)
     return 0, shown, "".join(f"matcalc: warning: {w}\n" for w in warnings)
 
@@ -271,8 +287,8 @@ def _absent_names(d, args) -> list:
     """A warning for each variable, and each name declared on the command line, that the
     expression does not contain: most often a typo."""
     from .expr import postorder
-    present = {node.value[0] for node in postorder(d.function) if node.op == "sym"}
-    variables = dict.fromkeys(v.value[0] for v in d.variables)
+    present = {node.name for node in postorder(d.function) if node.op == "sym"}
+    variables = dict.fromkeys(v.name for v in d.variables)
     warnings = [f"{name} does not occur in the expression: its derivative is 0" for name in variables
                 if name not in present]
     declared = [*_names(args.scalar), *_names(args.symmetric),
@@ -312,23 +328,20 @@ def _dims(shape) -> list:
     return [dim if isinstance(dim, int) else str(dim) for dim in shape]
 
 
-def _json_document(ok: bool, **fields) -> str:
-    """One JSON object; UTF-8 text as itself where standard output is UTF-8, else escaped,
-    so that the document stays exact on any terminal."""
-    import codecs
+def _json_document(encoding: str, ok: bool, **fields) -> str:
+    """One JSON object; UTF-8 text as itself, or escaped for an "ascii" stream, so that the
+    document stays exact on any terminal."""
     import json
-    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
-    plain = codecs.lookup(encoding).name == "utf-8"
     return json.dumps({"schema": JSON_SCHEMA, "matcalc": __version__, "ok": ok, **fields},
-                      ensure_ascii=not plain) + "\n"
+                      ensure_ascii=encoding != "utf-8") + "\n"
 
 
-def _json_result(source: str, args, d, vec, report, derivation, warnings: list) -> str:
+def _json_result(encoding: str, source: str, args, d, vec, report, derivation, warnings: list) -> str:
     bold = not args.plain_vectors
     return _json_document(
-        True, expression=source, wrt=list(args.wrt), result=str(d), layout=d.layout, order=d.order,
+        encoding, True, expression=source, wrt=list(args.wrt), result=str(d), layout=d.layout, order=d.order,
         shape=_dims(d.shape), tensor=d.is_tensor, description=d.describe(),
-        symbols={s.value[0]: {"kind": s.value[1], "shape": _dims(s.shape)} for s in d.analysis.symbols.values()},
+        symbols={s.name: {"kind": s.kind, "shape": _dims(s.shape)} for s in d.analysis.symbols.values()},
         latex=d.latex(bold_vectors=bold), equation=d.latex(equation=True, bold_vectors=bold),
         vec=None if vec is None else {"result": str(vec), "shape": _dims(vec.shape), "heading": vec.heading(),
                                       "latex": vec.latex(bold)},
@@ -338,7 +351,7 @@ def _json_result(source: str, args, d, vec, report, derivation, warnings: list) 
         warnings=warnings)
 
 
-def _failure(as_json: bool, status: int, error: MatcalcError, shown: str, kind: str | None = None) -> tuple:
+def _failure(as_json: str | None, status: int, error: MatcalcError, shown: str, kind: str | None = None) -> tuple:
     """(status, stdout, stderr) for an error: JSON on standard output, or text on standard error."""
     if not as_json:
         return status, "", shown.rstrip("\n") + "\n"
@@ -346,7 +359,7 @@ def _failure(as_json: bool, status: int, error: MatcalcError, shown: str, kind: 
     if error.source is not None and error.line is not None:
         lines = error.source.splitlines()
         source_line = lines[error.line - 1] if 0 < error.line <= len(lines) else ""
-    return status, _json_document(False, error={
+    return status, _json_document(as_json, False, error={
         "type": kind or type(error).__name__, "message": error.message, "line": error.line,
         "column": error.column, "source_line": source_line, "description": shown.rstrip("\n")}), ""
 
