@@ -292,3 +292,11 @@ def test_matcalc_serve_prints_its_address_and_answers_there():
 def test_a_port_in_use_is_one_line_and_status_2(server):
     status, out, err = cli.answer(["serve", "--port", str(server.server_address[1])])
     assert status == 2 and err.startswith("matcalc: cannot listen on 127.0.0.1:") and err.count("\n") == 1
+
+
+def test_docs_web_md_names_every_parameter_and_the_policy_sent():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "web.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(\w+)`", page, re.M)) | {
+        name for row in re.findall(r"^\| (`\w+`(?:, `\w+`)+) \|", page, re.M) for name in re.findall(r"`(\w+)`", row)}
+    assert {"expr", "wrt", *serve.PARAMETERS} <= documented
+    assert f"Content-Security-Policy `{serve.CONTENT_SECURITY_POLICY}`" in " ".join(page.split())
