@@ -633,8 +633,8 @@ def _left_operand_parents(program: Program) -> dict:
     return parents
 
 
-# Syntax that no single operator of the table builds: a - b, -a, a / b, a ./ b.
-_SYNTAX_ONLY = {"sub": E.sub, "neg": E.neg, "divide": E.divide, "elementwise_divide": E.elementwise_divide}
+# ops.DERIVED_SYNTAX, composed by constructors (a - b is built with its sum, by _sum_terms)
+_SYNTAX_ONLY = {"neg": E.neg, "divide": E.divide, "elementwise_divide": E.elementwise_divide}
 _SYNTAX_ONLY_INFIX = ("divide", "elementwise_divide")
 _SYNTAX_ONLY_REFUSALS = {"sub": "cannot subtract {0} and {1}", "elementwise_divide": "cannot divide elementwise {0} and {1}"}
 

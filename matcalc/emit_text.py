@@ -12,7 +12,7 @@ as `Y^0` or `diag(x .^ 0)`, the zero vector as `0 x`, the size n as `tr(Y^0)` or
 `sum(x .^ 0)`.  Two
 sizes are left to the reader, who has the shape on the next line: the outermost
 shape of the whole text (`2 I` stays `2 I`, a result that is zero is `0`), and the
-sizes of `I` and `1` inside a Kronecker product or a vec (`kron(I, kron(K, I))`),
+sizes of `I` and `1` inside a Kronecker product or a vec (`A ⊗ I` written as a call),
 which reading back may leave unknown (an error when evaluated, never another
 value); spelled out they would bury the vec forms they occur in.
 """
@@ -218,7 +218,7 @@ class _Sizes:
             parts = [int(p) if p.isdigit() else p for p in dim.split("*")]
             text = self.ones_column(parts[-1])[0]
             for part in reversed(parts[:-1]):
-                text = f"kron({self.ones_column(part)[0]}, {text})"
+                text = f"{ops.by_shape('outer').text}({self.ones_column(part)[0]}, {text})"
             return text, ATOM
         return "(1^T)^T", POSTFIX
 
@@ -404,8 +404,8 @@ class _Printer:
         return "".join(pieces), PRODUCT
 
     def _nested_call(self, operator, e):
-        # a call of two arguments: A ⊗ B ⊗ C is written kron(A, kron(B, C)).  Its factors'
-        # sizes are left to the reader (see the module's docstring): kron(I, kron(K, I)).
+        # a call of two arguments: A ⊗ B ⊗ C is written as the call of A and the call of
+        # B and C.  Its factors' sizes are left to the reader (see the module's docstring).
         text = self.text(e.args[-1], FIXED)[0]
         for f in reversed(e.args[:-1]):
             text = f"{operator.text}({self.text(f, FIXED)[0]}, {text})"

@@ -20,11 +20,13 @@ from fractions import Fraction
 
 from lark import Token, v_args
 
+from . import ops
 from .errors import ParseError, UnknownNameError
 from .syntax import (Node, ToNodes, cached_lark, function_names, located, norm_node, offset_of,
                      parse_text, program_from, span_of)
 
-_FUNCTIONS = {"ln": "log", "Tr": "tr", "trace": "tr", "sgn": "sign", "sigma": "sigmoid"}
+# LaTeX's other words for the language's functions (\ln, \sgn, \sigma(, \operatorname{Tr})
+_FUNCTION_WORDS = {word: op.call for op in ops.OPERATORS.values() for word in op.latex_words}
 _VARIANTS = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho"}
 # `\hat{y}` is yhat: the spelling of the texts (SYNTAX.md), which matcalc prints as \hat{..}
 HAT_SUFFIX = "hat"
@@ -301,13 +303,9 @@ def _subscript_text(token) -> str:
 
 def _function_name(token) -> str:
     text = str(token)
-    if "{" in text:
-        word = _braced(token)
-    elif re.fullmatch(r"\\log\s*\\det", text):
-        word = "logdet"
-    else:
-        word = text[1:]
-    return _FUNCTIONS.get(word, word)
+    # \operatorname{tr} is tr; a word of two commands (\log\det) is their names joined
+    word = _braced(token) if "{" in text else re.sub(r"[\\\s]", "", text)
+    return _FUNCTION_WORDS.get(word, word)
 
 
 def _names_in(node: Node):

@@ -29,7 +29,8 @@ A stanza (`Operator`) holds:
   infix         the infix token it is typed with (a + b, A ⊗ B), None for calls and postfixes
   latex         LaTeX template, `{0}` (`{1}`) for the operands' LaTeX (replaced as text:
                 LaTeX braces stay as they are); `latex_scalar` where a scalar argument
-                reads differently (|x|)
+                reads differently (|x|); latex_words: other words LaTeX input writes for
+                it (\\ln, \\operatorname{Tr}, \\sgn)
   numpy, sympy  definitions, as above; None for nodes the evaluators build from the
                 node itself (leaves, products with coefficients, entries, literals)
   code, code_sympy  templates of generated code ({0}, {1}: operands' code; for an
@@ -79,6 +80,7 @@ class Operator:
     infix: str | None = None
     latex: str | None = None
     latex_scalar: str | None = None
+    latex_words: tuple = ()
     numpy: Callable | None = None
     sympy: Callable | None = None
     code: str | None = None
@@ -253,7 +255,7 @@ FUNCTIONS = (
               "np.exp({0})", "sp.exp(z)", r"\exp\left({0}\right)",
               never_negative=True, exact=_exactly({0: Fraction(1)})),
     _function("log", lambda np, x: np.log(_positive(np, "log", x)), lambda sp, z: sp.log(z),
-              "np.log({0})", "sp.log(z)", r"\log\left({0}\right)",
+              "np.log({0})", "sp.log(z)", r"\log\left({0}\right)", latex_words=("ln",),
               exact=_exactly({1: Fraction(0)})),
     _function("sin", lambda np, x: np.sin(x), lambda sp, z: sp.sin(z),
               "np.sin({0})", "sp.sin(z)", r"\sin\left({0}\right)", exact=_exactly({0: Fraction(0)})),
@@ -262,7 +264,7 @@ FUNCTIONS = (
     _function("tanh", lambda np, x: np.tanh(x), lambda sp, z: sp.tanh(z),
               "np.tanh({0})", "sp.tanh(z)", r"\tanh\left({0}\right)", exact=_exactly({0: Fraction(0)})),
     _function("sigmoid", _numpy_sigmoid, lambda sp, z: 1 / (1 + sp.exp(-z)),
-              "1 / (1 + np.exp(-{0}))", "1 / (1 + sp.exp(-z))", r"\sigma\left({0}\right)",
+              "1 / (1 + np.exp(-{0}))", "1 / (1 + sp.exp(-z))", r"\sigma\left({0}\right)", latex_words=("sigma",),
               never_negative=True, exact=_exactly({0: Fraction(1, 2)})),
     _function("sqrt", lambda np, x: np.sqrt(_positive(np, "sqrt", x, strict=False)), lambda sp, z: sp.sqrt(z),
               "np.sqrt({0})", "sp.sqrt(z)", r"\sqrt{{0}}",
@@ -278,7 +280,7 @@ FUNCTIONS = (
               "np.logaddexp(0, {0})", "sp.log(1 + sp.exp(z))", r"\operatorname{softplus}\left({0}\right)",
               never_negative=True),
     _function("sign", lambda np, x: np.sign(x), lambda sp, z: sp.sign(z),
-              "np.sign({0})", "sp.sign(z)", r"\operatorname{sign}\left({0}\right)",
+              "np.sign({0})", "sp.sign(z)", r"\operatorname{sign}\left({0}\right)", latex_words=("sgn",),
               smooth=False, exact=_sign),
     # step(0) = 0 (SYNTAX.md): in SymPy Heaviside's value at 0 is given, not its default 1/2
     _function("step", lambda np, x: np.heaviside(x, 0.0), lambda sp, z: sp.Heaviside(z, 0),
@@ -359,7 +361,7 @@ MATRIX_OPERATORS = (
              code="np.linalg.matrix_power({0}, {1})", code_sympy="{0}**{1}"),
     Operator("epow", 2, "power", "elementwise_power", syntax=("elementwise_power",), elementwise=True,
              text=".^", latex=r"{0}^{\circ {1}}", precedence=POWER),
-    Operator("tr", 1, "square-scalar", "trace", call="tr", linear=True, text="tr",
+    Operator("tr", 1, "square-scalar", "trace", call="tr", linear=True, text="tr", latex_words=("Tr", "trace"),
              refusal=_SQUARE.format(what="the trace"), latex=r"\operatorname{tr}\left({0}\right)",
              numpy=lambda np, a: np.array([[np.trace(a)]]), sympy=lambda sp, a: sp.Matrix([[a.trace()]]),
              code="np.trace({0})", code_sympy="sp.Trace({0})"),
@@ -428,10 +430,20 @@ MATRIX_OPERATORS = (
     Operator("dim", 0, "leaf", "dim_number", text="size", latex="{0}"),
 )
 
+# Syntax that no single operator builds: the constructors compose it (-a is -1 a, a / b is
+# a b^-1, a ./ b is a .* b .^ -1).
+DERIVED_SYNTAX = ("neg", "divide", "elementwise_divide")
+
 OPERATORS = {op.name: op for op in FUNCTIONS + MATRIX_OPERATORS}
 CALLS = {op.call: op for op in OPERATORS.values() if op.call}
 SYNTAX = {node_op: op for op in OPERATORS.values() for node_op in op.syntax}
 ELEMENTWISE_FUNCTIONS = tuple(op.name for op in FUNCTIONS)
+
+
+def by_shape(rule: str) -> Operator:
+    """The one operator with this shape rule: "outer" is the Kronecker product's."""
+    (operator,) = (op for op in OPERATORS.values() if op.shape == rule)
+    return operator
 
 
 def of(node) -> Operator:

@@ -19,6 +19,7 @@ from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
                              VisitError)
 
+from . import ops
 from .errors import LimitError, MatcalcError, ParseError
 from .expr import MAX_NUMBER_DIGITS   # a literal has no more digits than any exact number
 from .resources import cache_dir, read_text
@@ -27,6 +28,7 @@ MAX_LENGTH = 20_000
 MAX_DEPTH = 400            # brackets inside brackets
 MAX_TREE_DEPTH = 5_000     # operators inside operators, e.g. a sum of 5,000 terms
 
+_OPERATOR_SYNTAX = frozenset(ops.SYNTAX) | frozenset(ops.DERIVED_SYNTAX)
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _MATRIXCALCULUS_NORMS = {"norm2": "2", "norm1": "1"}
@@ -221,6 +223,12 @@ class ToNodes(Transformer_NonRecursive):
         start, end = span_of(meta)
         return Node(op, tuple(args), value, start, end, start if at is None else span_of(at)[0])
 
+    def __default__(self, data, children, meta):
+        """An operator's syntax (a + b, a .* b, -a, x .^ 2): the grammar's alias is the Node's op."""
+        if data in _OPERATOR_SYNTAX:
+            return self._node(str(data), meta, *children)
+        return super().__default__(data, children, meta)
+
     def number(self, meta, token):
         return self._node("number", token, value=_number(token))
 
@@ -251,36 +259,6 @@ class ToNodes(Transformer_NonRecursive):
 
     def ones_matrix(self, meta, coefficient):
         return self._ones(meta, "matrix", coefficient)
-
-    def add(self, meta, a, b):
-        return self._node("add", meta, a, b)
-
-    def sub(self, meta, a, b):
-        return self._node("sub", meta, a, b)
-
-    def neg(self, meta, a):
-        return self._node("neg", meta, a)
-
-    def mul(self, meta, a, b):
-        return self._node("mul", meta, a, b)
-
-    def hadamard(self, meta, a, b):
-        return self._node("hadamard", meta, a, b)
-
-    def elementwise_divide(self, meta, a, b):
-        return self._node("elementwise_divide", meta, a, b)
-
-    def divide(self, meta, a, b):
-        return self._node("divide", meta, a, b)
-
-    def kron(self, meta, a, b):
-        return self._node("kron", meta, a, b)
-
-    def power(self, meta, base, exponent):
-        return self._node("power", meta, base, exponent)
-
-    def elementwise_power(self, meta, base, exponent):
-        return self._node("elementwise_power", meta, base, exponent)
 
     def transpose(self, meta, a, token):
         return self._node("transpose", meta, a, at=token)
