@@ -8,8 +8,8 @@ Contract:
   the body) answers exactly what `matcalc diff EXPR WRT... --format json` prints, errors
   included (docs/json.md): the parameters become options of `cli.answer`, the
   expression and the variables always after `--`, so no request reads standard input or
-  passes an option the table below does not name.  `format=text|latex|numpy|sympy` gives
-  that format's output as plain text instead.
+  passes an option the table below does not name.  `format=text|latex|numpy|...` gives
+  that format's output as plain text instead; `GET /api/formats` lists the formats.
 - Nothing from a request is evaluated as code: the expression is text for the engine's
   parser.  A request line, a query or a body past its size limit, an unknown parameter
   and a busy server are refused with a JSON error of the same schema; an internal failure
@@ -246,6 +246,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._diff(body if body is not None else _form(url.query.encode("utf-8")))
         if body is not None:
             raise RequestError("only /api/diff takes a POST", HTTPStatus.METHOD_NOT_ALLOWED)
+        if url.path == "/api/formats":
+            from .cli import FORMATS
+            return HTTPStatus.OK, "application/json", json.dumps({"formats": list(FORMATS)})
         if url.path in ("/", "/index.html"):
             return HTTPStatus.OK, "text/html", (WEB / "index.html").read_bytes()
         asset = self.server.assets.get(url.path)

@@ -156,8 +156,10 @@ def test_typed_seed_examples_show_the_command_lines_result(browser, page_server,
 def test_the_code_tabs_show_the_command_lines_code(browser, page_server):
     open_page(browser, page_server, expr="x^T A x", wrt="x", layout="numerator", order=1)
     shown_result(browser, "x^T (A + A^T)")
-    for tab, argv in (("numpy", ["--format", "numpy"]), ("sympy", ["--format", "sympy"]),
-                      ("text", ["--steps"])):
+    code_formats = [f for f in cli.FORMATS if f not in ("text", "latex", "json")]
+    tabs = [tab.get_attribute("data-tab") for tab in browser.find_elements(By.CSS_SELECTOR, "[role=tab]")]
+    assert tabs == ["latex", *code_formats, "text", "json"] and {"numpy", "sympy"} <= set(code_formats)
+    for tab, argv in [*((f, ["--format", f]) for f in code_formats), ("text", ["--steps"])]:
         browser.find_element(By.CSS_SELECTOR, f"[data-tab={tab}]").click()
         expected = cli.answer(["diff", "x^T A x", "x", "--layout", "numerator", *argv])[1]
         wait(browser, lambda: element(browser, "code").get_attribute("textContent") == expected)

@@ -161,6 +161,11 @@ def test_other_formats_are_the_command_lines_text(server):
     assert (status, body) == (400, cli.answer(["diff", "x + y^T", "x"])[2])
 
 
+def test_the_formats_are_the_command_lines(server):
+    status, _, body = get(server, "/api/formats")
+    assert (status, json.loads(body)) == (200, {"formats": list(cli.FORMATS)})
+
+
 def test_a_post_answers_as_a_get(server):
     form = urlencode({"expr": "||y - Phi theta||^2", "wrt": "theta", "steps": "1"})
     status, _, body = request(server, "POST", "/api/diff", body=form,

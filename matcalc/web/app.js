@@ -7,6 +7,7 @@ const FIELDS = ["expr", "wrt", "layout", "order", "scalar", "symmetric", "symmet
 const ALWAYS_IN_LINK = new Set(["expr", "wrt", "layout", "order"]);
 const LIVE_DELAY_MS = 700;
 const MAX_QUERY_LENGTH = 8000;   // longer queries go in a POST body (the server takes 16 KiB of either)   // typing pauses this long before the page asks again
+const TAB_NAMES = {numpy: "NumPy", sympy: "SymPy", jax: "JAX", torch: "PyTorch", pytorch: "PyTorch"};
 const $ = (id) => document.getElementById(id);
 
 let sequence = 0;            // an answer to an older query than the latest is dropped
@@ -234,6 +235,19 @@ async function loadGallery() {
   }
 }
 
+async function addCodeTabs() {
+  // one tab for each code the command line writes (--format numpy, sympy, ...), before "Text"
+  const {formats} = await (await fetch("/api/formats")).json();
+  for (const format of formats.filter((f) => !["text", "latex", "json"].includes(f))) {
+    const tab = document.createElement("button");
+    tab.setAttribute("role", "tab");
+    tab.dataset.tab = format;
+    tab.textContent = TAB_NAMES[format] || format;
+    tab.addEventListener("click", () => showTab(format));
+    $("text-tab").before(tab);
+  }
+}
+
 function start() {
   $("query").addEventListener("submit", (event) => { event.preventDefault(); differentiate(false); });
   $("check").addEventListener("click", () => differentiate(true));
@@ -249,6 +263,7 @@ function start() {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); differentiate(false); }
   });
   for (const field of ["layout", "order", "symmetric_as"]) $(field).addEventListener("change", () => differentiate(false));
+  addCodeTabs();
   loadGallery();
   const address = new URLSearchParams(location.search);
   if (address.has("expr")) {
