@@ -3,11 +3,13 @@ what the command line prints, refuses what it must, cuts a slow request off whil
 one is answered, and sends its Content-Security-Policy with everything."""
 import http.client
 import json
+import os
 import re
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -292,6 +294,39 @@ def test_matcalc_serve_prints_its_address_and_answers_there():
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_serves_the_page_and_answers_every_gallery_example(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-w", str(tmp_path), "-q"],
+                   check=True, capture_output=True)
+    site = tmp_path / "site"
+    zipfile.ZipFile(next(tmp_path.glob("*.whl"))).extractall(site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "matcalc", "serve", "--port", "0"], cwd=elsewhere,
+                               env={**os.environ, "PYTHONPATH": str(site)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        parts = urlsplit(re.search(r"http://\S+/", process.stdout.readline()).group(0))
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+
+        def fetch(target):
+            connection.request("GET", target)
+            response = connection.getresponse()
+            return response.status, response.read()
+        status, page = fetch("/")
+        assert (status, page) == (200, (site / "matcalc" / "web" / "index.html").read_bytes())
+        for reference in re.findall(r'(?:src|href)="(/[^"]+)"', page.decode()):
+            assert fetch(reference)[0] == 200, reference
+        for example in GALLERY:
+            status, body = fetch("/api/diff?" + urlencode(gallery_parameters(example)))
+            assert status == 200 and json.loads(body)["ok"], example["title"]
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def test_a_port_in_use_is_one_line_and_status_2(server):
