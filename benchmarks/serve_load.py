@@ -4,12 +4,12 @@ Starts `python -m matcalc serve --port 0` as a child (so the client's threads do
 the server's interpreter lock), then measures:
 1. requests per second for a simple query (`x^T A x` by x, the JSON endpoint), for
    `--seconds` seconds at each of 1 and 4 clients on kept-alive connections;
-2. the latency of that query alone and while a slow query runs (an order-6 Hessian of a
-   three-layer network, cut off at the server's `--time-limit`), samples alternating
-   alone / beside the slow one, so both see the same machine load; the medians' ratio
-   says how much one slow request slows a fast one (the engine is pure Python: threads
-   share one core's worth of interpreter, so a ratio near 2 is the expected price, and a
-   ratio in the tens would mean that the slow one blocks).
+2. the latency of that query alone and while 1 or 3 slow queries run (order-6 Hessians of
+   a three-layer network, cut off at the server's `--time-limit`), samples alternating
+   alone / beside the slow ones, so both see the same machine load; the medians' ratio
+   says how much slow requests slow a fast one down (the engine is pure Python: the
+   server's threads share one interpreter lock, so a few times its few milliseconds is
+   the expected price; the slow ones' seconds would mean that they block it).
 
     python benchmarks/serve_load.py [--seconds S] [--samples N] [--time-limit T]
 """
@@ -73,28 +73,30 @@ def latency(connection: http.client.HTTPConnection) -> float:
     return time.perf_counter() - start
 
 
-def latencies(host: str, port: int, samples: int) -> tuple:
-    """(alone, beside a slow query, how the slow ones ended) in seconds, alternating."""
+def latencies(host: str, port: int, samples: int, slow_count: int) -> tuple:
+    """(alone, beside `slow_count` slow queries, how the slow ones ended) in seconds, alternating."""
     connection = http.client.HTTPConnection(host, port, timeout=60)
     alone, beside, slow_outcomes = [], [], []
     for _ in range(samples):
         alone.append(latency(connection))
-        slow_running = threading.Event()
+        sent = threading.Barrier(slow_count + 1)
 
         def slow():
             slow_connection = http.client.HTTPConnection(host, port, timeout=60)
             slow_connection.request("GET", SLOW)
-            slow_running.set()
+            sent.wait()
             slow_outcomes.append(json.loads(slow_connection.getresponse().read()))
             slow_connection.close()
-        worker = threading.Thread(target=slow)
-        worker.start()
-        slow_running.wait()
-        time.sleep(0.2)                  # the slow one is computing
+        workers = [threading.Thread(target=slow) for _ in range(slow_count)]
+        for worker in workers:
+            worker.start()
+        sent.wait()
+        time.sleep(0.2)                  # the slow ones are computing
         beside.append(latency(connection))
-        if not worker.is_alive():
-            raise SystemExit("the slow query finished before the fast one: raise --time-limit")
-        worker.join()
+        if not all(worker.is_alive() for worker in workers):
+            raise SystemExit("a slow query finished before the fast one: raise --time-limit")
+        for worker in workers:
+            worker.join()
     connection.close()
     return alone, beside, slow_outcomes
 
@@ -113,13 +115,16 @@ def main() -> None:
         for clients in (1, 4):
             print(f"{clients} client{'s' if clients > 1 else ''}: {throughput(host, port, clients, args.seconds):.0f} "
                   f"requests/s for x^T A x by x")
-        alone, beside, outcomes = latencies(host, port, args.samples)
-        median_alone, median_beside = statistics.median(alone), statistics.median(beside)
-        print(f"latency of x^T A x alone: median {median_alone * 1000:.1f} ms (least {min(alone) * 1000:.1f})")
-        print(f"beside an order-6 Hessian of a 3-layer network: median {median_beside * 1000:.1f} ms "
-              f"(least {min(beside) * 1000:.1f}), ratio {median_beside / median_alone:.1f}")
-        cut = sum(outcome.get("error", {}).get("type") == "LimitError" for outcome in outcomes)
-        print(f"the slow query was cut off at the time limit of {args.time_limit:g} s in {cut} of {len(outcomes)} runs")
+        for slow_count in (1, 3):     # 3: every computation slot but one busy (serve.MAX_COMPUTATIONS is 4)
+            alone, beside, outcomes = latencies(host, port, args.samples, slow_count)
+            median_alone, median_beside = statistics.median(alone), statistics.median(beside)
+            print(f"latency of x^T A x alone: median {median_alone * 1000:.1f} ms (least {min(alone) * 1000:.1f}); "
+                  f"beside {slow_count} order-6 Hessian{'s' if slow_count > 1 else ''} of a 3-layer network: "
+                  f"median {median_beside * 1000:.1f} ms (least {min(beside) * 1000:.1f}), "
+                  f"ratio {median_beside / median_alone:.1f}")
+            cut = sum(outcome.get("error", {}).get("type") == "LimitError" for outcome in outcomes)
+            print(f"  the slow queries were cut off at the time limit of {args.time_limit:g} s: "
+                  f"{cut} of {len(outcomes)}")
     finally:
         process.terminate()
         process.wait(10)
