@@ -25,6 +25,7 @@ def test_wheel_contains_grammar_and_rules(wheel):
     assert "matcalc/rules/differentials.rules" in names
     assert "matcalc/rules/simplify.rules" in names
     assert "matcalc/py.typed" in names       # PEP 561: type checkers read the package's hints
+    assert {"matcalc/web/index.html", "matcalc/web/katex/katex.min.js"} <= names   # matcalc serve, offline
 
 
 def test_one_version_everywhere(wheel):
