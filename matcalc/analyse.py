@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import expr as E
 from . import ops
@@ -118,13 +119,19 @@ class Dims:
         return [d]
 
 
+class Declared(NamedTuple):
+    """What is known of a name before its use: its kind, and its dimensions if declared."""
+    kind: str
+    dims: tuple | None
+
+
 @dataclass
 class Analysis:
     source: str
     body: E.Expr
     symbols: dict = field(default_factory=dict)      # name -> symbol Expr
     definitions: dict = field(default_factory=dict)  # name -> Expr
-    declared: dict = field(default_factory=dict)     # name -> (kind, declared dims or None)
+    declared: dict = field(default_factory=dict)     # name -> Declared
     program: Program | None = None                   # the syntax the body was built from
     node_shape: object = None                        # Node -> its resolved (rows, cols)
 
@@ -132,7 +139,7 @@ class Analysis:
 def absent_symbol(analysis: Analysis, name: str) -> E.Expr:
     """A variable the expression does not contain, with its declared or conventional kind
     and dimension names the expression does not use."""
-    kind, dims = analysis.declared.get(name, (kind_by_convention(name), None))
+    kind, dims = analysis.declared.get(name, Declared(kind_by_convention(name), None))
     used = {d for s in analysis.symbols.values() for d in s.shape if isinstance(d, str)}
     free = (d for d in dimension_names() if d not in used)
     if kind == "scalar":
@@ -179,16 +186,16 @@ class _Analyser:
             self.kinds[name] = "symmetric"
         for text in declare:
             extra = parse_program(text + "; 0")
-            for name, kind, dims, _ in extra.declarations:
-                self._declare(name, kind, dims)
-        for name, kind, dims, _ in program.declarations:
-            self._declare(name, kind, dims)
+            for declaration in extra.declarations:
+                self._declare(declaration.name, declaration.kind, declaration.dims)
+        for declaration in program.declarations:
+            self._declare(declaration.name, declaration.kind, declaration.dims)
         self.left_of = _left_operand_parents(program)
-        for name, node, offset in program.definitions:
-            if name in RESERVED:
-                raise error_at(MatcalcError, f"{name} is the identity matrix and cannot be redefined",
-                               self.source, offset)
-            self.definitions[name] = node
+        for definition in program.definitions:
+            if definition.name in RESERVED:
+                raise error_at(MatcalcError, f"{definition.name} is the identity matrix and cannot be "
+                                             f"redefined", self.source, definition.offset)
+            self.definitions[definition.name] = definition.node
 
     def kind(self, name: str) -> str:
         return self.kinds.get(name) or self.program.implied_kinds.get(name) or kind_by_convention(name)
@@ -623,7 +630,7 @@ def _sum_terms(node: Node) -> list:
 def _left_operand_parents(program: Program) -> dict:
     """id(node) -> the product whose left operand it is, over the whole program."""
     parents = {}
-    stack = [node for _, node, _ in program.definitions] + [program.body]
+    stack = [definition.node for definition in program.definitions] + [program.body]
     while stack:
         node = stack.pop()
         if node.op == "mul":
@@ -641,16 +648,16 @@ _SYNTAX_ONLY_REFUSALS = {"sub": "cannot subtract {0} and {1}", "elementwise_divi
 
 def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
     analyser = _Analyser(program, scalars, symmetric, declare)
-    for name, node, _ in program.definitions:
-        analyser.infer(node, (name,))
+    for definition in program.definitions:
+        analyser.infer(definition.node, (definition.name,))
     analyser.infer(program.body)
     analyser.refuse_matrix_operands()
     analyser.concrete_sizes_from_entries()
     analyser.var_names = analyser.names_for_vars()
     body = analyser.build(program.body)
-    definitions = {name: analyser.build(node) for name, node, _ in program.definitions}
+    definitions = {definition.name: analyser.build(definition.node) for definition in program.definitions}
     symbols = {name: analyser.symbol(name) for name in analyser.symbol_shapes}
-    declared = {name: (kind, analyser.declared_dims.get(name)) for name, kind in analyser.kinds.items()}
+    declared = {name: Declared(kind, analyser.declared_dims.get(name)) for name, kind in analyser.kinds.items()}
     return Analysis(program.source, body, symbols, definitions, declared, program, analyser.resolved_shape)
 
 

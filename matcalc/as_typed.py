@@ -69,7 +69,7 @@ NUMPY = Backend(
 def typed_value(analysis, env: dict, dims: dict, backend: Backend):
     """The value of what the user typed, as a 2-D array of the backend (scalars 1 x 1)."""
     program = analysis.program
-    definitions = {name: node for name, node, _ in program.definitions}
+    definitions = {definition.name: definition.node for definition in program.definitions}
     reader = _Reader(analysis, env, dims, backend, definitions)
     return reader.value(program.body)
 

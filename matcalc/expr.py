@@ -16,6 +16,7 @@ between different operators (those live in rules/):
 """
 from __future__ import annotations
 
+import weakref
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,7 +35,7 @@ MAX_NUMBER_DIGITS = 1_000
 _MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS / 0.30103) + 1
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Expr:
     op: str
     args: tuple
@@ -102,7 +103,9 @@ class Expr:
         return call_deep(to_text, self)
 
 
-_interned: dict = {}
+# The intern table holds nodes weakly: a node nothing else refers to leaves it, so a
+# long-lived process (matcalc serve, a notebook) does not keep every expression it built.
+_interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def _make(op: str, args: tuple, value, shape: tuple) -> Expr:
@@ -381,7 +384,7 @@ def transpose(a: Expr) -> Expr:
         return a
     if a.op == "T":
         return a.args[0]
-    if a.op in ("I", "diagm") or (a.op == "sym" and a.value[1] == "symmetric"):
+    if a.op in ("I", "diagm") or (a.op == "sym" and a.kind == "symmetric"):
         return a
     if a.op == "ones":
         return ones(a.shape[1], a.shape[0])
@@ -839,7 +842,7 @@ def symbols_in(e: Expr, memo: dict | None = None) -> frozenset:
         found = memo.get(node)
         if found is None:
             if node.op == "sym":
-                found = frozenset((node.value[0],))
+                found = frozenset((node.name,))
             else:
                 found = frozenset().union(*(go(a) for a in node.args)) if node.args else frozenset()
             memo[node] = found

@@ -134,7 +134,7 @@ def _factor_latex(factor, bold: bool) -> str:
     if kind == "delta":
         return r"\delta" + sub
     if payload.op in ("sym", "let"):
-        name = payload.value[0] if payload.op == "sym" else payload.value
+        name = payload.name if payload.op == "sym" else payload.value
         return "{" + name_latex(name, "scalar", False) + "}" + sub
     if not indices and payload.op not in ("add", "mul"):
         return to_latex(payload, bold)
@@ -149,16 +149,16 @@ def index_form(derivative) -> IndexForm:
     dF = simplify(differential(F, variable))
     reader = _Entries(E.differential(variable), _axis_indices(variable, v_indices))
     terms = reader.terms(dF, _axis_indices(F, f_indices))
-    if variable.value[1] == "symmetric":
+    if variable.kind == "symmetric":
         terms = _symmetrised(terms, dF, F, f_indices, variable, v_indices, derivative.symmetric_as)
     terms = _collected([_named_term(t, derivative.analysis) for t in terms], names)
     # the function's own indices first, then each earlier variable's, then the last one's
     own = count_f - sum(variable_axes(v) for v in derivative.variables[:-1])
     per_variable, position = [], own
     for v in derivative.variables[:-1]:
-        per_variable.append((v.value[0], v.value[1], f_indices[position:position + variable_axes(v)]))
+        per_variable.append((v.name, v.kind, f_indices[position:position + variable_axes(v)]))
         position += variable_axes(v)
-    per_variable.append((variable.value[0], variable.value[1], v_indices))
+    per_variable.append((variable.name, variable.kind, v_indices))
     function = derivative.function
     definitions = [node for node in E.postorder(function) if node.op == "let"]
     return IndexForm(function, derivative.order, f_indices[:own], per_variable, terms, definitions)

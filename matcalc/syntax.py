@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
@@ -48,11 +49,26 @@ class Node:
     at: int = 0
 
 
+class Declaration(NamedTuple):
+    """`x: vector[n]`, `scalar a`: a name's kind, with its dimensions where given."""
+    name: str
+    kind: str
+    dims: tuple | None
+    offset: int
+
+
+class Definition(NamedTuple):
+    """A statement `name = expression`."""
+    name: str
+    node: Node
+    offset: int
+
+
 @dataclass
 class Program:
     source: str
-    declarations: list = field(default_factory=list)   # (name, kind, dims, offset)
-    definitions: list = field(default_factory=list)    # (name, Node, offset)
+    declarations: list = field(default_factory=list)   # of Declaration
+    definitions: list = field(default_factory=list)    # of Definition
     body: Node | None = None
     notation: str = "matcalc"                          # or "latex": the notation of `source`
     # Kinds the notation itself says (LaTeX: bold lowercase is a vector, plain lowercase beside
@@ -524,7 +540,7 @@ def program_from(text: str, statements: list, body: Node, transformer, notation:
         for item in statement:
             if item[0] == "declare":
                 _, name, kind, dims, pos = item
-                program.declarations.append((name, kind, dims, pos))
+                program.declarations.append(Declaration(name, kind, dims, pos))
             else:
                 _, name, value, pos = item
                 if name in defined:
@@ -532,7 +548,7 @@ def program_from(text: str, statements: list, body: Node, transformer, notation:
                     raise error_at(MatcalcError, f"{name} is defined twice (first at line {line}, "
                                                  f"column {column})", text, pos)
                 defined[name] = pos
-                program.definitions.append((name, value, pos))
+                program.definitions.append(Definition(name, value, pos))
     program.body = body
     return program
 

@@ -89,9 +89,10 @@ def test_every_form_reads_and_prints_canonically(text, canonical):
 def test_printed_text_parses_back_to_the_same_expression(text, canonical):
     """Equal up to the names given to unknown dimensions, which depend on reading order."""
     program = parse_program(text)
-    declarations = "; ".join(f"{n}: {k}" + (f"[{d[0]}]" if k in ("vector", "symmetric") and d else
-                                            f"[{d[0]},{d[1]}]" if k == "matrix" and d else "")
-                             for n, k, d, _ in program.declarations)
+    declarations = "; ".join(
+        f"{d.name}: {d.kind}" + (f"[{d.dims[0]}]" if d.kind in ("vector", "symmetric") and d.dims else
+                                 f"[{d.dims[0]},{d.dims[1]}]" if d.kind == "matrix" and d.dims else "")
+        for d in program.declarations)
     original = matcalc.parse(text)
     again = matcalc.parse((declarations + "; " if declarations else "") + str(original))
     assert str(again) == str(original)

@@ -50,7 +50,7 @@ def point(seed: int) -> dict:
     for name, s in SYMBOLS.items():
         rows, cols = _size(s.shape[0]), _size(s.shape[1])
         value = rng.uniform(0.3, 1.3, size=(rows, cols))
-        if s.value[1] == "symmetric":
+        if s.kind == "symmetric":
             value = (value + value.T) / 2
         if rows == cols and rows > 1:
             value = value + rows * np.eye(rows)
@@ -384,7 +384,7 @@ def test_index_form_of_networks_states_the_tensor_and_its_definitions_once(expre
     for name, s in d.analysis.symbols.items():
         shape = tuple(3 if isinstance(k, str) else k for k in s.shape)
         values[name] = rng.uniform(0.3, 1.3, size=shape) + (3 * np.eye(3) if shape == (3, 3) else 0)
-        if s.value[1] == "symmetric":
+        if s.kind == "symmetric":
             values[name] = (values[name] + values[name].T) / 2
     np.testing.assert_allclose(index_form_tensor(d, values), d.evaluate(values), rtol=1e-9, atol=1e-12)
     text = str(d.index_form())
