@@ -7,9 +7,9 @@ the server's interpreter lock), then measures:
 2. the latency of that query alone and while 1 or 3 slow queries run (order-6 Hessians of
    a three-layer network, cut off at the server's `--time-limit`), samples alternating
    alone / beside the slow ones, so both see the same machine load; the medians' ratio
-   says how much slow requests slow a fast one down (the engine is pure Python: the
-   server's threads share one interpreter lock, so a few times its few milliseconds is
-   the expected price; the slow ones' seconds would mean that they block it).
+   says how much slow requests slow a fast one down (each computes in a worker process
+   of its own, so the price is the cores' sharing; the slow ones' seconds would mean
+   that they block it).
 
     python benchmarks/serve_load.py [--seconds S] [--samples N] [--time-limit T]
 """
@@ -115,7 +115,7 @@ def main() -> None:
         for clients in (1, 4):
             print(f"{clients} client{'s' if clients > 1 else ''}: {throughput(host, port, clients, args.seconds):.0f} "
                   f"requests/s for x^T A x by x")
-        for slow_count in (1, 3):     # 3: every computation slot but one busy (serve.MAX_COMPUTATIONS is 4)
+        for slow_count in (1, 3):     # 3: every worker but one busy (serve.WORKERS is 4)
             alone, beside, outcomes = latencies(host, port, args.samples, slow_count)
             median_alone, median_beside = statistics.median(alone), statistics.median(beside)
             print(f"latency of x^T A x alone: median {median_alone * 1000:.1f} ms (least {min(alone) * 1000:.1f}); "

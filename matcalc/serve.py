@@ -14,11 +14,11 @@ Contract:
   parser.  A request line, a query or a body past its size limit, an unknown parameter
   and a busy server are refused with a JSON error of the same schema; an internal failure
   is one line, never a traceback.
-- Each request computes in its own thread under the time budget of the command line's
-  --time-limit (a request may ask for less, never more); the engine stops at the budget
-  with a LimitError, and a computation that does not stop by then is answered with that
-  error all the same while its thread finishes in the background.  At most
-  `MAX_COMPUTATIONS` run at once, so a burst of slow requests cannot starve the rest.
+- Each request computes in one of `WORKERS` worker processes under the time budget of
+  the command line's --time-limit (a request may ask for less, never more); the engine
+  stops at the budget with a LimitError, and a worker that has not answered shortly after
+  is killed and replaced, the request answered with that error all the same.  A request
+  that finds every worker busy waits a moment, then is told so.
 - Requests are answered only for a Host header naming the address it listens on
   (the loopback names when it is a loopback one), which defeats DNS rebinding.
 """
@@ -28,7 +28,6 @@ import ipaddress
 import json
 import socket
 import sys
-import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,7 +39,7 @@ from .errors import MatcalcError
 WEB = Path(__file__).resolve().parent / "web"
 MAX_QUERY_BYTES = 16 * 1024      # a long multi-line expression fits; a flood does not
 MAX_BODY_BYTES = 16 * 1024
-MAX_COMPUTATIONS = 4             # the engine is pure Python: more at once only share the same cores
+WORKERS = 4                      # computations at once: more would only share the same cores
 BUSY_WAIT_SECONDS = 2.0          # how long a request waits for a free computation before 503
 GRACE_SECONDS = 2.0              # past the budget, before a computation that did not stop is given up
 SOCKET_TIMEOUT_SECONDS = 30      # an idle or trickling connection is closed after this
@@ -137,39 +136,88 @@ def budget_of(query: dict, time_limit: float) -> float:
     return seconds
 
 
-class Computations:
-    """At most `limit` command lines answered at once, each in a thread of its own, so a
-    request can be answered at its deadline even when the computation has not stopped."""
+class Workers:
+    """`count` worker processes, each answering one command line at a time.
 
-    def __init__(self, limit: int):
-        self.slots = threading.BoundedSemaphore(limit)
+    Processes, not threads: the engine is pure Python, and threads beside slow
+    computations wait for the interpreter lock (benchmarks/serve_load.py: a fast query
+    took 430 ms beside three slow ones in threads); processes share the cores as the
+    system schedules them.  A worker still computing past its request's deadline, or
+    one that died, is killed and replaced, so no computation outlives its budget."""
+
+    def __init__(self, count: int):
+        import multiprocessing
+        import queue
+        self.context = multiprocessing.get_context("spawn")   # no fork of a threaded server
+        self.idle = queue.Queue()
+        self.count = count
+        self.processes = set()       # every worker alive, idle or computing
+        self.closed = False
+        for _ in range(count):
+            self.idle.put(self._start())
+
+    def _start(self) -> tuple:
+        mine, theirs = self.context.Pipe()
+        process = self.context.Process(target=work, args=(theirs,), name="matcalc-worker", daemon=True)
+        process.start()
+        theirs.close()
+        self.processes.add(process)
+        return process, mine
 
     def answer(self, argv: list, seconds: float) -> tuple:
-        """cli.answer(argv) with `seconds` of budget: (status, stdout, stderr)."""
-        from .cli import answer
-        if not self.slots.acquire(timeout=BUSY_WAIT_SECONDS):
-            raise RequestError(f"the server is busy with {MAX_COMPUTATIONS} computations: try again in a moment",
-                               HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError")
-        outcome = []
-
-        def run():
-            try:
-                outcome.append((True, answer(argv)))
-            except BaseException as exc:   # cli.answer's own bug: the handler reports it as one
-                outcome.append((False, exc))
-            finally:
-                self.slots.release()
-        worker = threading.Thread(target=run, name="matcalc-request", daemon=True)
-        worker.start()
+        """cli.answer(argv) in a worker, given `seconds` of budget: (status, stdout, stderr)."""
+        import queue
+        try:
+            worker = self.idle.get(timeout=BUSY_WAIT_SECONDS)
+        except queue.Empty:
+            raise RequestError(f"the server is busy with {self.count} computations: try again in a moment",
+                               HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError") from None
+        process, connection = worker
         # the derivative and --check each have the budget (the command line's contract)
-        worker.join(seconds * (2 if "--check" in argv else 1) + GRACE_SECONDS)
-        if not outcome:
-            raise RequestError(f"gave up after the time limit of {seconds:g} s: the expression is too large to "
-                               f"finish in time", HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError")
-        answered, value = outcome[0]
-        if not answered:
-            raise value
-        return value
+        deadline = seconds * (2 if "--check" in argv else 1) + GRACE_SECONDS
+        try:
+            connection.send(argv)
+            if connection.poll(deadline):
+                outcome = connection.recv()
+                self.idle.put(worker)
+                return outcome
+            problem = RequestError(f"gave up after the time limit of {seconds:g} s: the expression is too large "
+                                   f"to finish in time", HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError")
+        except (EOFError, OSError):   # the worker died under the computation (the system ended it)
+            problem = RequestError("the computation ended its process (out of memory?): try smaller sizes",
+                                   HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError")
+        self._replace(process, connection)
+        raise problem
+
+    def _replace(self, process, connection) -> None:
+        process.kill()
+        process.join()
+        connection.close()
+        self.processes.discard(process)
+        if not self.closed:
+            self.idle.put(self._start())
+
+    def close(self) -> None:
+        """End every worker, computing or not."""
+        self.closed = True
+        for process in list(self.processes):
+            process.kill()
+            process.join()
+        self.processes.clear()
+
+
+def work(connection) -> None:
+    """A worker process: answers each command line it receives until the server goes."""
+    import signal
+    from .cli import answer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the server's to handle: it ends the workers
+    warm_up()
+    while True:
+        try:
+            argv = connection.recv()
+        except (EOFError, OSError):
+            return
+        connection.send(answer(argv))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -261,7 +309,7 @@ class Handler(BaseHTTPRequestHandler):
         seconds = budget_of(query, self.server.time_limit)
         if "time_limit" not in query:
             argv.insert(1, f"--time-limit={seconds:g}")
-        status, out, err = self.server.computations.answer(argv, seconds)
+        status, out, err = self.server.workers.answer(argv, seconds)
         if "format" not in query or query["format"] == ["json"]:
             return HTTP_STATUS.get(status, HTTPStatus.BAD_REQUEST), "application/json", out
         return HTTP_STATUS.get(status, HTTPStatus.BAD_REQUEST), "text/plain", out + err
@@ -287,17 +335,23 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, time_limit: float, log: bool):
+    def __init__(self, host: str, port: int, time_limit: float, log: bool, workers: int):
         self.time_limit = time_limit
         self.log = log
-        self.computations = Computations(MAX_COMPUTATIONS)
         self.assets = {"/static/" + path.relative_to(WEB).as_posix(): path
                        for path in WEB.rglob("*") if path.is_file() and path.name != "index.html"}
         if ":" in host:
             self.address_family = socket.AF_INET6
+        self.workers = None          # started once the address is bound (a refused one closes at once)
         super().__init__((host, port), Handler)
+        self.workers = Workers(workers)
         # a page reached by another machine is reached by any name: only loopback is guarded
         self.host_names = (host.lower(), *LOOPBACK_NAMES) if is_loopback(host) else None
+
+    def server_close(self):
+        super().server_close()
+        if self.workers is not None:
+            self.workers.close()
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]   # a connection reset, mostly: one line, never a traceback
@@ -317,24 +371,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def make_server(host: str = "127.0.0.1", port: int = 0, time_limit: float = 10.0, log: bool = False) -> Server:
-    """A server listening on host:port (0: a free port), not yet serving; its `url` says where."""
+def make_server(host: str = "127.0.0.1", port: int = 0, time_limit: float = 10.0, log: bool = False,
+                workers: int = WORKERS) -> Server:
+    """A server listening on host:port (0: a free port), its workers started, not yet serving;
+    its `url` says where, and `server_close()` ends the workers."""
     if not time_limit > 0:
         raise MatcalcError(f"--time-limit is a positive number of seconds, not {time_limit:g}")
     try:
-        server = Server(host, port, time_limit, log)
+        return Server(host, port, time_limit, log, workers)
     except OSError as exc:
         raise MatcalcError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    warm_up()
-    return server
 
 
 def warm_up() -> None:
-    """Import the engine, its code generation and its check once, before any request: the
-    first requests would otherwise import them in several threads at once, and a module
-    imported half-way in one thread fails in another."""
+    """Import the engine and its code generation in a worker before its first request, so
+    that the first query answers as fast as the others (SymPy waits for the first check)."""
     from .cli import answer
-    answer(["diff", "--format=numpy", "--check", "--", "x^T x", "x"])
+    answer(["diff", "--format=numpy", "--", "x^T x", "x"])
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, time_limit: float = 10.0) -> int:

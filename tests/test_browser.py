@@ -39,7 +39,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
 
 @pytest.fixture(scope="module")
 def page_server():
-    server = serve.make_server("127.0.0.1", 0, time_limit=10.0)
+    server = serve.make_server("127.0.0.1", 0, time_limit=10.0, workers=2)
     thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
     thread.start()
     yield server

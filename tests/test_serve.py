@@ -22,27 +22,38 @@ GALLERY = json.loads((Path(serve.WEB) / "gallery.json").read_text(encoding="utf-
 SLOW_EXPRESSION = "H1 = tanh(W1 x); H2 = tanh(W2 H1); H3 = tanh(W3 H2); 1/2 ||W4 H3 - y||^2"
 
 
+def start(**settings):
+    server = serve.make_server("127.0.0.1", 0, **settings)
+    thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
+    thread.start()
+    return server, thread
+
+
+def stop(server, thread):
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One server for the module: its worker processes take a second to start."""
+    server, thread = start(time_limit=10.0, workers=2)
+    yield server
+    stop(server, thread)
+
+
 @pytest.fixture
 def start_server():
-    """A function starting a server on a free port; every server started is shut down after the test."""
+    """A function starting a server of the test's own; every one started is stopped after the test."""
     running = []
 
-    def start(time_limit=10.0):
-        server = serve.make_server("127.0.0.1", 0, time_limit=time_limit)
-        thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
-        thread.start()
-        running.append((server, thread))
-        return server
-    yield start
+    def start_one(**settings):
+        running.append(start(**settings))
+        return running[-1][0]
+    yield start_one
     for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@pytest.fixture
-def server(start_server):
-    return start_server()
+        stop(server, thread)
 
 
 def request(server, method, target, body=None, headers=None):
@@ -189,12 +200,11 @@ def test_queries_and_bodies_past_the_limit_are_refused_unread(server):
     assert status == 405
 
 
-def test_a_slow_query_is_cut_off_while_a_fast_one_is_answered(start_server):
-    server = start_server(time_limit=1.0)
+def test_a_slow_query_is_cut_off_while_a_fast_one_is_answered(server):
     slow = {}
 
     def ask_slow():
-        slow["answer"] = get(server, "/api/diff", expr=SLOW_EXPRESSION, wrt="x", order=6)
+        slow["answer"] = get(server, "/api/diff", expr=SLOW_EXPRESSION, wrt="x", order=6, time_limit=1)
     worker = threading.Thread(target=ask_slow)
     worker.start()
     time.sleep(0.3)            # the slow one is computing
@@ -218,10 +228,9 @@ def test_a_request_may_ask_for_less_time_than_the_server_gives(server):
 
 def test_a_busy_server_says_so(start_server, monkeypatch):
     monkeypatch.setattr(serve, "BUSY_WAIT_SECONDS", 0.2)
-    server = start_server(time_limit=1.0)
-    server.computations = serve.Computations(1)
+    server = start_server(workers=1)
     worker = threading.Thread(target=get, args=(server, "/api/diff"),
-                              kwargs=dict(expr=SLOW_EXPRESSION, wrt="x", order=6))
+                              kwargs=dict(expr=SLOW_EXPRESSION, wrt="x", order=6, time_limit=1))
     worker.start()
     time.sleep(0.3)
     status, _, body = get(server, "/api/diff", expr="x^T x", wrt="x")
@@ -229,10 +238,35 @@ def test_a_busy_server_says_so(start_server, monkeypatch):
     assert status == 503 and "busy" in json.loads(body)["error"]["message"]
 
 
+def test_a_worker_past_its_deadline_is_killed_and_replaced(start_server, monkeypatch):
+    monkeypatch.setattr(serve, "GRACE_SECONDS", -0.5)     # the deadline comes before the engine stops
+    server = start_server(workers=1)
+    first, _ = server.workers.idle.queue[0]
+    status, _, body = get(server, "/api/diff", expr=SLOW_EXPRESSION, wrt="x", order=6, time_limit=1)
+    assert status == 503 and "gave up after the time limit of 1 s" in json.loads(body)["error"]["message"]
+    assert not first.is_alive() and first.exitcode == -9
+    status, _, body = get(server, "/api/diff", expr="x^T A x", wrt="x")
+    assert (status, json.loads(body)["result"]) == (200, "(A + A^T) x")
+    assert server.workers.idle.queue[0][0].pid != first.pid
+
+
+def test_closing_the_server_ends_every_worker_even_a_computing_one():
+    server, thread = start(workers=2)
+    processes = [process for process, _ in server.workers.idle.queue]
+    asking = threading.Thread(target=lambda: get(server, "/api/diff", expr=SLOW_EXPRESSION, wrt="x", order=6,
+                                                 time_limit=5))
+    asking.start()
+    time.sleep(0.5)
+    assert len(server.workers.idle.queue) == 1    # one computing
+    stop(server, thread)
+    assert not any(process.is_alive() for process in processes)
+    asking.join(10)
+
+
 def test_an_internal_error_is_one_line_never_a_traceback(server, monkeypatch):
-    def broken(argv):
+    def broken(query):
         raise KeyError("a bug")
-    monkeypatch.setattr(cli, "answer", broken)
+    monkeypatch.setattr(serve, "command_line", broken)
     status, _, body = get(server, "/api/diff", expr="x^T x", wrt="x")
     error = json.loads(body)["error"]
     assert (status, error["type"]) == (500, "InternalError")
