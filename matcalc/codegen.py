@@ -1,167 +1,372 @@
-"""Emit code: a derivative as a standalone NumPy function, or as SymPy matrix expressions.
+"""Generated code: a derivative, or a function's value, gradient and Hessian, as Python source.
 
-Contract: `numpy_code(d)` returns Python source defining `derivative(<symbols>)`, which
-computes what `d.evaluate` computes (a float for a scalar, a 2-D array, or the tensor in
-the layout's axis order) with NumPy alone.
-`sympy_code(d)` returns Python source that builds the result as a SymPy matrix
-expression with symbolic sizes and binds it to `derivative`.  `matcalc diff --format
-numpy|sympy` prints them; matcalc itself never executes them.  One walker serves both
-dialects: an operator's code is a template per dialect.
+Contract:
+  `numpy_code(d, sizes=None, dialect="numpy")` returns source defining
+  `derivative(<symbols>)`, which computes what `d.evaluate` computes (a float for a
+  scalar, a 2-D array, or the tensor in the layout's axis order, contiguous) with NumPy,
+  JAX (jax.numpy, jit-able) or PyTorch alone.
+  `module_code(results, value=..., ...)` returns a module whose function
+  `evaluate(<symbols>)` returns the function's value and the derivatives asked for
+  (gradient, Hessian) as a tuple, computed together so that they share their
+  subexpressions; the inputs' shapes are checked (a ValueError naming the argument
+  and the sizes); on request it has a finite-difference `self_test()` and the SciPy
+  optimiser forms `fun` (value and gradient) and `hess`.
+  `sympy_code(d)` returns source that builds the result as SymPy matrix expressions
+  (codegen_sympy.py).
+matcalc itself never executes any of it.
 
-Names: every identifier the code binds (arguments, intermediates, dimensions) is
-distinct from the others and from Python's keywords and builtins, the modules and the
-helpers the code uses: a symbol `lambda` is the argument `lambda_`, a dimension named
-like a symbol (`n x^T x` with scalar n, x of length n) is `n_size`.  A size no argument
-has (tr(I), with I of its own size) is a keyword-only argument, as evaluate asks for it.
-step(0) is 0 in both dialects, as in d.evaluate.
+How the code is chosen (cheapest for the sizes at hand, codegen_plan.py) is separate
+from how it is spelled (codegen_dialects.py); operators' templates come from the
+operator table (ops.py).
+
+Names: every identifier the code binds (arguments, intermediates, temporaries,
+dimensions) is distinct from the others and from Python's keywords and builtins, the
+modules and the helpers the code uses: a symbol `lambda` is the argument `lambda_`, a
+dimension named like a symbol (`n x^T x` with scalar n, x of length n) is `n_size`; the
+docstring says which argument is which symbol.  A size no argument has (tr(I), with I of
+its own size) is a keyword-only argument, as evaluate asks for it.
 """
 from __future__ import annotations
 
 import builtins
 import keyword
-import re
 import unicodedata
-from fractions import Fraction
 
 from . import expr as E
+from .codegen_dialects import DIAGONAL_EMBED, DIALECTS
+from .codegen_plan import Program
+from .errors import MatcalcError
 from .layout import layout_order
-from .errors import NotDifferentiableError
+from .ops import OPERATORS
 
-# op -> (NumPy template, SymPy template); {0}, {1} are the operands' code
-_TEMPLATES = {
-    "T": ("{0}.T", "{0}.T"),
-    "inv": ("np.linalg.inv({0})", "{0}.I"),
-    "mpow": ("np.linalg.matrix_power({0}, {1})", "{0}**{1}"),
-    "tr": ("np.trace({0})", "sp.Trace({0})"),
-    "det": ("np.linalg.det({0})", "sp.Determinant({0})"),
-    "logdet": ("np.linalg.slogdet({0})[1]", "sp.log(sp.Determinant({0}))"),
-    "diagm": ("np.diagflat({0})", "sp.DiagMatrix({0})"),
-    "diagv": ("np.diag({0}).reshape(-1, 1)", "sp.DiagonalOf({0})"),
-    "softmax": ("softmax({0})", "softmax({0})"),
-    "logsumexp": ("logsumexp({0})", "logsumexp({0})"),
-    "vec": ('{0}.reshape(-1, 1, order="F")', None),
-}
-_FUNCTIONS = {   # elementwise: (NumPy, SymPy of one scalar z)
-    "exp": ("np.exp({0})", "sp.exp(z)"), "log": ("np.log({0})", "sp.log(z)"),
-    "sin": ("np.sin({0})", "sp.sin(z)"), "cos": ("np.cos({0})", "sp.cos(z)"),
-    "tanh": ("np.tanh({0})", "sp.tanh(z)"), "sqrt": ("np.sqrt({0})", "sp.sqrt(z)"),
-    "abs": ("np.abs({0})", "sp.Abs(z)"), "sign": ("np.sign({0})", "sp.sign(z)"),
-    "sigmoid": ("1 / (1 + np.exp(-{0}))", "1 / (1 + sp.exp(-z))"),
-    "relu": ("np.maximum({0}, 0)", "sp.Max(0, z)"),
-    "softplus": ("np.logaddexp(0, {0})", "sp.log(1 + sp.exp(z))"),
-    "step": ("np.heaviside({0}, 0)", "sp.Heaviside(z, 0)"),   # step(0) = 0, as d.evaluate
-}
-_HELPERS = {
-    "softmax": ("def softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / np.sum(e)\n",
-                "def softmax(z):\n    e = z.applyfunc(sp.exp)\n"
-                "    return e / (sp.OneMatrix(1, e.shape[0]) * e)[0, 0]\n"),
-    "logsumexp": ("def logsumexp(z):\n    top = np.max(z)\n    return top + np.log(np.sum(np.exp(z - top)))\n",
-                  "def logsumexp(z):\n    return sp.log((sp.OneMatrix(1, z.shape[0]) * z.applyfunc(sp.exp))[0, 0])\n"),
-    "comm": ("def commutation(rows, cols):\n    \"\"\"K with K vec(M) = vec(M^T) for rows x cols M.\"\"\"\n"
-             "    places = np.arange(rows * cols).reshape(rows, cols, order=\"F\")\n"
-             "    return np.eye(rows * cols)[places.T.reshape(-1, order=\"F\")]\n", None),
-}
+FINITE_DIFFERENCE_STEP = 1e-6
 
 
-# a name, attribute or number, optionally called and indexed: x, X.T, np.exp(...), x[0, 0]
-_NAME = re.compile(r"[A-Za-z_0-9][\w.]*")
-
-
-def _is_atom(text: str) -> bool:
-    """A name or number, then at most one call's parentheses, then indices, and nothing
-    else: `f(a)[0, 1]` is one operand, `f(a)[0, 1] + g(b)[1, 0]` is not."""
-    name = _NAME.match(text)
-    if name is None:
-        return False
-    at = name.end()
-    if at < len(text) and text[at] == "(":
-        at = _closing(text, at)
-    while at is not None and at < len(text) and text[at] == "[":
-        at = _closing(text, at)
-    return at == len(text)
-
-
-def _closing(text: str, opening: int):
-    """The position after the bracket that closes the one at `opening`, or None."""
-    depth = 0
-    for i in range(opening, len(text)):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(text[i], 0)
-        if depth == 0:
-            return i + 1
-    return None
-
-
-def numpy_code(derivative) -> str:
-    expression = derivative.vec().expr if derivative.is_tensor else derivative.expr
-    writer = _Writer("numpy", _Namespace(derivative, expression))
-    if derivative.is_tensor:
-        body = writer.code(expression)
-        sizes = [writer.dim(d) for d in derivative.f_axes + derivative.v_axes]
-        order = layout_order(len(derivative.f_axes), len(derivative.v_axes), derivative.layout)
-        result = (f"({body}).reshape(({', '.join(sizes)},), order=\"F\")"
-                  f".transpose({', '.join(str(k) for k in order)},)")
-    else:
-        body = writer.code(expression)
-        result = f"float(np.asarray({body}).reshape(-1)[0])" if expression.is_scalar else body
-    symbols = list(derivative.analysis.symbols.values())
-    names = [writer.name(s.value[0]) for s in symbols]
-    lines = ["import numpy as np", ""]
-    lines += [writer.helpers[h] for h in sorted(writer.helpers)]
-    # a size no argument has (tr(I) with I of its own size) is asked for by name
-    free = [writer.dim(d) for d in sorted(writer.names.dims)
-            if not any(d in s.shape for s in symbols if s.value[1] != "scalar")]
-    lines.append(f"def derivative({', '.join(names + (['*'] + free if free else []))}):")
-    lines.append(f'    """{_title(derivative)}; vectors as (n,) or (n, 1), scalars as numbers'
-                 + (f"; the sizes {', '.join(free)} by name" if free else "") + '."""')
-    for s, name in zip(symbols, names):
-        if s.value[1] == "vector":
-            lines.append(f"    {name} = np.asarray({name}, dtype=float).reshape(-1, 1)")
-        elif s.value[1] != "scalar":
-            lines.append(f"    {name} = np.asarray({name}, dtype=float)")
-    bound = set()
-    for s, name in zip(symbols, names):
-        for axis, d in enumerate(s.shape):
-            if isinstance(d, str) and "*" not in d and d not in bound and s.value[1] != "scalar":
-                lines.append(f"    {writer.dim(d)} = {name}.shape[{axis}]")
-                bound.add(d)
-    lines += [f"    {name} = {code}" for name, code in writer.assignments]
-    lines.append(f"    return {result}")
+def numpy_code(derivative, sizes: dict | None = None, dialect: str = "numpy") -> str:
+    """Source defining `derivative(<symbols>)`, which computes d.evaluate's value."""
+    writer = _Function(dialect, sizes, [derivative.analysis.symbols[s] for s in derivative.analysis.symbols],
+                       check_shapes=False)
+    result = writer.result(derivative)
+    lines = writer.header() + writer.signature("derivative", _title(derivative), ["the derivative"])
+    lines += writer.body([result])
     return "\n".join(lines) + "\n"
 
 
-def sympy_code(derivative) -> str:
-    if derivative.is_tensor:
-        raise NotDifferentiableError("SymPy code is given for results with at most two axes; "
-                                     "for a tensor use --format numpy or the vec form")
-    writer = _Writer("sympy", _Namespace(derivative, derivative.expr))
-    body = writer.code(derivative.expr)
-    symbols = list(derivative.analysis.symbols.values())
-    dims = sorted(writer.names.dims)
-    lines = ["import sympy as sp", ""]
-    lines += [writer.helpers[h] for h in sorted(writer.helpers)]
-    if dims:
-        lines.append(", ".join(writer.dim(d) for d in dims) + " = sp.symbols(" + repr(" ".join(dims))
-                     + ", integer=True, positive=True)")
-    for s in symbols:
-        name, kind = s.value
-        if kind == "scalar":
-            lines.append(f"{writer.name(name)} = sp.Symbol({name!r})")
-        else:
-            lines.append(f"{writer.name(name)} = sp.MatrixSymbol({name!r}, {writer.dim(s.shape[0])}, "
-                         f"{writer.dim(s.shape[1])})")
-    lines += [f"{name} = {code}" for name, code in writer.assignments]
-    lines.append(f"derivative = {body}   # {_title(derivative)}")
+def module_code(results: list, value: bool = True, dialect: str = "numpy", sizes: dict | None = None,
+                self_test: bool = False, scipy: bool = False) -> str:
+    """A module computing the value of the function the results differentiate (if `value`)
+    and the results themselves, in one function `evaluate` sharing their subexpressions.
+
+    results: Derivatives of one function by one variable (a gradient, a Hessian), in
+    order.  scipy adds `fun(theta, *others)` returning (value, gradient) and
+    `hess(theta, *others)`, the forms scipy.optimize.minimize takes (jac=True, hess=hess)."""
+    if not results and not value:
+        raise MatcalcError("ask for at least one of the value, the gradient and the Hessian")
+    if not results:
+        raise MatcalcError("the module needs the variable: give a derivative")
+    first = results[0]
+    symbols = list(first.analysis.symbols.values())
+    writer = _Function(dialect, sizes, symbols, check_shapes=True)
+    roots, returned = [], []
+    if value:
+        roots.append(writer.value(first.function))
+        returned.append("the value")
+    for d in results:
+        roots.append(writer.result(d))
+        returned.append({1: "the gradient", 2: "the Hessian"}.get(d.order, f"derivative {d.order}")
+                        + f" ({d.layout} layout, {' x '.join(str(s) for s in d.shape) or 'scalar'})")
+    lines = writer.header()
+    lines += writer.signature("evaluate", f"{first.function}, by {first.variable.name}", returned)
+    lines += writer.body(roots)
+    arguments = writer.arguments()
+    call = ", ".join(arguments)
+    if scipy:
+        lines += _scipy_forms(writer, first, value, results, call)
+    if self_test:
+        lines += _self_test(writer, first, value, results, call)
     return "\n".join(lines) + "\n"
 
 
 def _title(derivative) -> str:
-    by = ", ".join(v.value[0] for v in derivative.variables)
+    by = ", ".join(v.name for v in derivative.variables)
     shape = " x ".join(str(d) for d in derivative.shape)
     return f"d({derivative.function})/d({by}), {derivative.layout} layout, {shape}"
 
 
-# identifiers the generated module defines or imports (the helpers' locals cannot clash)
-_OWN = {"np", "sp", "derivative", "softmax", "logsumexp", "commutation"}
+class _Function:
+    """One generated function: its namespace, its argument handling and its statements."""
+
+    def __init__(self, dialect: str, sizes: dict | None, symbols: list, check_shapes: bool):
+        if dialect not in DIALECTS:
+            raise MatcalcError(f"unknown code dialect {dialect!r}: choose {', '.join(DIALECTS)}")
+        self.dialect = DIALECTS[dialect]
+        self.symbols = symbols
+        self.names = Namespace(symbols)
+        self.program = Program(self.dialect, self.names, sizes)
+        self.check_shapes = check_shapes
+        self.pending: list = []     # (kind, expression, extra) roots, compiled together in body()
+
+    # ------------------------------------------------------------ roots
+    def value(self, function: E.Expr):
+        self.pending.append(("value", function, None))
+        return len(self.pending) - 1
+
+    def result(self, d):
+        if d.is_tensor:
+            order = layout_order(len(d.f_axes), len(d.v_axes), d.layout)
+            self.pending.append(("tensor", d.vec_expression(), (d.f_axes, d.v_axes, order)))
+        else:
+            self.pending.append(("value", d.expr, None))
+        return len(self.pending) - 1
+
+    # ------------------------------------------------------------ text
+    def header(self) -> list:
+        self._compile()
+        helpers = [self.program.helpers[h] for h in sorted(self.program.helpers)]
+        return list(self.dialect.imports) + [""] + helpers
+
+    def arguments(self) -> list:
+        return [self.names.user(s.name) for s in self.symbols]
+
+    def signature(self, name: str, title: str, returned: list) -> list:
+        self._compile()
+        free = self.free_sizes()
+        arguments = self.arguments() + (["*"] + free if free else [])
+        self.function_name = name
+        doc = [f'    """{title}.', "",
+               "    Returns " + (returned[0] if len(returned) == 1 else "(" + ", ".join(returned) + ")") + ".",
+               "    Arguments (vectors as (n,) or (n, 1) arrays, scalars as numbers):"]
+        for s in self.symbols:
+            python = self.names.user(s.name)
+            alias = "" if python == s.name else f" (the symbol {s.name})"
+            doc.append(f"      {python}{alias}: {s.kind}{_shape_words(s, self.names)}")
+        for size in free:
+            doc.append(f"      {size}: a size no argument has, by name")
+        doc.append('    """')
+        return [f"def {name}({', '.join(arguments)}):"] + doc
+
+    def free_sizes(self) -> list:
+        bound = {d for s in self.symbols if s.kind != "scalar" for d in s.shape if isinstance(d, str)}
+        return [self.names.dim_code(d) for d in sorted(self.names.dims) if d not in bound and "*" not in d]
+
+    def body(self, roots: list) -> list:
+        self._compile()
+        lines = []
+        d = self.dialect
+        for s in self.symbols:
+            name = self.names.user(s.name)
+            if s.kind != "scalar":
+                if self.check_shapes and s.kind == "vector":
+                    lines.append(f"    if {d.ndim_of(name)} not in (1, 2) or ({d.ndim_of(name)} == 2 and "
+                                 f"{name}.shape[1] != 1):")
+                    lines.append(f"        raise ValueError(f\"{name} must be a vector (n,) or (n, 1), "
+                                 f"not {{getattr({name}, 'shape', ())}}\")")
+                lines.append(f"    {name} = {d.as_array(name, s.kind == 'vector')}")
+        lines += self._bind_sizes()
+        lines += [f"    {line}" for line in self.program.lines]
+        results = [self.codes[i] for i in roots]
+        lines.append(f"    return {', '.join(results)}")
+        return lines
+
+    def _compile(self) -> None:
+        if hasattr(self, "codes"):
+            return
+        kinds = [(kind, expression, extra) for kind, expression, extra in self.pending]
+        self.names.collect([expression for _, expression, _ in kinds])
+        chosen = self.program.prepare([expression for _, expression, _ in kinds])
+        self.codes = []
+        d = self.dialect
+        for (kind, expression, extra), form in zip(kinds, chosen):
+            if kind == "tensor":
+                code = self.program.tensor(form, *extra)
+            else:
+                code = self.program.code(form)
+                if form.is_scalar:
+                    code = d.scalar_result(code)
+            self.codes.append(code)
+        if self.dialect.name in DIAGONAL_EMBED and any("_diagonal_embed(" in line for line in self.program.lines):
+            self.program.helpers["_diagonal_embed"] = DIAGONAL_EMBED[self.dialect.name]
+
+    def _bind_sizes(self) -> list:
+        """Each dimension from the first argument that has it; with check_shapes, every
+        other argument's size is checked against it."""
+        lines, bound = [], {}
+        for s in self.symbols:
+            if s.kind == "scalar":
+                continue
+            name = self.names.user(s.name)
+            axes = s.shape[:1] if s.kind == "vector" else s.shape
+            if self.check_shapes and s.kind != "vector":
+                lines.append(f"    if {name}.ndim != 2:")
+                lines.append(f"        raise ValueError(f\"{name} must be a matrix, not of shape {{{name}.shape}}\")")
+            for axis, dim in enumerate(axes):
+                if not isinstance(dim, str) or "*" in dim:
+                    if self.check_shapes and isinstance(dim, int):
+                        lines.append(f"    if {name}.shape[{axis}] != {dim}:")
+                        lines.append(f"        raise ValueError(f\"{name} must have {dim} "
+                                     f"{'rows' if axis == 0 else 'columns'}, not {{{name}.shape[{axis}]}}\")")
+                    continue
+                code = self.names.dim_code(dim)
+                if dim not in bound:
+                    lines.append(f"    {code} = {name}.shape[{axis}]")
+                    bound[dim] = name
+                elif self.check_shapes:
+                    lines.append(f"    if {name}.shape[{axis}] != {code}:")
+                    lines.append(f"        raise ValueError(f\"{name} must have {code} = {{{code}}} "
+                                 f"{'rows' if axis == 0 else 'columns'} (as {bound[dim]}), "
+                                 f"not {{{name}.shape[{axis}]}}\")")
+        return lines
+
+
+def _shape_words(symbol, names) -> str:
+    if symbol.kind == "scalar":
+        return ""
+    if symbol.kind == "vector":
+        return f"[{symbol.shape[0]}]"
+    return f"[{symbol.shape[0]}, {symbol.shape[1]}]"
+
+
+def _scipy_forms(writer, first, value: bool, results: list, call: str) -> list:
+    variable = writer.names.user(first.variable.name)
+    orders = [d.order for d in results]
+    if not value or 1 not in orders:
+        raise MatcalcError("the SciPy forms need the value and the gradient")
+    at = 1
+    lines = ["", "", f"def fun({call}):",
+             f'    """(value, gradient) for scipy.optimize.minimize(fun, {variable}0, jac=True, ...)."""',
+             f"    out = evaluate({call})",
+             f"    return out[0], out[{at + orders.index(1)}]"]
+    if 2 in orders:
+        lines += ["", "", f"def hess({call}):",
+                  '    """The Hessian, for scipy.optimize.minimize(..., hess=hess)."""',
+                  f"    return evaluate({call})[{at + orders.index(2)}]"]
+    return lines
+
+
+def _self_test(writer, first, value: bool, results: list, call: str) -> list:
+    """A central finite-difference check of each derivative against the result before it
+    (the gradient against the value, the Hessian against the gradient), at random data
+    where every dimension is `size`."""
+    names = writer.names
+    var = names.user(first.variable.name)
+    lines = ["", "", "def self_test(seed=0, size=4):",
+             '    """Check the derivatives by central finite differences at random data (every',
+             '    dimension `size`); raises AssertionError where one disagrees, returns True."""',
+             "    import numpy",
+             "    rng = numpy.random.default_rng(seed)"]
+    for s in writer.symbols:
+        name = names.user(s.name)
+        if s.kind == "scalar":
+            lines.append(f"    {name} = float(rng.uniform(0.5, 1.5))")
+            continue
+        dims = s.shape[:1] if s.kind == "vector" else s.shape
+        shape = ", ".join(_size_word(d) for d in dims)
+        lines.append(f"    {name} = rng.normal(size=({shape},))")
+        if s.kind == "symmetric":
+            lines.append(f"    {name} = {name} + {name}.T + 2 * size * numpy.eye(size)")
+    keywords = "".join(f", {f}=size" for f in writer.free_sizes())
+    moved = ", ".join("point" if a == var else a for a in writer.arguments())
+    lines += [f"    out = evaluate({call}{keywords})",
+              "    out = out if isinstance(out, tuple) else (out,)",
+              f"    direction = rng.normal(size=numpy.shape({var}))",
+              "",
+              "    def mixed(array, dims, inverse):",
+              "        return numpy.transpose(numpy.asarray(array, dtype=float).reshape(dims), inverse)",
+              "",
+              "    def at(point, k):",
+              f"        result = evaluate({moved}{keywords})",
+              "        return (result if isinstance(result, tuple) else (result,))[k]",
+              "",
+              f"    step = {FINITE_DIFFERENCE_STEP}"]
+    slots = (["value"] if value else []) + [d.order for d in results]
+    forms = {"value": ((), ())}
+    for d in results:
+        order = layout_order(len(d.f_axes), len(d.v_axes), d.layout)
+        dims = tuple(_size_word((d.f_axes + d.v_axes)[k]) for k in order)
+        forms[d.order] = (dims, tuple(order.index(k) for k in range(len(order))))
+    for d in results:
+        before = "value" if d.order == 1 else d.order - 1
+        if before not in slots:
+            continue
+        b, p = slots.index(before), slots.index(d.order)
+        b_dims, b_inverse = forms[before]
+        p_dims, p_inverse = forms[d.order]
+        v_dims = ", ".join(_size_word(x) for x in d.v_axes)
+        what = {1: "gradient", 2: "Hessian"}.get(d.order, f"derivative {d.order}")
+        lines += [f"    change = (at({var} + step * direction, {b}) - at({var} - step * direction, {b})) / (2 * step)",
+                  f"    change = mixed(change, ({''.join(x + ', ' for x in b_dims)}), {b_inverse})",
+                  f"    predicted = numpy.tensordot(mixed(out[{p}], ({''.join(x + ', ' for x in p_dims)}), "
+                  f"{p_inverse}), numpy.reshape(direction, ({v_dims}{',' if v_dims else ''})), "
+                  f"axes={len(d.v_axes)})",
+                  f"    assert numpy.allclose(change, predicted, rtol=1e-4, atol=1e-6), "
+                  f"('the {what} disagrees with finite differences', change, predicted)"]
+    lines.append("    return True")
+    return lines
+
+
+def _size_word(d) -> str:
+    return str(d) if isinstance(d, int) else "size"
+
+
+class Namespace:
+    """One Python identifier per user name, per dimension and per temporary, none equal to
+    another or to a keyword, a builtin or a name the code uses for itself."""
+
+    # identifiers generated modules define or import (the helpers' locals cannot clash)
+    OWN = {"np", "sp", "jnp", "jax", "torch", "numpy", "derivative", "evaluate", "fun", "hess", "self_test",
+           "commutation", "_diagonal_embed"} | {op.name for op in OPERATORS.values() if op.code_helper}
+
+    def __init__(self, symbols: list):
+        self.taken = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | self.OWN
+        self.users: dict = {}
+        self.dims: dict = {}
+        for s in symbols:
+            self._user(s.name)
+        self._dims_of(symbols)
+
+    def collect(self, expressions: list) -> None:
+        for e in expressions:
+            for node in E.postorder(e):
+                if node.op == "let":
+                    self._user(node.value)
+        for e in expressions:
+            self._dims_of(E.postorder(e))
+
+    def _dims_of(self, nodes) -> None:
+        found = set()
+        for node in nodes:
+            sizes = list(node.shape) + ([node.value] if node.op == "dim" else []) + \
+                (list(node.value) if node.op == "comm" else [])
+            found |= {f for d in sizes if isinstance(d, str) for f in d.split("*") if not f.isdigit()}
+        for d in sorted(found - set(self.dims)):
+            self.dims[d] = self._fresh(_python_name(d), "_size")
+
+    def _user(self, name: str) -> None:
+        if name not in self.users:
+            self.users[name] = self._fresh(_python_name(name), "_")
+
+    def user(self, name: str) -> str:
+        return self.users[name]
+
+    def dim_code(self, d) -> str:
+        """A dimension in code: a number, a name, or a product of them."""
+        if isinstance(d, int):
+            return str(d)
+        return "*".join(p if p.isdigit() else self.dims[p] for p in d.split("*"))
+
+    def temporary(self, hint: str) -> str:
+        k = 1
+        while f"{hint}{k}" in self.taken:
+            k += 1
+        name = f"{hint}{k}"
+        self.taken.add(name)
+        return name
+
+    def _fresh(self, name: str, suffix: str) -> str:
+        while name in self.taken:
+            name += suffix
+        self.taken.add(name)
+        return name
 
 
 def _python_name(name: str) -> str:
@@ -171,171 +376,6 @@ def _python_name(name: str) -> str:
     return "".join(c if c.isascii() else f"_{ord(c):x}" for c in unicodedata.normalize("NFC", name))
 
 
-class _Namespace:
-    """One Python identifier per user name and per dimension, none equal to another or to a
-    keyword, a builtin or a name the code uses for itself."""
-
-    def __init__(self, derivative, expression):
-        taken = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | _OWN
-        users = [s.value[0] for s in derivative.analysis.symbols.values()]
-        users += [n.value for n in E.postorder(expression) if n.op == "let"]
-        self.users: dict = {}
-        for name in users:
-            if name not in self.users:
-                self.users[name] = self._fresh(_python_name(name), taken, "_")
-        dims = {f for s in derivative.analysis.symbols.values() for d in s.shape if isinstance(d, str)
-                for f in d.split("*") if not f.isdigit()}
-        for node in E.postorder(expression):
-            sizes = list(node.shape) + ([node.value] if node.op == "dim" else []) + \
-                (list(node.value) if node.op == "comm" else [])
-            dims |= {f for d in sizes if isinstance(d, str) for f in d.split("*") if not f.isdigit()}
-        self.dims: dict = {}
-        for d in sorted(dims):
-            self.dims[d] = self._fresh(_python_name(d), taken, "_size")
-
-    @staticmethod
-    def _fresh(name: str, taken: set, suffix: str) -> str:
-        while name in taken:
-            name += suffix
-        taken.add(name)
-        return name
-
-
-class _Writer:
-    """Code for one expression, shared subexpressions (intermediates) assigned once."""
-
-    def __init__(self, dialect: str, names: _Namespace):
-        self.dialect = dialect
-        self.numpy = dialect == "numpy"
-        self.names = names
-        self.assignments: list = []
-        self.helpers: dict = {}
-        self.memo: dict = {}
-
-    def name(self, name: str) -> str:
-        return self.names.users[name]
-
-    def dim(self, d) -> str:
-        """A dimension in code: a number, a name, or a product of them."""
-        if isinstance(d, int):
-            return str(d)
-        return "*".join(p if p.isdigit() else self.names.dims[p] for p in d.split("*"))
-
-    def code(self, e: E.Expr) -> str:
-        for node in E.postorder(e):
-            if node not in self.memo:
-                self.memo[node] = self._node(node, [self.memo[a] for a in node.args])
-        return self.memo[e]
-
-    def _operand(self, node: E.Expr, text: str) -> str:
-        """The code in parentheses unless it is a name, a call, an attribute or an index."""
-        return text if _is_atom(text) else f"({text})"
-
-    def _node(self, node: E.Expr, args: list) -> str:
-        op = node.op
-        wrapped = [self._operand(a, t) for a, t in zip(node.args, args)]
-        if op == "sym":
-            return self.name(node.value[0])
-        if op == "let":
-            name = self.name(node.value)
-            self.assignments.append((name, args[0]))
-            return name
-        if op == "num":
-            return self._number(node.value)
-        if op == "dim":
-            return self.dim(node.value)
-        if op in ("I", "ones", "zero"):
-            rows, cols = self.dim(node.shape[0]), self.dim(node.shape[1])
-            if self.numpy:
-                return {"I": f"np.eye({rows})", "ones": f"np.ones(({rows}, {cols}))",
-                        "zero": f"np.zeros(({rows}, {cols}))"}[op]
-            return {"I": f"sp.Identity({rows})", "ones": f"sp.OneMatrix({rows}, {cols})",
-                    "zero": f"sp.ZeroMatrix({rows}, {cols})"}[op]
-        if op == "comm":
-            return self._helper("comm", f"commutation({self.dim(node.value[0])}, {self.dim(node.value[1])})")
-        if op == "add":
-            return " + ".join(self._term(t, text, node) for t, text in zip(node.args, args)).replace("+ -", "- ")
-        if op == "mul":
-            return self._product(node, wrapped)
-        if op == "had":
-            return " * ".join(wrapped) if self.numpy else f"sp.HadamardProduct({', '.join(args)})"
-        if op == "kron":
-            text = args[-1]
-            for a in reversed(args[:-1]):
-                text = f"np.kron({a}, {text})" if self.numpy else f"sp.KroneckerProduct({a}, {text})"
-            return text
-        if op in ("pow", "epow"):
-            if self.numpy or op == "pow":
-                return f"{wrapped[0]}**{wrapped[1]}"
-            return f"sp.HadamardPower({args[0]}, {args[1]})"
-        if op == "fn":
-            numpy, sympy = _FUNCTIONS[node.value]
-            if self.numpy:
-                return numpy.format(wrapped[0])
-            if node.is_scalar:
-                return sympy.replace("z", wrapped[0])
-            return f"{wrapped[0]}.applyfunc(lambda z: {sympy})"
-        if op == "sum":
-            if self.numpy:
-                return f"np.sum({args[0]})"
-            rows, cols = (self.dim(d) for d in node.args[0].shape)
-            return f"(sp.OneMatrix(1, {rows}) * {wrapped[0]} * sp.OneMatrix({cols}, 1))[0, 0]"
-        if op == "norm":
-            return self._norm(node, args[0], wrapped[0])
-        if op == "entry":
-            i, j = node.value
-            return f"{wrapped[0]}[{i - 1}, {j - 1}]"
-        if op == "lit":
-            rows, cols = node.shape
-            grid = ", ".join("[" + ", ".join(args[r * cols:(r + 1) * cols]) + "]" for r in range(rows))
-            # np.block takes numbers and 1 x 1 arrays alike; floats, or [2; 4] .^ -2 raises
-            return f"np.block([{grid}]).astype(float)" if self.numpy else f"sp.Matrix([{grid}])"
-        template = _TEMPLATES.get(op, (None, None))[0 if self.numpy else 1]
-        if template is None:
-            raise NotDifferentiableError(f"no {self.dialect} code for {op} in this version")
-        if op in ("softmax", "logsumexp"):
-            self._helper(op, "")
-        return template.format(*(wrapped if template.startswith("{0}") else args))
-
-    def _helper(self, key: str, call: str) -> str:
-        code = _HELPERS[key][0 if self.numpy else 1]
-        if code is None:
-            raise NotDifferentiableError(f"no {self.dialect} code for the commutation matrix")
-        self.helpers[key] = code
-        return call
-
-    def _number(self, q: Fraction) -> str:
-        if q.denominator == 1:
-            return str(q.numerator)
-        if self.numpy:
-            return f"{q.numerator} / {q.denominator}"
-        return f"sp.Rational({q.numerator}, {q.denominator})"
-
-    def _term(self, node: E.Expr, text: str, total: E.Expr) -> str:
-        if not self.numpy and node.is_scalar and not total.is_scalar:
-            rows, cols = (self.dim(d) for d in total.shape)   # a scalar broadcast over the sum (NumPy broadcasts itself)
-            ones = f"sp.OneMatrix({rows}, {cols})"
-            return ones if text == "1" else f"{self._operand(node, text)} * {ones}"
-        return text
-
-    def _product(self, node: E.Expr, wrapped: list) -> str:
-        q, scalars, chain = E.mul_parts(node)
-        k = len(scalars)
-        scalar_codes = wrapped[:k]
-        chain_code = (" @ " if self.numpy else " * ").join(wrapped[k:])
-        if chain and not self.numpy and node.is_scalar:
-            # a 1 x 1 matrix product is a number in SymPy's code, as every 1 x 1 node is
-            chain_code = f"({chain_code})[0, 0]"
-        words = ([] if abs(q) == 1 else [self._operand(E.number(abs(q)), self._number(abs(q)))]) + scalar_codes
-        if chain_code:
-            words.append(chain_code)
-        text = " * ".join(words) if words else "1"
-        return ("-" + (f"({text})" if " + " in text or " - " in text else text)) if q < 0 else text
-
-    def _norm(self, node: E.Expr, text: str, wrapped: str) -> str:
-        if self.numpy:
-            return f"np.sum(np.abs({text}))" if node.value == "1" else f"np.sqrt(np.sum({wrapped}**2))"
-        rows, cols = (self.dim(d) for d in node.args[0].shape)
-        entries = f"{wrapped}.applyfunc(sp.Abs)" if node.value == "1" else f"sp.HadamardPower({text}, 2)"
-        total = f"(sp.OneMatrix(1, {rows}) * {entries} * sp.OneMatrix({cols}, 1))[0, 0]"
-        return total if node.value == "1" else f"sp.sqrt({total})"
+def sympy_code(derivative) -> str:
+    from .codegen_sympy import sympy_code as build
+    return build(derivative)

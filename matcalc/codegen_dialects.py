@@ -1,0 +1,207 @@
+"""The array libraries generated code is written for: NumPy, JAX (jax.numpy) and PyTorch.
+
+Contract: a `Dialect` spells the handful of primitives the code generator composes
+(products, broadcasts, reductions, einsum, writes into a diagonal, input conversion);
+every operator's own template comes from the operator table (matcalc/ops.py), written
+for NumPy, and `call` respells it for the dialect.  The generated code of every
+dialect computes in float64, as `Derivative.evaluate` does.  Only NumPy code writes
+into arrays in place (on temporaries the code itself made); JAX arrays are immutable
+and PyTorch code stays free of in-place writes so that it can be differentiated again.
+"""
+from __future__ import annotations
+
+import re
+
+
+class Dialect:
+    name = "numpy"
+    module = "np"
+    imports = ("import numpy as np",)
+
+    def call(self, numpy_template: str) -> str:
+        """An operator table template (NumPy spelling) in this dialect."""
+        return numpy_template
+
+    def matmul(self, a: str, b: str) -> str:
+        return f"{a} @ {b}"
+
+    def transpose(self, a: str) -> str:
+        return f"{a}.T"
+
+    def eye(self, n: str) -> str:
+        return f"{self.module}.eye({n})"
+
+    def ones(self, rows: str, cols: str) -> str:
+        return f"{self.module}.ones(({rows}, {cols}))"
+
+    def zeros(self, shape: list) -> str:
+        return f"{self.module}.zeros(({', '.join(shape)},))"
+
+    def total(self, a: str, axis: int | None = None) -> str:
+        if axis is None:
+            return f"{self.module}.sum({a})"
+        return f"{self.module}.sum({a}, axis={axis}, keepdims=True)"
+
+    def flat(self, a: str) -> str:
+        """A vector as one axis."""
+        return f"{a}.reshape(-1)"
+
+    def einsum(self, spec: str, operands: list) -> str:
+        optimize = ", optimize=True" if len(operands) > 2 else ""
+        return f"np.einsum({spec!r}, {', '.join(operands)}{optimize})"
+
+    def contiguous(self, a: str) -> str:
+        return f"np.ascontiguousarray({a})"
+
+    def diagflat(self, v: str) -> str:
+        return f"np.diagflat({v})"
+
+    def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
+        """A statement adding a vector (or a scalar) to the diagonal of the square `target`,
+        a temporary of the code's own."""
+        value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
+        return f"np.einsum('ii->i', {target})[...] += {value}"
+
+    def accumulate(self, target: str, spec: str | None, value: str) -> str:
+        """A statement adding `value` to the tensor `target` (a temporary of the code's own),
+        or to its diagonal part einsum `spec` (such as 'ijil->ijl') names."""
+        view = target if spec is None else f"np.einsum({spec!r}, {target})"
+        return f"{view}[...] += {value}" if spec is not None else f"{target} += {value}"
+
+    def scalar(self, code: str) -> str:
+        """A scalar as a number: a 1 x 1 product (x^T y) has one entry."""
+        if re.fullmatch(r"-?\(?[0-9]+( / [0-9]+)?\)?", code):
+            return code
+        return f"{self.module}.reshape({code}, ())"
+
+    def as_array(self, name: str, vector: bool) -> str:
+        shape = ".reshape(-1, 1)" if vector else ""
+        return f"np.asarray({name}, dtype=float){shape}"
+
+    def scalar_result(self, code: str) -> str:
+        return f"float(np.asarray({code}).reshape(-1)[0])"
+
+    def shape_of(self, name: str, axis: int) -> str:
+        return f"{name}.shape[{axis}]"
+
+    def ndim_of(self, name: str) -> str:
+        return f"np.ndim({name})"
+
+
+class JaxDialect(Dialect):
+    name = "jax"
+    module = "jnp"
+    imports = ("import jax", "import jax.numpy as jnp", 'jax.config.update("jax_enable_x64", True)')
+
+    def call(self, numpy_template: str) -> str:
+        return re.sub(r"\bnp\.", "jnp.", numpy_template)
+
+    def einsum(self, spec: str, operands: list) -> str:
+        return f"jnp.einsum({spec!r}, {', '.join(operands)})"
+
+    def contiguous(self, a: str) -> str:
+        return a
+
+    def diagflat(self, v: str) -> str:
+        return f"jnp.diagflat({v})"
+
+    def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
+        value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
+        return f"{target} = {target}.at[jnp.arange({size}), jnp.arange({size})].add({value})"
+
+    def accumulate(self, target: str, spec: str | None, value: str) -> str:
+        if spec is None:
+            return f"{target} = {target} + {value}"
+        return f"{target} = {target} + _diagonal_embed({spec!r}, {value}, {target}.shape)"
+
+    def as_array(self, name: str, vector: bool) -> str:
+        shape = ".reshape(-1, 1)" if vector else ""
+        return f"jnp.asarray({name}, dtype=jnp.float64){shape}"
+
+    def scalar_result(self, code: str) -> str:
+        return f"jnp.reshape({code}, ())"
+
+    def ndim_of(self, name: str) -> str:
+        return f"jnp.ndim({name})"
+
+
+class TorchDialect(Dialect):
+    name = "torch"
+    module = "torch"
+    imports = ("import torch",)
+
+    def call(self, numpy_template: str) -> str:
+        return re.sub(r"\bnp\.", "torch.", numpy_template)
+
+    def eye(self, n: str) -> str:
+        return f"torch.eye({n}, dtype=torch.float64)"
+
+    def ones(self, rows: str, cols: str) -> str:
+        return f"torch.ones(({rows}, {cols}), dtype=torch.float64)"
+
+    def zeros(self, shape: list) -> str:
+        return f"torch.zeros(({', '.join(shape)},), dtype=torch.float64)"
+
+    def total(self, a: str, axis: int | None = None) -> str:
+        if axis is None:
+            return f"torch.sum({a})"
+        return f"torch.sum({a}, dim={axis}, keepdim=True)"
+
+    def einsum(self, spec: str, operands: list) -> str:
+        return f"torch.einsum({spec!r}, {', '.join(operands)})"
+
+    def contiguous(self, a: str) -> str:
+        return f"({a}).contiguous()"
+
+    def diagflat(self, v: str) -> str:
+        return f"torch.diagflat({v})"
+
+    def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
+        value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
+        return f"{target} = {target} + torch.diag_embed(torch.broadcast_to(torch.as_tensor({value}, " \
+               f"dtype=torch.float64), ({size},)))"
+
+    def accumulate(self, target: str, spec: str | None, value: str) -> str:
+        if spec is None:
+            return f"{target} = {target} + {value}"
+        return f"{target} = {target} + _diagonal_embed({spec!r}, {value}, {target}.shape)"
+
+    def as_array(self, name: str, vector: bool) -> str:
+        shape = ".reshape(-1, 1)" if vector else ""
+        return f"torch.as_tensor({name}, dtype=torch.float64){shape}"
+
+    def scalar_result(self, code: str) -> str:
+        return f"torch.reshape(torch.as_tensor({code}), ())"
+
+    def ndim_of(self, name: str) -> str:
+        return f"torch.as_tensor({name}).ndim"
+
+
+DIALECTS = {d.name: d for d in (Dialect(), JaxDialect(), TorchDialect())}
+
+# Writing into a diagonal part of a tensor without in-place updates: the value times the
+# Kronecker deltas that tie the repeated indices, by einsum on identity matrices.
+DIAGONAL_EMBED = {
+    "jax": (
+        "def _diagonal_embed(spec, value, shape):\n"
+        '    """The tensor of `shape` that is `value` on the diagonal part einsum `spec` reads."""\n'
+        "    full, part = spec.split('->')\n"
+        "    value = jnp.broadcast_to(value, tuple(shape[full.index(c)] for c in part))\n"
+        "    firsts = {c: full.index(c) for c in part}\n"
+        "    deltas = [jnp.eye(shape[i]) for i, c in enumerate(full) if firsts[c] != i]\n"
+        "    pairs = [c + chr(ord('A') + i) for i, c in enumerate(full) if firsts[c] != i]\n"
+        "    out = ''.join(c if firsts[c] == i else chr(ord('A') + i) for i, c in enumerate(full))\n"
+        "    return jnp.einsum(','.join([part] + pairs) + '->' + out, value, *deltas)\n"),
+    "torch": (
+        "def _diagonal_embed(spec, value, shape):\n"
+        '    """The tensor of `shape` that is `value` on the diagonal part einsum `spec` reads."""\n'
+        "    full, part = spec.split('->')\n"
+        "    value = torch.broadcast_to(torch.as_tensor(value, dtype=torch.float64),\n"
+        "                               tuple(shape[full.index(c)] for c in part))\n"
+        "    firsts = {c: full.index(c) for c in part}\n"
+        "    deltas = [torch.eye(shape[i], dtype=torch.float64) for i, c in enumerate(full) if firsts[c] != i]\n"
+        "    pairs = [c + chr(ord('A') + i) for i, c in enumerate(full) if firsts[c] != i]\n"
+        "    out = ''.join(c if firsts[c] == i else chr(ord('A') + i) for i, c in enumerate(full))\n"
+        "    return torch.einsum(','.join([part] + pairs) + '->' + out, value, *deltas)\n"),
+}
+
