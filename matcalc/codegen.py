@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 import unicodedata
 
 from . import expr as E
@@ -153,16 +154,20 @@ class _Function:
         self._compile()
         lines = []
         d = self.dialect
+        code = "\n".join(self.program.lines + [self.codes[i] for i in roots])
+        used = set(re.findall(r"\w+", code))
+        sizes = self._bind_sizes(used)
+        used |= set(re.findall(r"\w+", "\n".join(sizes)))
         for s in self.symbols:
             name = self.names.user(s.name)
-            if s.kind != "scalar":
+            if s.kind != "scalar" and (self.check_shapes or name in used):
                 if self.check_shapes and s.kind == "vector":
                     lines.append(f"    if {d.ndim_of(name)} not in (1, 2) or ({d.ndim_of(name)} == 2 and "
                                  f"{name}.shape[1] != 1):")
                     lines.append(f"        raise ValueError(f\"{name} must be a vector (n,) or (n, 1), "
                                  f"not {{getattr({name}, 'shape', ())}}\")")
                 lines.append(f"    {name} = {d.as_array(name, s.kind == 'vector')}")
-        lines += self._bind_sizes()
+        lines += sizes
         lines += [f"    {line}" for line in self.program.lines]
         results = [self.codes[i] for i in roots]
         lines.append(f"    return {', '.join(results)}")
@@ -187,11 +192,12 @@ class _Function:
         if self.dialect.name in DIAGONAL_EMBED and any("_diagonal_embed(" in line for line in self.program.lines):
             self.program.helpers["_diagonal_embed"] = DIAGONAL_EMBED[self.dialect.name]
 
-    def _bind_sizes(self) -> list:
-        """Each dimension from the first argument that has it; with check_shapes, every
-        other argument's size is checked against it."""
+    def _bind_sizes(self, used: set) -> list:
+        """Each dimension the code uses from the first argument that has it (one the code
+        uses itself first); with check_shapes every dimension, and every other argument's
+        size checked against it."""
         lines, bound = [], {}
-        for s in self.symbols:
+        for s in sorted(self.symbols, key=lambda s: self.names.user(s.name) not in used):
             if s.kind == "scalar":
                 continue
             name = self.names.user(s.name)
@@ -207,6 +213,8 @@ class _Function:
                                      f"{'rows' if axis == 0 else 'columns'}, not {{{name}.shape[{axis}]}}\")")
                     continue
                 code = self.names.dim_code(dim)
+                if not self.check_shapes and code not in used:
+                    continue
                 if dim not in bound:
                     lines.append(f"    {code} = {name}.shape[{axis}]")
                     bound[dim] = name

@@ -237,6 +237,8 @@ class Program:
             result = E.rebuild(e, tuple(self.cheapest(a) for a in e.args))
         else:
             result = e
+        if result.op == "T" and _symmetric(result.args[0]):
+            result = result.args[0]
         if result.op == "mul" and depth < 3:
             result = self._distributed(result, depth)
         self.rewritten[e] = result
@@ -366,6 +368,11 @@ class Program:
             if all(v.is_scalar for _, v in diagonal):
                 return f"{paren(total)} * {self.dialect.eye(self.dim(e.shape[0]))}"
             return self.dialect.diagflat(total)
+        if not diagonal and len(dense) > 1:
+            common = self._common_factor(e)
+            if common is not None:
+                return common
+        dense.sort(key=lambda item: item[0])      # a positive term first: no leading negation
         text = _signed(dense)
         if not diagonal:
             return text
@@ -379,6 +386,29 @@ class Program:
             self.lines.append(self.dialect.add_to_diagonal(target, f"-{value}" if negative else value,
                                                            size, v.is_scalar))
         return target
+
+    def _common_factor(self, e: E.Expr):
+        """q (a + b) for the sum q a + q b of matrices: one scaling instead of one per term,
+        where each term would scale its whole result."""
+        parts = [E.mul_parts(t) for t in e.args]
+        if any(t.is_scalar for t in e.args) or any(s for _, s, _ in parts):
+            return None
+        q = abs(parts[0][0])
+        if q == 1 or any(abs(p[0]) != q for p in parts):
+            return None
+        if any(self._scale_goes_to_operand(t) for t in e.args):
+            return None
+        inner = E.add(*(E.mul(E.number(p[0] / q), *p[2]) for p in parts))
+        if inner.op != "add":
+            return None
+        return f"{paren(number_code(q))} * ({self._sum(inner)})"
+
+    def _scale_goes_to_operand(self, term: E.Expr) -> bool:
+        q, scalars, chain = E.mul_parts(term)
+        if not chain:
+            return False
+        sizes = [self.cost.entries(_diagonal_of(f)) if _is_diagonal(f) else self.cost.entries(f) for f in chain]
+        return min(sizes) < self.cost.entries(term)
 
     def _product(self, e: E.Expr) -> str:
         q, scalars, chain = E.mul_parts(e)
@@ -492,6 +522,28 @@ def _signed(terms: list) -> str:
         else:
             text += f" - {paren(code)}" if negative else f" + {code}"
     return text
+
+
+def _symmetric(e: E.Expr) -> bool:
+    """Whether e is a symmetric matrix by construction: a symmetric symbol, I, diag(v), and
+    what keeps symmetry (inverses, powers, entrywise functions, sums and Hadamard products of
+    symmetric matrices; X^T S X and other palindromic chains)."""
+    if e.is_scalar or e.shape[0] != e.shape[1]:
+        return False
+    op = e.op
+    if op in ("I", "diagm") or (op == "sym" and e.kind == "symmetric"):
+        return True
+    if op == "let":
+        return _symmetric(e.args[0])
+    if op in ("inv", "mpow", "fn"):
+        return _symmetric(e.args[0])
+    if op in ("add", "had"):
+        return all(a.is_scalar or _symmetric(a) for a in e.args)
+    if op == "mul":
+        _, _, chain = E.mul_parts(e)
+        mirrored = [E.transpose(f) for f in reversed(chain)]
+        return all(a is b for a, b in zip(chain, mirrored)) or (len(chain) == 1 and _symmetric(chain[0]))
+    return False
 
 
 def _leaves(plan) -> set:
@@ -749,8 +801,13 @@ class _TensorLowering:
             pieces.remove(first_full)
         else:
             program.lines.append(f"{target} = {d.zeros(shape)}")
+        fresh = first_full is None      # the target is zeros: the first diagonal part is assigned
         for spec, value, _ in pieces:
-            program.lines.append(d.accumulate(target, spec, value))
+            if fresh and spec is not None and d.name == "numpy":
+                program.lines.append(f"np.einsum({spec!r}, {target})[...] = {value}")
+            else:
+                program.lines.append(d.accumulate(target, spec, value))
+            fresh = False
         return target
 
     def _term_code(self, term: _Term, out: list):
@@ -811,8 +868,9 @@ class _TensorLowering:
         else:
             value = f"{sign}{scale}"
         if len(kept) < len(unique):
-            index = ", ".join(":" if u in present else "None" for u in unique)
-            if kept:
+            missing_first = [u for u in unique if u not in present] + kept
+            if kept and missing_first != unique:     # leading new axes broadcast by themselves
+                index = ", ".join(":" if u in present else "None" for u in unique)
                 value = f"{paren(value)}[{index}]"
         covers = len(kept) == len(unique) == len(out)
         spec = None if len(unique) == len(out) else \
