@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from . import __version__
+from .version import __version__
 from .errors import MatcalcError
 
 WEB = Path(__file__).resolve().parent / "web"
