@@ -258,3 +258,12 @@ def test_a_result_without_a_derivation_is_shown_and_says_why(browser, page_serve
     open_page(browser, page_server, expr="W", wrt="x W", layout="mixed", order=1)
     shown_result(browser, cli_result("W", "x", "W")["result"])
     assert element(browser, "steps").text == "No derivation for this one: " + refused
+
+
+def test_the_page_answers_as_one_types(browser, page_server):
+    open_page(browser, page_server)
+    element(browser, "wrt").send_keys("x")
+    element(browser, "expr").send_keys("x^T x")        # no click: a pause in typing asks
+    shown_result(browser, "2 x")
+    element(browser, "expr").send_keys(" + 1^T x")
+    shown_result(browser, cli_result("x^T x + 1^T x", "x")["result"])

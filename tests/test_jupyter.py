@@ -101,3 +101,20 @@ def test_an_error_is_displayed_with_its_place_not_raised(shell):
 def test_a_magic_that_cannot_be_answered_says_why(shell, source, message):
     error = run(shell, source)
     assert isinstance(error, Error) and message in repr(error)
+
+
+@pytest.mark.slow
+def test_a_notebook_kernel_displays_the_magics_output():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%load_ext matcalc"),
+        nbformat.v4.new_code_cell('%matcalc diff "x^T A x" x'),
+        nbformat.v4.new_code_cell("%%matcalc x\nx + y^T")])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    shown = notebook.cells[1].outputs[0]["data"]
+    expected = cli_json("x^T A x", "x", "--steps")
+    assert shown["text/markdown"].startswith(f"$${expected['equation']}$$")
+    assert f"$${expected['steps']['latex']}$$" in shown["text/markdown"]
+    error = notebook.cells[2].outputs[0]["data"]
+    assert "<mark>+</mark>" in error["text/html"] and error["text/plain"] == cli_json("x + y^T", "x")["error"]["description"]
