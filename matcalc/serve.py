@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import signal
 import socket
 import sys
+import threading
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -153,8 +156,9 @@ class Workers:
         self.count = count
         self.processes = set()       # every worker alive, idle or computing
         self.closed = False
-        for _ in range(count):
-            self.idle.put(self._start())
+        with _ctrl_c_ignored():   # a terminal's Ctrl-C reaches the whole group: the server ends the workers
+            for _ in range(count):
+                self.idle.put(self._start())
 
     def _start(self) -> tuple:
         mine, theirs = self.context.Pipe()
@@ -206,11 +210,24 @@ class Workers:
         self.processes.clear()
 
 
+@contextmanager
+def _ctrl_c_ignored():
+    """SIGINT ignored in the body, where the main thread can set it (a process started
+    meanwhile keeps it ignored: Python leaves an ignored SIGINT alone at start-up)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def work(connection) -> None:
     """A worker process: answers each command line it receives until the server goes."""
-    import signal
     from .cli import answer
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the server's to handle: it ends the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # a replacement was started off the main thread
     warm_up()
     while True:
         try:
@@ -404,5 +421,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        with _ctrl_c_ignored():   # a second Ctrl-C must not break off the clean-up
+            server.server_close()
     return 0

@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -311,9 +312,22 @@ def test_another_host_name_is_refused(server):
         assert request(server, "GET", "/", headers={"Host": host})[0] == 200
 
 
-def test_matcalc_serve_prints_its_address_and_answers_there():
+def group_ends(group: int, seconds: float = 10) -> bool:
+    """Whether every process of the group has ended within `seconds` (multiprocessing's
+    resource tracker ends a moment after the server, when its pipe closes)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_matcalc_serve_prints_its_address_answers_there_and_ends_cleanly_on_ctrl_c():
     process = subprocess.Popen([sys.executable, "-m", "matcalc", "serve", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         first = process.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", first)
@@ -323,11 +337,25 @@ def test_matcalc_serve_prints_its_address_and_answers_there():
         connection.request("GET", "/api/diff?" + urlencode({"expr": "w^T x", "wrt": "x"}))
         assert json.loads(connection.getresponse().read())["result"] == "w"
         connection.close()
-    finally:
-        process.send_signal(2)      # Ctrl-C
+    finally:   # a terminal's Ctrl-C: SIGINT to every process of the group, workers included
+        os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert group_ends(process.pid), "a worker outlived the server"
+
+
+def test_ctrl_c_pressed_again_and_again_leaves_no_traceback_and_no_worker():
+    process = subprocess.Popen([sys.executable, "-m", "matcalc", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process.stdout.readline()
+    for _ in range(5):
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(0.02)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode in (0, -signal.SIGINT, 130)     # interrupted while it ended: as a shell would say
+    assert "Traceback" not in err, err
+    assert group_ends(process.pid), "a worker outlived the server"
 
 
 @pytest.mark.slow
