@@ -197,6 +197,10 @@ class _Analyser:
                                              f"redefined", self.source, definition.offset)
             self.definitions[definition.name] = definition.node
 
+    def is_constant(self, name: str) -> bool:
+        """π is the number unless declared (LaTeX's bold \\boldsymbol{\\pi} is the name pi)."""
+        return name in ops.CONSTANTS and name not in self.kinds
+
     def kind(self, name: str) -> str:
         return self.kinds.get(name) or self.program.implied_kinds.get(name) or kind_by_convention(name)
 
@@ -229,7 +233,21 @@ class _Analyser:
             return cached
         shape = self._infer(node, active)
         self.shapes[id(node)] = shape
+        self._refuse_constant_as_array(node)
         return shape
+
+    def _refuse_constant_as_array(self, node: Node) -> None:
+        """π^T, π[1], sum(π), π .* x: the reading of a vector named π, never the number's."""
+        operator = ops.CALLS.get(node.value) if node.op == "call" else ops.SYNTAX.get(node.op)
+        reads_arrays = node.op in ("transpose", "entry", "norm", "elementwise_divide") or (
+            operator is not None and (operator.elementwise or node.op == "call") and not operator.is_function)
+        if not reads_arrays:
+            return
+        for arg in node.args:
+            if isinstance(arg, Node) and arg.op == "name" and arg.value not in self.definitions \
+                    and self.is_constant(arg.value):
+                raise self._fail(arg, f"{arg.value} is the number pi here; for a vector or matrix named "
+                                      f"{arg.value}, declare it (vector {arg.value})", MatcalcError)
 
     def _is_scalar(self, shape) -> bool:
         return self.dims.find(shape[0]) == 1 and self.dims.find(shape[1]) == 1
@@ -350,6 +368,8 @@ class _Analyser:
                 if name in active:
                     raise self._fail(node, f"{name} is defined in terms of itself", MatcalcError)
                 return self.infer(self.definitions[name], active + (name,))
+            if self.is_constant(name):
+                return (1, 1)
             self._refuse_unknown_function(node)
             return self.symbol_shape(name, node)
         operator = ops.SYNTAX.get(op)
@@ -594,6 +614,8 @@ class _Analyser:
                 return E.identity(rows)
             if node.value in self.definitions:
                 return E.named(node.value, kids[0])
+            if self.is_constant(node.value):
+                return E.constructor(ops.CONSTANTS[node.value])()
             return self.symbol(node.value)
         if op == "literal":
             width = len(node.args[0])
@@ -692,7 +714,7 @@ def _names(node: Node):
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.op == "name" and current.value != "I":
+        if current.op == "name" and current.value != "I" and current.value not in ops.CONSTANTS:
             yield current.value
         for a in current.args:
             stack.extend(a if isinstance(a, tuple) else (a,))

@@ -135,6 +135,8 @@ class _Reader:
                 return b.eye(self.shape(node)[0])
             if node.value in self.definitions:
                 return kids[0]
+            if node.value in ops.CONSTANTS and node.value not in self.analysis.symbols:
+                return b.apply(ops.CONSTANTS[node.value], [])
             return self.env[node.value]
         if op == "neg":
             return -kids[0]

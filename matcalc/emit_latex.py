@@ -79,6 +79,8 @@ def name_latex(name: str, kind: str, bold_vectors: bool = True) -> str:
         return (r"\mathbf{" if bold else r"\mathrm{") + _letters(name) + "}"
     stem, subscript = match.group(1), match.group(2) or match.group(3)
     greek = stem if stem in GREEK else (_unicode_greek(stem) if len(stem) == 1 else None)
+    if stem == "pi" and not bold:
+        greek = None     # a plain \pi is the number π: the name pi is written \mathrm{pi}
     if greek:
         body = "\\" + greek
         if bold:
@@ -127,6 +129,8 @@ class _Latex:
         if own is not None:
             return own(e)
         operator = ops.of(e)
+        if operator.arity == 0:
+            return operator.latex, ATOM
         if operator.arity is None:
             return f" {operator.latex} ".join(self.at(f, POWER) for f in e.args), PRODUCT
         template = operator.latex_scalar if e.is_scalar and operator.latex_scalar else operator.latex

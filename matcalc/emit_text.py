@@ -292,6 +292,8 @@ class _Printer:
         if own is not None:
             return own(e, fixed)
         operator = ops.of(e)
+        if operator.arity == 0:
+            return operator.text, ATOM
         if operator.arity is None:
             return self._nested_call(operator, e)
         return self._call(operator, e, fixed)

@@ -178,6 +178,11 @@ def named(name: str, definition: Expr) -> Expr:
     return _make("let", (definition,), name, definition.shape)
 
 
+def constant(name: str) -> Expr:
+    """A number with a name (π): exact, so printed and differentiated as itself."""
+    return _make(name, (), None, (1, 1))
+
+
 def is_zero(e: Expr) -> bool:
     return e.op == "zero" or (e.op == "num" and e.value == 0)
 
@@ -795,7 +800,7 @@ def rebuild(e: Expr, args: tuple) -> Expr:
 
 
 # Constructors shared by several operators take the operator's name first.
-_SHARED_CONSTRUCTORS = ("func", "vector_function", "square_function")
+_SHARED_CONSTRUCTORS = ("func", "vector_function", "square_function", "constant")
 
 
 def constructor(operator: ops.Operator):

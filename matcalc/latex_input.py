@@ -27,6 +27,9 @@ from .syntax import (Node, ToNodes, cached_lark, function_names, located, norm_n
 
 # LaTeX's other words for the language's functions (\ln, \sgn, \sigma(, \operatorname{Tr})
 _FUNCTION_WORDS = {word: op.call for op in ops.OPERATORS.values() for word in op.latex_words}
+# \pi is the constant π (ops.CONSTANTS) unless bold: \boldsymbol{\pi} is the vector pi
+_CONSTANT_LETTERS = {"pi": "π"}
+_CONSTANT_NAMES = {letter: word for word, letter in _CONSTANT_LETTERS.items()}
 _VARIANTS = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho"}
 # `\hat{y}` is yhat: the spelling of the texts (SYNTAX.md), which matcalc prints as \hat{..}
 HAT_SUFFIX = "hat"
@@ -150,8 +153,8 @@ class _LatexToNodes(ToNodes):
         return self._name(token, str(token))
 
     def greek(self, meta, token):
-        word = str(token)[1:]
-        return self._name(token, _VARIANTS.get(word, word))
+        word = _VARIANTS.get(str(token)[1:], str(token)[1:])
+        return self._name(token, _CONSTANT_LETTERS.get(word, word))
 
     def word(self, meta, token):
         return self._name(token, _braced(token))
@@ -167,6 +170,10 @@ class _LatexToNodes(ToNodes):
             return node
         if inner.op == "number":
             return inner
+        if inner.op == "name" and inner.value in _CONSTANT_NAMES:    # \boldsymbol{\pi}: the vector pi
+            self.plain_names[inner.value] -= 1
+            inner = Node("name", (), _CONSTANT_NAMES[inner.value], inner.start, inner.end, inner.at)
+            self.plain_names[inner.value] += 1
         for name in _names_in(inner):
             self.plain_names[name] -= 1        # counted plain when read, inside this group
             self.bold_names.add(name)

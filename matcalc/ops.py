@@ -428,6 +428,10 @@ MATRIX_OPERATORS = (
     Operator("ones", 0, "leaf", "ones", text="1", latex=r"\mathbf{1}"),
     Operator("zero", 0, "leaf", "zeros", text="0", latex=r"\mathbf{0}"),
     Operator("dim", 0, "leaf", "dim_number", text="size", latex="{0}"),
+    # π, the number: erf's derivative has 2 / sqrt(π); an undeclared name π (docs/language.md)
+    Operator("pi", 0, "leaf", "constant", text="π", latex=r"\pi", never_negative=True,
+             numpy=lambda np: np.array([[np.pi]]), sympy=lambda sp: sp.Matrix([[sp.pi]]),
+             code="np.pi", code_sympy="sp.pi"),
 )
 
 # Syntax that no single operator builds: the constructors compose it (-a is -1 a, a / b is
@@ -438,6 +442,8 @@ OPERATORS = {op.name: op for op in FUNCTIONS + MATRIX_OPERATORS}
 CALLS = {op.call: op for op in OPERATORS.values() if op.call}
 SYNTAX = {node_op: op for op in OPERATORS.values() for node_op in op.syntax}
 ELEMENTWISE_FUNCTIONS = tuple(op.name for op in FUNCTIONS)
+# names that are numbers unless declared: the spelling of each constant
+CONSTANTS = {op.text: op for op in MATRIX_OPERATORS if op.arity == 0 and op.numpy is not None}
 
 
 def by_shape(rule: str) -> Operator:
