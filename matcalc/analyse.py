@@ -689,12 +689,17 @@ def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:
 
 
 
-def analyse_rule(source: str, lhs: Node, rhs: Node, scalars) -> tuple:
+def analyse_rule(source: str, lhs: Node, rhs: Node, scalars, declared=None) -> tuple:
     """Both sides of a rules-file line, sharing kinds and dimensions.
 
+    `declared`: {name: Declared} from the file's typed declarations (`N: matrix[m, n]`); their
+    dimension names may appear on the right side (`commutation(m, n)`), bound by the match.
     Returns (lhs Expr, rhs Expr, {name: pattern variable Expr})."""
     program = Program(source=source, body=lhs)
     analyser = _Analyser(program, scalars, (), ())
+    declared = declared or {}
+    for name, (kind, dims) in declared.items():
+        analyser._declare(name, kind, dims)
     analyser.left_of.update(_left_operand_parents(Program(source=source, body=rhs)))
     analyser.allow_differentials = True
     left, right = analyser.infer(lhs), analyser.infer(rhs)
@@ -703,7 +708,8 @@ def analyse_rule(source: str, lhs: Node, rhs: Node, scalars) -> tuple:
                                    f"and {analyser.describe(rhs, right)}", source, rhs.start)
     analyser.var_names = analyser.names_for_vars()
     built = analyser.build(lhs), analyser.build(rhs)
-    unbound = set(_names(rhs)) - set(_names(lhs))
+    dimension_names = {d for _, dims in declared.values() for d in (dims or ()) if isinstance(d, str)}
+    unbound = set(_names(rhs)) - set(_names(lhs)) - dimension_names
     if unbound:
         raise error_at(MatcalcError, f"the right side uses {', '.join(sorted(unbound))}, "
                                      f"which the left side does not bind", source, rhs.start)

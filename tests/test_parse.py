@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from lark import Lark
 
@@ -10,7 +11,9 @@ import matcalc
 from matcalc import expr as E
 from matcalc.errors import ParseError, ShapeError
 from matcalc.resources import read_text
-from matcalc.syntax import NormBars, parse_program
+from matcalc.analyse import Declared, analyse_rule
+from matcalc.evaluate_numpy import evaluate
+from matcalc.syntax import NormBars, parse_program, parse_rule_line
 
 
 def test_grammar_builds_strict_lalr():
@@ -209,3 +212,17 @@ def test_the_parser_cache_is_keyed_by_the_grammar_text(tmp_path, monkeypatch):
 ])
 def test_products_of_sizes_unify_with_their_value(text, shape):
     assert matcalc.parse(text).shape == shape
+
+
+def test_a_rule_with_typed_declarations_binds_their_dimensions_on_the_right():
+    """`N: matrix[m, n]` in a rules file: commutation(m, n) on the right side takes N's sizes."""
+    text = "vec-transpose : A vec(N^T) => A commutation(m, n) vec(N)"
+    _, _, lhs, rhs, _ = parse_rule_line(text)
+    with pytest.raises(matcalc.MatcalcError, match="does not bind"):
+        analyse_rule(text, lhs, rhs, ())
+    left, right, variables = analyse_rule(text, lhs, rhs, (), {"N": Declared("matrix", ("m", "n"))})
+    assert variables["N"].shape == ("m", "n")
+    rng = np.random.default_rng(3)
+    values = {"A": rng.normal(size=(4, 6)), "N": rng.normal(size=(2, 3))}
+    sizes = {"m": 2, "n": 3, "k": 4}
+    assert np.allclose(evaluate(left, values, sizes), evaluate(right, values, sizes))
