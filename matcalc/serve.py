@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import multiprocessing
+import queue
 import signal
 import socket
 import sys
@@ -149,8 +151,6 @@ class Workers:
     one that died, is killed and replaced, so no computation outlives its budget."""
 
     def __init__(self, count: int):
-        import multiprocessing
-        import queue
         self.context = multiprocessing.get_context("spawn")   # no fork of a threaded server
         self.idle = queue.Queue()
         self.count = count
@@ -170,7 +170,6 @@ class Workers:
 
     def answer(self, argv: list, seconds: float) -> tuple:
         """cli.answer(argv) in a worker, given `seconds` of budget: (status, stdout, stderr)."""
-        import queue
         try:
             worker = self.idle.get(timeout=BUSY_WAIT_SECONDS)
         except queue.Empty:
