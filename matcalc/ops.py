@@ -34,8 +34,11 @@ A stanza (`Operator`) holds:
   numpy, sympy  definitions, as above; None for nodes the evaluators build from the
                 node itself (leaves, products with coefficients, entries, literals)
   code, code_sympy  templates of generated code ({0}, {1}: operands' code; for an
-                elementwise SymPy template, z is one entry); code_helper (NumPy, SymPy)
-                a function the generated module must define for the template
+                elementwise SymPy template, z is one entry); code_jax and code_torch the
+                same for JAX and PyTorch (code_jax None: `code` with np. read as jnp., as
+                jax.numpy mirrors NumPy); code_helper {dialect: source} a function the
+                generated module must define for the template (dialects numpy, sympy,
+                jax, torch; a missing jax helper is the NumPy one read with jnp.)
   NumPy definitions raise OutsideDomain (log of a non-positive value, a singular
                 inverse) rather than warn or return NaN; the evaluators report it
   never_negative  every value is >= 0 (abs of it is itself; powers of it fold)
@@ -63,7 +66,7 @@ from typing import Callable
 SUM, PRODUCT, PREFIX, POWER, POSTFIX, ATOM = range(6)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)   # one stanza per operator: identity is equality
 class Operator:
     name: str
     arity: int | None
@@ -85,7 +88,9 @@ class Operator:
     sympy: Callable | None = None
     code: str | None = None
     code_sympy: str | None = None
-    code_helper: tuple | None = None
+    code_jax: str | None = None
+    code_torch: str | None = None
+    code_helper: dict | None = None
     never_negative: bool = False
     smooth: bool = True
     exact: Callable | None = None
@@ -252,45 +257,44 @@ def _sign(q):
 
 FUNCTIONS = (
     _function("exp", lambda np, x: np.exp(x), lambda sp, z: sp.exp(z),
-              "np.exp({0})", "sp.exp(z)", r"\exp\left({0}\right)",
+              "np.exp({0})", "sp.exp(z)", r"\exp\left({0}\right)", code_torch="torch.exp({0})",
               never_negative=True, exact=_exactly({0: Fraction(1)})),
     _function("log", lambda np, x: np.log(_positive(np, "log", x)), lambda sp, z: sp.log(z),
-              "np.log({0})", "sp.log(z)", r"\log\left({0}\right)", latex_words=("ln",),
+              "np.log({0})", "sp.log(z)", r"\log\left({0}\right)", code_torch="torch.log({0})", latex_words=("ln",),
               exact=_exactly({1: Fraction(0)})),
     _function("sin", lambda np, x: np.sin(x), lambda sp, z: sp.sin(z),
-              "np.sin({0})", "sp.sin(z)", r"\sin\left({0}\right)", exact=_exactly({0: Fraction(0)})),
+              "np.sin({0})", "sp.sin(z)", r"\sin\left({0}\right)", code_torch="torch.sin({0})", exact=_exactly({0: Fraction(0)})),
     _function("cos", lambda np, x: np.cos(x), lambda sp, z: sp.cos(z),
-              "np.cos({0})", "sp.cos(z)", r"\cos\left({0}\right)", exact=_exactly({0: Fraction(1)})),
+              "np.cos({0})", "sp.cos(z)", r"\cos\left({0}\right)", code_torch="torch.cos({0})", exact=_exactly({0: Fraction(1)})),
     _function("tanh", lambda np, x: np.tanh(x), lambda sp, z: sp.tanh(z),
-              "np.tanh({0})", "sp.tanh(z)", r"\tanh\left({0}\right)", exact=_exactly({0: Fraction(0)})),
+              "np.tanh({0})", "sp.tanh(z)", r"\tanh\left({0}\right)", code_torch="torch.tanh({0})", exact=_exactly({0: Fraction(0)})),
     _function("sigmoid", _numpy_sigmoid, lambda sp, z: 1 / (1 + sp.exp(-z)),
-              "1 / (1 + np.exp(-{0}))", "1 / (1 + sp.exp(-z))", r"\sigma\left({0}\right)", latex_words=("sigma",),
+              "1 / (1 + np.exp(-{0}))", "1 / (1 + sp.exp(-z))", r"\sigma\left({0}\right)", code_torch="torch.sigmoid({0})", latex_words=("sigma",),
               never_negative=True, exact=_exactly({0: Fraction(1, 2)})),
     _function("sqrt", lambda np, x: np.sqrt(_positive(np, "sqrt", x, strict=False)), lambda sp, z: sp.sqrt(z),
-              "np.sqrt({0})", "sp.sqrt(z)", r"\sqrt{{0}}",
+              "np.sqrt({0})", "sp.sqrt(z)", r"\sqrt{{0}}", code_torch="torch.sqrt({0})",
               never_negative=True, exact=_exactly({0: Fraction(0), 1: Fraction(1)})),
     # |X| of a matrix reads as its determinant in the notes: abs of a matrix is a word
     _function("abs", lambda np, x: np.abs(x), lambda sp, z: sp.Abs(z),
-              "np.abs({0})", "sp.Abs(z)", r"\operatorname{abs}\left({0}\right)",
+              "np.abs({0})", "sp.Abs(z)", r"\operatorname{abs}\left({0}\right)", code_torch="torch.abs({0})",
               latex_scalar=r"\left|{0}\right|", never_negative=True, smooth=False, exact=abs),
     _function("relu", lambda np, x: np.maximum(x, 0), lambda sp, z: sp.Max(0, z),
-              "np.maximum({0}, 0)", "sp.Max(0, z)", r"\operatorname{relu}\left({0}\right)",
+              "np.maximum({0}, 0)", "sp.Max(0, z)", r"\operatorname{relu}\left({0}\right)", code_torch="torch.clamp({0}, min=0)",
               never_negative=True, smooth=False, exact=lambda q: max(q, Fraction(0))),
     _function("softplus", lambda np, x: np.logaddexp(0, x), lambda sp, z: sp.log(1 + sp.exp(z)),
-              "np.logaddexp(0, {0})", "sp.log(1 + sp.exp(z))", r"\operatorname{softplus}\left({0}\right)",
+              "np.logaddexp(0, {0})", "sp.log(1 + sp.exp(z))", r"\operatorname{softplus}\left({0}\right)", code_torch="torch.nn.functional.softplus({0})",
               never_negative=True),
     _function("sign", lambda np, x: np.sign(x), lambda sp, z: sp.sign(z),
-              "np.sign({0})", "sp.sign(z)", r"\operatorname{sign}\left({0}\right)", latex_words=("sgn",),
+              "np.sign({0})", "sp.sign(z)", r"\operatorname{sign}\left({0}\right)", code_torch="torch.sign({0})", latex_words=("sgn",),
               smooth=False, exact=_sign),
     # step(0) = 0 (SYNTAX.md): in SymPy Heaviside's value at 0 is given, not its default 1/2
     _function("step", lambda np, x: np.heaviside(x, 0.0), lambda sp, z: sp.Heaviside(z, 0),
-              "np.heaviside({0}, 0)", "sp.Heaviside(z, 0)", r"\operatorname{step}\left({0}\right)",
+              "np.heaviside({0}, 0)", "sp.Heaviside(z, 0)", r"\operatorname{step}\left({0}\right)", code_torch="torch.heaviside({0}, torch.zeros_like({0}))",
               never_negative=True, smooth=False, exact=lambda q: Fraction(1 if q > 0 else 0)),
     _function("erf", _numpy_erf, lambda sp, z: sp.erf(z),
-              "erf({0})", "sp.erf(z)", r"\operatorname{erf}\left({0}\right)",
-              exact=_exactly({0: Fraction(0)}),
-              code_helper=("def erf(z):\n    import math\n    return np.vectorize(math.erf, otypes=[float])(z)\n",
-                           None)),
+              "erf({0})", "sp.erf(z)", r"\operatorname{erf}\left({0}\right)", code_torch="torch.special.erf({0})",
+              exact=_exactly({0: Fraction(0)}), code_jax="jax.scipy.special.erf({0})",
+              code_helper={"numpy": "def erf(z):\n    import math\n    return np.vectorize(math.erf, otypes=[float])(z)\n"}),
 )
 
 
@@ -342,79 +346,85 @@ MATRIX_OPERATORS = (
              associative=True, linear=True, elementwise=True, text=".*", infix=".*", latex=r"\odot",
              precedence=PRODUCT, refusal="cannot multiply elementwise {0} and {1}",
              numpy=lambda np, a, b: a * b, sympy=lambda sp, a, b: a.multiply_elementwise(b),
-             code="{0} * {1}", code_sympy="sp.HadamardProduct({0}, {1})"),
+             code="{0} * {1}", code_sympy="sp.HadamardProduct({0}, {1})", code_torch="{0} * {1}"),
     Operator("kron", None, "outer", "kron", call="kron", syntax=("kron",), associative=True, linear=True,
              text="kron", infix="⊗", latex=r"\otimes", precedence=PRODUCT,
              numpy=lambda np, a, b: np.kron(a, b), sympy=lambda sp, a, b: sp.kronecker_product(a, b),
-             code="np.kron({0}, {1})", code_sympy="sp.KroneckerProduct({0}, {1})"),
+             code="np.kron({0}, {1})", code_sympy="sp.KroneckerProduct({0}, {1})", code_torch="torch.kron({0}, {1})"),
     Operator("T", 1, "transposed", "transpose", syntax=("transpose",), linear=True, text="^T",
              latex=r"{0}^\top", precedence=POSTFIX,
-             numpy=lambda np, a: a.T, sympy=lambda sp, a: a.T, code="{0}.T", code_sympy="{0}.T"),
+             numpy=lambda np, a: a.T, sympy=lambda sp, a: a.T, code="{0}.T", code_sympy="{0}.T",
+             code_torch="{0}.T"),
     Operator("inv", 1, "square-same", "inverse", call="inv", syntax=("inverse",), text="inv",
              refusal=_SQUARE.format(what="the inverse"), latex="{0}^{-1}", precedence=POSTFIX,
              numpy=_numpy_inverse, sympy=_sympy_inverse,
-             code="np.linalg.inv({0})", code_sympy="{0}.I"),
+             code="np.linalg.inv({0})", code_sympy="{0}.I", code_torch="torch.linalg.inv({0})"),
     Operator("pow", 2, "power", "power", syntax=("power",), text="^", latex="{0}^{{1}}", precedence=POWER),
     Operator("mpow", 2, "square-same", "power", refusal=_SQUARE.format(what="a matrix power"), text="^", latex="{0}^{{1}}", precedence=POWER,
              numpy=lambda np, a, k: np.linalg.matrix_power(a, int(k[0, 0])),
              sympy=lambda sp, a, k: a ** int(k[0, 0]),
-             code="np.linalg.matrix_power({0}, {1})", code_sympy="{0}**{1}"),
+             code="np.linalg.matrix_power({0}, {1})", code_sympy="{0}**{1}",
+             code_torch="torch.linalg.matrix_power({0}, {1})"),
     Operator("epow", 2, "power", "elementwise_power", syntax=("elementwise_power",), elementwise=True,
              text=".^", latex=r"{0}^{\circ {1}}", precedence=POWER),
     Operator("tr", 1, "square-scalar", "trace", call="tr", linear=True, text="tr", latex_words=("Tr", "trace"),
              refusal=_SQUARE.format(what="the trace"), latex=r"\operatorname{tr}\left({0}\right)",
              numpy=lambda np, a: np.array([[np.trace(a)]]), sympy=lambda sp, a: sp.Matrix([[a.trace()]]),
-             code="np.trace({0})", code_sympy="sp.Trace({0})"),
+             code="np.trace({0})", code_sympy="sp.Trace({0})", code_torch="torch.trace({0})"),
     Operator("det", 1, "square-scalar", "square_function", call="det", text="det",
              refusal=_SQUARE.format(what="the determinant"), latex=r"\det\left({0}\right)",
              at_identity=1,
              numpy=lambda np, a: np.array([[np.linalg.det(a)]]),
              sympy=lambda sp, a: sp.Matrix([[a.det(method="berkowitz")]]),
-             code="np.linalg.det({0})", code_sympy="sp.Determinant({0})"),
+             code="np.linalg.det({0})", code_sympy="sp.Determinant({0})", code_torch="torch.linalg.det({0})"),
     Operator("logdet", 1, "square-scalar", "square_function", call="logdet", text="logdet",
              refusal=_SQUARE.format(what="logdet"), latex=r"\log\det\left({0}\right)",
              of_scalar="log", at_identity=0,
              numpy=_numpy_logdet, sympy=lambda sp, a: sp.Matrix([[sp.log(a.det(method="berkowitz"))]]),
-             code="np.linalg.slogdet({0})[1]", code_sympy="sp.log(sp.Determinant({0}))"),
+             code="np.linalg.slogdet({0})[1]", code_sympy="sp.log(sp.Determinant({0}))",
+             code_torch="torch.linalg.slogdet({0})[1]"),
     Operator("diagm", 1, "diag", "diag", call="diag", linear=True, text="diag",
              refusal=_SQUARE.format(what="diag of a matrix"), latex=r"\operatorname{diag}\left({0}\right)",
              numpy=lambda np, a: np.diagflat(a), sympy=lambda sp, a: sp.diag(*list(a)),
-             code="np.diagflat({0})", code_sympy="sp.DiagMatrix({0})"),
+             code="np.diagflat({0})", code_sympy="sp.DiagMatrix({0})", code_torch="torch.diagflat({0})"),
     Operator("diagv", 1, "diag", "diag", linear=True, text="diag",
              refusal=_SQUARE.format(what="diag of a matrix"), latex=r"\operatorname{diag}\left({0}\right)",
              numpy=lambda np, a: np.diag(a).reshape(-1, 1).copy(),
              sympy=lambda sp, a: sp.Matrix(a.shape[0], 1, lambda i, j: a[i, i]),
-             code="np.diag({0}).reshape(-1, 1)", code_sympy="sp.DiagonalOf({0})"),
+             code="np.diag({0}).reshape(-1, 1)", code_sympy="sp.DiagonalOf({0})",
+             code_torch="torch.diagonal({0}).reshape(-1, 1)"),
     Operator("sum", 1, "scalar", "total", call="sum", linear=True, text="sum",
              latex=r"\operatorname{sum}\left({0}\right)",
              numpy=lambda np, a: np.array([[np.sum(a)]]), sympy=lambda sp, a: sp.Matrix([[sum(a)]]),
-             code="np.sum({0})"),
+             code="np.sum({0})", code_torch="torch.sum({0})"),
     Operator("norm", 1, "vector-scalar", "norm", call="norm", syntax=("norm",), text="||", never_negative=True,
              smooth=False, refusal="norm is the Euclidean norm of a vector; {0} is a matrix: write ||X||_F",
              latex=r"\left\lVert {0} \right\rVert"),
     Operator("softmax", 1, "column", "vector_function", call="softmax", text="softmax",
              refusal="softmax takes a column vector, not {0}", never_negative=True,
              latex=r"\operatorname{softmax}\left({0}\right)", numpy=_numpy_softmax, sympy=_sympy_softmax,
-             code="softmax({0})", code_sympy="softmax({0})",
-             code_helper=("def softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / np.sum(e)\n",
-                          "def softmax(z):\n    e = z.applyfunc(sp.exp)\n"
-                          "    return e / (sp.OneMatrix(1, e.shape[0]) * e)[0, 0]\n")),
+             code="softmax({0})", code_sympy="softmax({0})", code_torch="softmax({0})",
+             code_helper={"numpy": "def softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / np.sum(e)\n",
+                          "sympy": "def softmax(z):\n    e = z.applyfunc(sp.exp)\n"
+                                   "    return e / (sp.OneMatrix(1, e.shape[0]) * e)[0, 0]\n",
+                          "torch": "def softmax(z):\n    e = torch.exp(z - torch.max(z))\n    return e / torch.sum(e)\n"}),
     Operator("logsumexp", 1, "column-scalar", "vector_function", call="logsumexp", text="logsumexp",
              refusal="logsumexp takes a column vector, not {0}",
              latex=r"\operatorname{logsumexp}\left({0}\right)", numpy=_numpy_logsumexp,
              sympy=lambda sp, a: sp.Matrix([[sp.log(sum(a.applyfunc(sp.exp)))]]),
-             code="logsumexp({0})", code_sympy="logsumexp({0})",
-             code_helper=("def logsumexp(z):\n    top = np.max(z)\n    return top + np.log(np.sum(np.exp(z - top)))\n",
-                          "def logsumexp(z):\n    return sp.log((sp.OneMatrix(1, z.shape[0]) * z.applyfunc(sp.exp))[0, 0])\n")),
+             code="logsumexp({0})", code_sympy="logsumexp({0})", code_torch="logsumexp({0})",
+             code_helper={"numpy": "def logsumexp(z):\n    top = np.max(z)\n    return top + np.log(np.sum(np.exp(z - top)))\n",
+                          "sympy": "def logsumexp(z):\n    return sp.log((sp.OneMatrix(1, z.shape[0]) * z.applyfunc(sp.exp))[0, 0])\n",
+                          "torch": "def logsumexp(z):\n    return torch.logsumexp(z.reshape(-1), 0)\n"}),
     Operator("vec", 1, "stacked", "vec", call="vec", linear=True, text="vec",
              latex=r"\operatorname{vec}\left({0}\right)",
              numpy=lambda np, a: a.reshape(-1, 1, order="F"), sympy=_sympy_vec,
-             code='{0}.reshape(-1, 1, order="F")'),
+             code='{0}.reshape(-1, 1, order="F")', code_torch="{0}.T.reshape(-1, 1)"),
     Operator("comm", 0, "leaf", "commutation", call="commutation", text="commutation",
              latex=r"\mathbf{K}_{{0},{1}}",
-             code_helper=("def commutation(rows, cols):\n    \"\"\"K with K vec(M) = vec(M^T) for rows x cols M.\"\"\"\n"
-                          "    places = np.arange(rows * cols).reshape(rows, cols, order=\"F\")\n"
-                          "    return np.eye(rows * cols)[places.T.reshape(-1, order=\"F\")]\n", None)),
+             code_helper={"numpy": "def commutation(rows, cols):\n    \"\"\"K with K vec(M) = vec(M^T) for rows x cols M.\"\"\"\n"
+                                   "    places = np.arange(rows * cols).reshape(rows, cols, order=\"F\")\n"
+                                   "    return np.eye(rows * cols)[places.T.reshape(-1, order=\"F\")]\n"}),
     Operator("entry", 1, "entry", "entry", syntax=("entry",), text="[]", latex=r"\left[{0}\right]_{{1}}",
              precedence=POSTFIX),
     Operator("lit", None, "literal", "literal", syntax=("literal",), text="[]",
@@ -431,7 +441,7 @@ MATRIX_OPERATORS = (
     # π, the number: erf's derivative has 2 / sqrt(π); an undeclared name π (docs/language.md)
     Operator("pi", 0, "leaf", "constant", text="π", latex=r"\pi", never_negative=True,
              numpy=lambda np: np.array([[np.pi]]), sympy=lambda sp: sp.Matrix([[sp.pi]]),
-             code="np.pi", code_sympy="sp.pi"),
+             code="np.pi", code_sympy="sp.pi", code_torch="math.pi", code_helper={"torch": "import math\n"}),
 )
 
 # Syntax that no single operator builds: the constructors compose it (-a is -1 a, a / b is

@@ -41,7 +41,9 @@ def test_every_operator_has_what_every_stage_needs():
         assert op.text and op.latex, op.name
         assert (op.numpy is None) == (op.sympy is None), op.name
         if op.is_function:
-            assert op.numpy and op.sympy and op.code and op.code_sympy, op.name
+            assert op.numpy and op.sympy and op.code and op.code_sympy and op.code_torch, op.name
+        if op.code_helper:
+            assert set(op.code_helper) <= {"numpy", "sympy", "jax", "torch"}, op.name
     assert set(ops.CALLS.values()) <= set(ops.OPERATORS.values())
     assert all(op.syntax for op in ops.SYNTAX.values())
 
@@ -112,8 +114,8 @@ def test_code_templates_compute_the_numpy_definition(name):
     low, high = DOMAIN.get(name, (-3.0, 3.0))
     x = np.linspace(low + 0.01, high, 7).reshape(-1, 1)
     namespace = {"np": np}
-    if op.code_helper and op.code_helper[0]:
-        exec(op.code_helper[0], namespace)  # noqa: S102 - the table's own source, not user text
+    if op.code_helper and "numpy" in op.code_helper:
+        exec(op.code_helper["numpy"], namespace)  # noqa: S102 - the table's own source, not user text
     assert np.allclose(eval(op.code.format("x"), namespace, {"x": x}), op.numpy(np, x))  # noqa: S307
 
 
