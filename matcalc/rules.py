@@ -4,16 +4,20 @@ Contract: a rules file holds one identity a line, in the expression language,
     name : lhs => rhs  if guard(X), guard(Y)    # citation
 and `scalar a, b` lines that declare pattern variables scalar (lowercase names
 are vectors, uppercase ones match any expression, as in user input).  Every
-rule knows its file and line.  `rewrite` applies a rule set bottom-up until
-nothing applies, within a step limit and never revisiting an expression, and
-can record each (rule, before, after) step.
+rule knows its file and line.  A `target N, n` line makes the file's rules
+adjoint rules (rules/identify.rules): each term of a right side that ends in
+tr(A' T) or A' vec(T), T mentioning a target, is a `Share`, its adjoint A' and
+target T built as expressions of their own (matcalc/identify.py uses them).
+`Rewriter` applies a rule set bottom-up until nothing applies, within a step
+limit and never revisiting an expression, and can record each (rule, before,
+after) step.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import pickle
-from collections import Counter
+import re
 from dataclasses import dataclass
 from functools import reduce
 
@@ -26,8 +30,16 @@ from .syntax import parse_rule_line
 
 MAX_STEPS = 20_000
 
-# How often each rule has rewritten something in this process: (file, name) -> count.
-fired: Counter = Counter()
+
+@dataclass(frozen=True)
+class Share:
+    """The term tr(adjoint target), or adjoint vec(target), of an adjoint rule's right side:
+    what the target receives.  The adjoint is built on its own, in one analysis with the
+    rule's left side, so that its sizes are linked to the rule's variables (`variables`):
+    an `I` or `1` in it takes the size the identity gives it."""
+    adjoint: E.Expr
+    target: E.Expr
+    variables: tuple       # the pattern variables the adjoint's sizes are linked to
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,7 @@ class Rule:
     file: str
     line: int
     citation: str
+    shares: tuple = ()     # an adjoint rule's Shares, in the order of the right side's terms
 
     def __str__(self) -> str:
         return f"{self.name} : {self.lhs} => {self.rhs}"
@@ -55,13 +68,21 @@ class RuleFileError(MatcalcError):
     """A rules file that does not read as rules."""
 
 
+_TARGETS = re.compile(r"\s*target\s+(\w+(?:\s*,\s*\w+)*)\s*$")
+
+
 def load_rules(path) -> list:
     from .analyse import analyse_rule
     rules = []
     scalars: set = set()
+    targets: set = set()
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         text, _, citation = raw.partition("#")
         if not text.strip():
+            continue
+        declared = _TARGETS.match(text)
+        if declared:
+            targets.update(name.strip() for name in declared.group(1).split(","))
             continue
         try:
             parsed = parse_rule_line(text)
@@ -70,6 +91,7 @@ def load_rules(path) -> list:
                 continue
             _, name, lhs_node, rhs_node, guards = parsed
             lhs, rhs, variables = analyse_rule(text, lhs_node, rhs_node, scalars)
+            shares = _shares(text, lhs_node, rhs_node, targets, scalars) if targets else ()
         except MatcalcError as exc:
             raise RuleFileError(f"{path.name}:{number}: {exc.message}") from None
         guard_exprs = []
@@ -77,8 +99,67 @@ def load_rules(path) -> list:
             if var not in variables:
                 raise RuleFileError(f"{path.name}:{number}: guard names {var}, which the rule does not use")
             guard_exprs.append((guard, variables[var]))
-        rules.append(Rule(name, lhs, rhs, tuple(guard_exprs), path.name, number, citation.strip()))
+        rules.append(Rule(name, lhs, rhs, tuple(guard_exprs), path.name, number, citation.strip(), shares))
     return rules
+
+
+def _shares(text: str, lhs_node, rhs_node, targets: set, scalars: set) -> tuple:
+    """The Shares of an adjoint rule, read off its right side's syntax (the built right
+    side is canonical: tr(S A P N) and tr(A P N S) are one expression there)."""
+    trace_form = lhs_node.op == "call" and lhs_node.value == "tr"
+    shares = []
+    for term in _terms(rhs_node):
+        inner = term.args[0] if trace_form and term.op == "call" and term.value == "tr" else term
+        if inner.op != "mul":
+            raise MatcalcError("an adjoint rule's terms are tr(A' T), A' t or A' vec(T)")
+        last = inner.args[-1]
+        target = last.args[0] if last.op == "call" and last.value == "vec" else last
+        if not targets & set(_names(target)):
+            continue
+        adjoint_text = _source(text, inner.args[0])
+        target_text = _source(text, target)
+        whole = _source(text, lhs_node)
+        # terms that are zero beside the adjoint link its sizes to the target's and the rule's
+        linked = (f"0 ({whole}) ({target_text})^T" if trace_form
+                  else f"0 ({adjoint_text}) vec({target_text}) vec({target_text})^T + 0 sum({whole}) ({adjoint_text})")
+        adjoint, variables = _built(f"share-adjoint : {adjoint_text} + {linked} => {adjoint_text}", scalars)
+        target_expr, _ = _built(f"share-target : {target_text} => {target_text}", scalars)
+        shares.append(Share(adjoint, target_expr, tuple(variables.values())))
+    if not shares:
+        raise MatcalcError("no term of the right side ends in a target")
+    return tuple(shares)
+
+
+def _source(text: str, node) -> str:
+    """The text of a syntax node, with the parentheses of a group it starts or ends inside."""
+    part = text[node.start:node.end]
+    unclosed = part.count("(") - part.count(")")
+    return "(" * -unclosed + part + ")" * unclosed
+
+
+def _built(line: str, scalars: set) -> tuple:
+    """The right side of a rule line, built, and the line's pattern variables."""
+    from .analyse import analyse_rule
+    _, _, lhs_node, rhs_node, _ = parse_rule_line(line)
+    _, rhs, variables = analyse_rule(line, lhs_node, rhs_node, scalars)
+    return rhs, variables
+
+
+def _terms(node):
+    if node.op == "add":
+        for part in node.args:
+            yield from _terms(part)
+    else:
+        yield node
+
+
+def _names(node):
+    if node.op == "name":
+        yield node.value
+    for a in node.args:
+        for part in (a if isinstance(a, tuple) else (a,)):
+            if hasattr(part, "op"):
+                yield from _names(part)
 
 
 _cache: dict = {}
@@ -354,7 +435,6 @@ class Rewriter:
         for rule in self.rules:
             new = _try_rule(rule, node, self.ctx)
             if new is not None and new is not node:
-                fired[rule.file, rule.name] += 1
                 if self.trace is not None:
                     self.trace.append(Step(rule, node, new))
                 return new

@@ -637,6 +637,43 @@ R("tensor_AdiagxC_by_x", "A diag(x) C", "x", {"A": "matrix[k,n]", "x": "vector[n
 R("tensor_quad_A_by_x", "(x^T x) A", "x", {"x": "vector[n]", "A": "matrix[k,m]"},
   lambda B, x, A: (x.T @ x) * A, flags=("tensor",))
 
+# --------------------------------------------------------------------------- identification
+# Forms that need the less common adjoint rules of rules/identify.rules (each rule is used by
+# at least one row of this table: tests/test_rules.py).
+R("identify_trace_moves", "tr(A diag(X y)) + tr(A (X + sum(X))) + sum(C .* X^T) + tr(A X D) + tr(X) tr(F X) "
+  "+ x^T diag(X)", "X",
+  {"A": "matrix[n,n]", "X": "matrix[n,n]", "y": "vector[n]", "C": "matrix[n,n]", "D": "matrix[n,n]",
+   "F": "matrix[n,n]", "x": "vector[n]"},
+  lambda B, A, X, y, C, D, F, x: (B.tr(A @ B.diag(X @ y)) + B.tr(A @ (X + B.sum(X)[0, 0]))
+                                  + B.sum(B.hadamard(C, X.T)) + B.tr(A @ X @ D) + B.tr(X) * B.tr(F @ X)
+                                  + x.T @ B.diag(X)), flags=("identification",))
+R("identify_kron_rows", "sum(kron(x^T, y^T))", "x", {"x": "vector[n]", "y": "vector[m]"},
+  lambda B, x, y: B.sum(B.kron(x.T, y.T)), flags=("identification",))
+R("identify_vector_moves", "x + sum(x) + (y^T diag(x) A z) w + A (C .* (x y^T)) z + diag((x y^T) .* C)", "x",
+  {"x": "vector[n]", "y": "vector[n]", "A": "matrix[n,n]", "z": "vector[n]", "w": "vector[n]",
+   "C": "matrix[n,n]"},
+  lambda B, x, y, A, z, w, C: (x + B.sum(x)[0, 0] + (y.T @ B.diag(x) @ A @ z)[0, 0] * w
+                               + A @ B.hadamard(C, x @ y.T) @ z + B.diag(B.hadamard(x @ y.T, C))),
+  flags=("identification",))
+R("identify_row_moves", "(x^T A) (x y^T) + y^T diag(x) A", "x",
+  {"x": "vector[n]", "A": "matrix[n,n]", "y": "vector[n]"},
+  lambda B, x, A, y: (x.T @ A) @ (x @ y.T) + y.T @ B.diag(x) @ A, flags=("identification",))
+R("identify_spreads", "A (X X)^T z + A (C .* (X X)^T) z + A (C .* (X .* D)^T) z + A (X .* D)^T z "
+  "+ A (X + sum(X)) z", "X",
+  {"A": "matrix[k,n]", "X": "matrix[n,n]", "z": "vector[n]", "C": "matrix[n,n]", "D": "matrix[n,n]"},
+  lambda B, A, X, z, C, D: (A @ (X @ X).T @ z + A @ B.hadamard(C, (X @ X).T) @ z
+                            + A @ B.hadamard(C, B.hadamard(X, D).T) @ z + A @ B.hadamard(X, D).T @ z
+                            + A @ (X + B.sum(X)[0, 0]) @ z), flags=("tensor", "identification"))
+R("identify_diagonals", "diag(X + sum(X)) + diag(X .* X)", "X", {"X": "matrix[n,n]"},
+  lambda B, X: B.diag(X + B.sum(X)[0, 0]) + B.diag(B.hadamard(X, X)), flags=("tensor", "identification"))
+R("identify_kron_rows_in_vec", "kron(kron(x^T, y^T) .* w^T, z)", "x",
+  {"x": "vector[n]", "y": "vector[m]", "w": "vector[n*m]", "z": "vector[k]"},
+  lambda B, x, y, w, z: B.kron(B.hadamard(B.kron(x.T, y.T), w.T), z), flags=("tensor", "identification"))
+R("identify_rows_in_vec", "kron((x^T + y^T) (x z^T), w) + kron(y^T diag(x) A, w)", "x",
+  {"x": "vector[n]", "y": "vector[n]", "z": "vector[m]", "w": "vector[k]", "A": "matrix[n,m]"},
+  lambda B, x, y, z, w, A: B.kron((x.T + y.T) @ (x @ z.T), w) + B.kron(y.T @ B.diag(x) @ A, w),
+  flags=("tensor", "identification"))
+
 ROW_IDS = [r.id for r in ROWS]
 PARAM_ROWS = [pytest.param(r, id=r.id) for r in ROWS]
 EXPECTED_ROWS = [r for r in ROWS if r.expected is not None]

@@ -1,9 +1,12 @@
 """Every rule in rules/ is sound, and every rule fires somewhere.
 
 Soundness is checked numerically on random arrays, independently of the engine
-that uses the rules: a plain identity by evaluating both sides; a differential
-identity d(P) => R by replacing every d(Q) with the central difference of Q
-along random directions of all pattern variables.
+that uses the rules: a plain identity (an adjoint rule of identify.rules too) by
+evaluating both sides; a differential identity d(P) => R by replacing every d(Q)
+with the central difference of Q along random directions of all pattern
+variables.  An adjoint rule's shares (what identification builds from it) are
+checked to be its right side's terms.  Which rules fire is read from the traces
+the stages return, run as the pipeline runs them.
 """
 import pickle
 
@@ -12,11 +15,15 @@ import pytest
 
 import matcalc
 from matcalc import expr as E
+from matcalc.differentiate import differential
 from matcalc.evaluate_numpy import evaluate
 from matcalc.expr import postorder
-from matcalc.rules import RuleFileError, fired, load_rules, ruleset
+from matcalc.identify import identify, identify_vec
+from matcalc.rules import RuleFileError, Step, load_rules, ruleset
+from matcalc.simplify import simplify
 
-RULES = [rule for stem in ("differentials", "simplify") for rule in ruleset(stem)]
+RULES = [rule for stem in ("differentials", "simplify", "identify") for rule in ruleset(stem)]
+ADJOINT_RULES = ruleset("identify")
 SIZES = (3, 2, 4)
 STEP = 1e-6
 
@@ -26,13 +33,14 @@ def _pattern_values(rule, rng):
     dims = {}
     for v in variables:
         for d in v.shape:
-            if isinstance(d, str) and d not in dims:
-                dims[d] = SIZES[len(dims) % len(SIZES)]
+            for part in (d.split("*") if isinstance(d, str) else ()):
+                if part not in dims:
+                    dims[part] = SIZES[len(dims) % len(SIZES)]
     guarded = {var: g for g, var in rule.guards}
     values, directions = {}, {}
     for v in variables:
         name, kind = v.value
-        rows, cols = (dims.get(d, d) for d in v.shape)
+        rows, cols = (_size(d, dims) for d in v.shape)
         if guarded.get(v) in ("integer", "positive"):
             values[name] = np.array([[3.0]])
         elif kind == "scalar":
@@ -49,6 +57,11 @@ def _pattern_values(rule, rng):
         still = guarded.get(v) in ("integer", "positive", "constant")
         directions[name] = np.zeros_like(values[name]) if still else rng.normal(size=values[name].shape)
     return values, directions, dims
+
+
+def _size(d, dims) -> int:
+    """A dimension's size: a number, a name, or a product of names (a Kronecker product's m*n)."""
+    return int(np.prod([dims[part] for part in d.split("*")])) if isinstance(d, str) else d
 
 
 def _shifted(values, directions, h):
@@ -100,16 +113,75 @@ FIRING_CORPUS = [
     ("x^T X^T inv(X)^T y", "x", {}), ("det(X^-1)", "X", {}), ("x^T diag(u) y", "x", {}),
     ("tr(kron(A, X))", "X", {}), ("diag(x x^T)", "x", {}), ("vec(x x^T)", "x", {}), ("vec(X A)", "X", {}),
     ("sum(abs(x) .* x)", "x", {"order": 2}), ("sum(relu(x) .* x)", "x", {"order": 2}),
-    ("kron(x, y^T) z", "z", {}), ("kron(y^T, x) z", "z", {}),
+    ("kron(x, y^T) z", "z", {}), ("kron(y^T, x) z", "z", {}), ("sum(erf(x))", "x", {}),
 ]
 
 
+def _rules_used(text, wrt, options) -> set:
+    """(file, name) of the rules the stages use on this input: the function simplified,
+    then, for each derivative in turn, its differential, identification and simplification."""
+    order = options.get("order", 1)
+    declarations = {k: v for k, v in options.items() if k != "order"}
+    trace: list = []
+    for step in range(1, order + 1):
+        d = matcalc.diff(text, wrt, order=step, **declarations)
+        if step == 1:
+            simplify(d.analysis.body, trace=trace)
+        df = differential(d.differentiated, d.variable, trace=trace)
+        simplify((identify_vec if d.is_tensor else identify)(df, d.variable, trace=trace), trace=trace)
+    return {(r.file, r.name) for r in (item.rule if isinstance(item, Step) else item for item in trace)}
+
+
 def test_every_rule_fires_somewhere():
-    fired.clear()
-    for text, wrt, options in FIRING_CORPUS:
-        matcalc.diff(text, wrt, **options)
-    never = sorted(f"{r.file}:{r.line} {r.name}" for r in RULES if fired[r.file, r.name] == 0)
+    used = set().union(*(_rules_used(text, wrt, options) for text, wrt, options in FIRING_CORPUS))
+    never = sorted(f"{r.file}:{r.line} {r.name}" for r in RULES
+                   if r.file != "identify.rules" and (r.file, r.name) not in used)
     assert never == [], f"rules that never fire: {never}"
+
+
+def test_every_adjoint_rule_fires_on_the_identity_table():
+    import test_identities
+    used = set()
+    for row in test_identities.ROWS:
+        used |= _rules_used(row.expr, row.wrt, row.decl)
+    never = sorted(f"{r.file}:{r.line} {r.name}" for r in ADJOINT_RULES if (r.file, r.name) not in used)
+    assert never == [], f"identification rules no row of the identity table uses: {never}"
+
+
+@pytest.mark.parametrize("rule", ADJOINT_RULES, ids=[r.name for r in ADJOINT_RULES])
+def test_adjoint_rule_shares_are_its_right_side(rule):
+    """What identification builds from a rule, tr(adjoint target) or adjoint vec(target),
+    are the terms of the right side that hold the targets: on random arrays, the shares
+    change as the right side does when the targets are set to zero."""
+    rng = np.random.default_rng(3)
+    values, _, dims = _pattern_values(rule, rng)
+    targets = {"N", "n", "t"} & set(values)
+    without = {k: (np.zeros_like(v) if k in targets else v) for k, v in values.items()}
+    expected = evaluate(rule.rhs, values, dims) - evaluate(rule.rhs, without, dims)
+    got = _shares_value(rule, values) - _shares_value(rule, without)
+    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-9, err_msg=str(rule))
+    assert np.abs(expected).max() > 1e-3      # the targets do enter the right side
+
+
+def _shares_value(rule, values):
+    total = 0
+    for share in rule.shares:
+        adjoint = _evaluate_template(share.adjoint, share.variables, values)
+        target = _evaluate_template(share.target, (), values)
+        total = total + (adjoint @ target if rule.lhs.is_scalar else adjoint @ target.reshape(-1, 1, order="F"))
+    return np.trace(total).reshape(1, 1) if rule.lhs.is_scalar else total
+
+
+def _evaluate_template(template, variables, values):
+    """A share's template (built in an analysis of its own, with its own dimension names)
+    on the rule's arrays; its dimensions read off the arrays its variables are bound to."""
+    dims = {}
+    for variable in [*variables, *(n for n in postorder(template) if n.op == "sym")]:
+        if variable.name in values:
+            for own, size in zip(variable.shape, values[variable.name].shape):
+                if isinstance(own, str) and "*" not in own:
+                    dims.setdefault(own, size)
+    return evaluate(template, values, dims)
 
 
 def test_rules_file_errors_name_file_and_line(tmp_path):
