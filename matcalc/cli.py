@@ -1,4 +1,5 @@
-"""The command line: `matcalc diff EXPR WRT [options]`, `matcalc --version`.
+"""The command line: `matcalc diff EXPR WRT [options]`, `matcalc codegen EXPR WRT [options]`,
+`matcalc serve`, `matcalc --version`.
 
 Contract (docs/cli.md): the first line of standard output is the result alone, in
 the expression language; layout, shape and kinds follow on a line starting with
@@ -11,6 +12,8 @@ the process ends silently by SIGPIPE, as other Unix filters do.
 With --format json every outcome, errors included, is one JSON object on
 standard output (docs/json.md, schema 1); the exit status is the same.
 An EXPR starting with `-` (`-x`) is the expression unless it is a known option.
+`matcalc codegen` prints a Python module computing the value, gradient and Hessian
+together (docs/codegen.md).
 """
 from __future__ import annotations
 
@@ -51,12 +54,16 @@ The language reference is {REFERENCE} in the matcalc repository (the command lin
 docs/cli.md, --format json: docs/json.md).
 """
 
-FORMATS = ("text", "latex", "numpy", "sympy", "json")
+FORMATS = ("text", "latex", "numpy", "jax", "torch", "sympy", "json")
+DEFAULT_CODE_SIZE = 100   # codegen_plan.DEFAULT_SIZE, not imported: the CLI starts light
+CODE_FORMATS = ("numpy", "jax", "torch")
 # (option, the formats it is refused with, why): every other pair is honoured (docs/cli.md)
 REFUSED_PAIRS = (
-    ("--plain-vectors", ("text", "numpy", "sympy"), "it changes LaTeX only (--format latex or json)"),
-    ("--vec", ("numpy", "sympy"), "the code computes the derivative itself, in its layout; "
-                                  "use --format text, latex or json for the vec form"),
+    ("--plain-vectors", ("text", "numpy", "jax", "torch", "sympy"), "it changes LaTeX only (--format latex or json)"),
+    ("--vec", ("numpy", "jax", "torch", "sympy"), "the code computes the derivative itself, in its layout; "
+                                                  "use --format text, latex or json for the vec form"),
+    ("--sizes", ("text", "latex", "sympy", "json"), "the sizes choose the cheapest code: they go with "
+                                                    "--format numpy, jax or torch"),
 )
 
 # Each option once: argparse is built from this table, and the argument reordering
@@ -79,15 +86,33 @@ _DIFF_OPTIONS = (
     ("--declare", dict(action="append", default=[], metavar="DECL",
                        help='a declaration such as "x: vector[n]" or "A: matrix[n,m]"')),
     ("--format", dict(choices=FORMATS, default="text",
-                      help="how to print the result (default: text); numpy: a Python function computing "
-                           "it, sympy: SymPy matrix expressions building it, json: one object (docs/json.md)")),
+                      help="how to print the result (default: text); numpy, jax, torch: a Python function "
+                           "computing it, sympy: SymPy matrix expressions building it, json: one object "
+                           "(docs/json.md)")),
+    ("--sizes", dict(default=None, metavar="DIM=N,...",
+                     help="with --format numpy|jax|torch: the sizes the code is made fastest for, such as "
+                          f"n=1000,k=10 (default {DEFAULT_CODE_SIZE} for each)")),
     ("--check", dict(action="store_true", help="cross-check with elementwise SymPy and finite differences")),
     ("--plain-vectors", dict(action="store_true", help="in LaTeX: vectors as plain letters, not bold")),
     ("--steps", dict(action="store_true",
                      help="show the derivation, one rule per line (with --format latex: an align* block)")),
 )
-_OPTION_NAMES = tuple(name for name, _ in _DIFF_OPTIONS)
-_TAKES_VALUE = {name for name, spec in _DIFF_OPTIONS if spec.get("action") != "store_true"}
+# `matcalc codegen`: the options that say what the expression is, and those of the module
+_SHARED = ("--layout", "--time-limit", "--symmetric-as", "--scalar", "--symmetric", "--declare", "--sizes")
+_CODEGEN_OPTIONS = tuple(option for option in _DIFF_OPTIONS if option[0] in _SHARED) + (
+    ("--value", dict(action="store_true", help="return the function's value")),
+    ("--gradient", dict(action="store_true", help="return the gradient (the first derivative)")),
+    ("--hessian", dict(action="store_true", help="return the Hessian (the second derivative)")),
+    ("--format", dict(choices=CODE_FORMATS, default="numpy", help="the array library (default: numpy)")),
+    ("--self-test", dict(action="store_true",
+                         help="add self_test(): the derivatives against finite differences at random data")),
+    ("--scipy", dict(action="store_true",
+                     help="add fun (value, gradient) and hess, as scipy.optimize.minimize takes them")),
+)
+_OPTIONS = {"diff": _DIFF_OPTIONS, "codegen": _CODEGEN_OPTIONS}
+_OPTION_NAMES = {command: tuple(name for name, _ in table) for command, table in _OPTIONS.items()}
+_TAKES_VALUE = {command: {name for name, spec in table if spec.get("action") != "store_true"}
+                for command, table in _OPTIONS.items()}
 _LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.S)
 
 
@@ -132,6 +157,17 @@ def _parser(printed: list | None = None) -> argparse.ArgumentParser:
                    help="the variable to differentiate by; several (x y) differentiate by each in turn")
     for name, spec in _DIFF_OPTIONS:
         d.add_argument(name, **spec)
+    g = commands.add_parser("codegen", help="a Python module computing value, gradient and Hessian", printed=printed,
+                            description="Print a Python module whose function evaluate(...) returns the "
+                                        "value, gradient and Hessian of EXPR by WRT that were asked for "
+                                        "(default: --value --gradient), sharing their subexpressions "
+                                        "(docs/codegen.md).",
+                            epilog=CODEGEN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("expression", metavar="EXPR",
+                   help="the expression (it may start with -, as in -x); - reads it from standard input")
+    g.add_argument("wrt", metavar="WRT", help="the variable")
+    for name, spec in _CODEGEN_OPTIONS:
+        g.add_argument(name, **spec)
     serve = commands.add_parser("serve", help="open matcalc as a local web page", printed=printed,
                                 description="Serve matcalc's page on this machine (docs/web.md).")
     serve.add_argument("--host", default="127.0.0.1",
@@ -143,19 +179,27 @@ def _parser(printed: list | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-SERVE_SECONDS = 10.0   # a page's user waits; the command line's default is for batch work
+SERVE_SECONDS = 10.0
+
+CODEGEN_EXAMPLES = """\
+examples:
+  matcalc codegen "||y - Phi theta||^2" theta --value --gradient --hessian
+  matcalc codegen "sum(log(1 + exp(-y .* (X w))))" w --hessian --sizes n=1000,m=50 --format jax
+  matcalc codegen "1/2 x^T A x - b^T x" x --value --gradient --scipy --self-test > quadratic.py
+"""   # a page's user waits; the command line's default is for batch work
 
 
-def _long_option(arg: str) -> str | None:
-    """The diff option an argument names, abbreviations resolved as argparse does."""
+def _long_option(arg: str, command: str = "diff") -> str | None:
+    """The option of a command an argument names, abbreviations resolved as argparse does."""
     name = arg.split("=", 1)[0]
-    if name in _OPTION_NAMES:
+    names = _OPTION_NAMES[command]
+    if name in names:
         return name
-    matches = [option for option in _OPTION_NAMES if option.startswith(name)]
+    matches = [option for option in names if option.startswith(name)]
     return matches[0] if len(matches) == 1 else None
 
 
-def _positionals_last(args: list) -> list:
+def _positionals_last(args: list, command: str = "diff") -> list:
     """The diff command's arguments with every positional one after `--`.
 
     argparse reads any argument starting with `-` as an option, so `matcalc diff -x x`
@@ -170,7 +214,7 @@ def _positionals_last(args: list) -> list:
             break
         if arg == "-h" or _LONG_OPTION.fullmatch(arg):
             options.append(arg)
-            if "=" not in arg and _long_option(arg) in _TAKES_VALUE:
+            if "=" not in arg and _long_option(arg, command) in _TAKES_VALUE[command]:
                 value = next(rest, None)
                 if value is not None:
                     options.append(value)
@@ -232,8 +276,8 @@ def answer(argv: list, ascii_json: bool = False) -> tuple[int, str, str]:
 def _respond(argv: list, as_json: str | None) -> tuple:
     """(exit status, standard output, standard error) of a command that succeeds; as_json is
     the JSON's encoding ("utf-8" or "ascii"), None for text."""
-    if argv[:1] == ["diff"]:
-        argv = ["diff", *_positionals_last(argv[1:])]
+    if argv[:1] in (["diff"], ["codegen"]):
+        argv = [argv[0], *_positionals_last(argv[1:], argv[0])]
     printed: list = []
     try:
         args = _parser(printed).parse_args(argv)
@@ -242,6 +286,8 @@ def _respond(argv: list, as_json: str | None) -> tuple:
     if args.command == "serve":
         from .serve import serve
         return serve(args.host, args.port, open_browser=args.open, time_limit=args.time_limit), "", ""
+    if args.command == "codegen":
+        return 0, _module(args), ""
     if args.command != "diff":
         raise UsageError("a command is needed", _parser().format_help().rstrip())
     _refuse_pairs(args)
@@ -262,6 +308,36 @@ def _respond(argv: list, as_json: str | None) -> tuple:
         return 0, _json_result(as_json, source, args, d, vec, report, derivation, warnings), ""
     shown = _text_result(args, d, vec, report, derivation)
     return 0, shown, "".join(f"matcalc: warning: {w}\n" for w in warnings)
+
+
+def _module(args) -> str:
+    """The source `matcalc codegen` prints."""
+    from .api import diff
+    from .codegen import module_code
+    value = args.value or not (args.gradient or args.hessian)
+    gradient = args.gradient or not (args.value or args.hessian)
+    source = _expression_text(args.expression).strip()
+    options = dict(layout=args.layout, scalars=_names(args.scalar), symmetric=_names(args.symmetric),
+                   declare=tuple(args.declare), symmetric_as=args.symmetric_as or "gradient",
+                   time_limit=args.time_limit)
+    orders = [order for order, wanted in ((1, gradient), (2, args.hessian)) if wanted]
+    results = [diff(source, args.wrt, order=order, **options) for order in orders]
+    base = results[0] if results else diff(source, args.wrt, **options)
+    return module_code(results, value=value, dialect=args.format, sizes=_sizes(args.sizes),
+                       self_test=args.self_test, scipy=args.scipy, base=base)
+
+
+def _sizes(text: str | None) -> dict:
+    """--sizes n=1000,k=10 as {"n": 1000, "k": 10}."""
+    sizes = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, equals, number = item.partition("=")
+        if not equals or not name.strip().isidentifier() or not number.strip().isdigit() or int(number) < 1:
+            raise UsageError(f"--sizes takes DIM=N pairs separated by commas, such as n=1000,k=10, not {item!r}")
+        sizes[name.strip()] = int(number)
+    return sizes
 
 
 def _refuse_pairs(args) -> None:
@@ -302,9 +378,10 @@ def _text_result(args, d, vec, report, derivation) -> str:
     lines = []
     bold = not args.plain_vectors
     latex = args.format == "latex"
-    if args.format in ("numpy", "sympy"):
+    if args.format in ("numpy", "jax", "torch", "sympy"):
         from .codegen import numpy_code, sympy_code
-        lines.append((numpy_code(d) if args.format == "numpy" else sympy_code(d)).rstrip("\n"))
+        code = sympy_code(d) if args.format == "sympy" else numpy_code(d, _sizes(args.sizes), args.format)
+        lines.append(code.rstrip("\n"))
         lines.append("# " + d.describe())
         if report is not None:
             lines.append("# checked: " + report.summary())

@@ -54,18 +54,19 @@ def numpy_code(derivative, sizes: dict | None = None, dialect: str = "numpy") ->
 
 
 def module_code(results: list, value: bool = True, dialect: str = "numpy", sizes: dict | None = None,
-                self_test: bool = False, scipy: bool = False) -> str:
+                self_test: bool = False, scipy: bool = False, base=None) -> str:
     """A module computing the value of the function the results differentiate (if `value`)
     and the results themselves, in one function `evaluate` sharing their subexpressions.
 
     results: Derivatives of one function by one variable (a gradient, a Hessian), in
-    order.  scipy adds `fun(theta, *others)` returning (value, gradient) and
-    `hess(theta, *others)`, the forms scipy.optimize.minimize takes (jac=True, hess=hess)."""
+    order; `base`, a derivative of the function by the variable, where results is empty
+    (the value alone).  scipy adds `fun(<arguments>)` returning (value, gradient) and
+    `hess(<arguments>)`, the forms scipy.optimize.minimize takes (jac=True, hess=hess)."""
     if not results and not value:
         raise MatcalcError("ask for at least one of the value, the gradient and the Hessian")
-    if not results:
+    first = results[0] if results else base
+    if first is None:
         raise MatcalcError("the module needs the variable: give a derivative")
-    first = results[0]
     symbols = list(first.analysis.symbols.values())
     writer = _Function(dialect, sizes, symbols, check_shapes=True)
     roots, returned = [], []
@@ -167,6 +168,8 @@ class _Function:
                     lines.append(f"        raise ValueError(f\"{name} must be a vector (n,) or (n, 1), "
                                  f"not {{getattr({name}, 'shape', ())}}\")")
                 lines.append(f"    {name} = {d.as_array(name, s.kind == 'vector')}")
+            elif s.kind == "scalar" and d.as_scalar(name) and name in used:
+                lines.append(f"    {name} = {d.as_scalar(name)}")
         lines += sizes
         lines += [f"    {line}" for line in self.program.lines]
         results = [self.codes[i] for i in roots]
@@ -235,19 +238,31 @@ def _shape_words(symbol, names) -> str:
 
 
 def _scipy_forms(writer, first, value: bool, results: list, call: str) -> list:
-    variable = writer.names.user(first.variable.name)
+    """fun(variable, *others) -> (value, gradient) and hess(variable, *others): the variable
+    first and flat, as scipy.optimize.minimize(fun, x0, args=others, jac=True, hess=hess)
+    calls them."""
+    if first.variable.kind not in ("vector", "scalar"):
+        raise MatcalcError("the SciPy forms are for a vector (or scalar) variable: SciPy optimises "
+                           "over a flat vector")
     orders = [d.order for d in results]
     if not value or 1 not in orders:
-        raise MatcalcError("the SciPy forms need the value and the gradient")
+        raise MatcalcError("the SciPy forms need the value and the gradient (--value --gradient)")
+    variable = writer.names.user(first.variable.name)
+    others = [a for a in writer.arguments() if a != variable]
+    signature = ", ".join([variable] + others)
     at = 1
-    lines = ["", "", f"def fun({call}):",
-             f'    """(value, gradient) for scipy.optimize.minimize(fun, {variable}0, jac=True, ...)."""',
+    lines = ["", "", f"def fun({signature}):",
+             f'    """(value, gradient) for scipy.optimize.minimize(fun, {variable}0, '
+             f'args=({", ".join(others)}{"," if len(others) == 1 else ""}), jac=True, ...)."""',
+             "    import numpy",
              f"    out = evaluate({call})",
-             f"    return out[0], out[{at + orders.index(1)}]"]
+             f"    return float(out[0]), numpy.reshape(numpy.asarray(out[{at + orders.index(1)}], dtype=float), "
+             f"numpy.shape({variable}))"]
     if 2 in orders:
-        lines += ["", "", f"def hess({call}):",
+        lines += ["", "", f"def hess({signature}):",
                   '    """The Hessian, for scipy.optimize.minimize(..., hess=hess)."""',
-                  f"    return evaluate({call})[{at + orders.index(2)}]"]
+                  "    import numpy",
+                  f"    return numpy.asarray(evaluate({call})[{at + orders.index(2)}], dtype=float)"]
     return lines
 
 

@@ -13,6 +13,11 @@ from __future__ import annotations
 import re
 
 
+def paren(text: str) -> str:
+    from .codegen_plan import paren as bracketed
+    return bracketed(text)
+
+
 class Dialect:
     name = "numpy"
     module = "np"
@@ -41,6 +46,9 @@ class Dialect:
         if axis is None:
             return f"{self.module}.sum({a})"
         return f"{self.module}.sum({a}, axis={axis}, keepdims=True)"
+
+    def squared_norm(self, a: str) -> str:
+        return f"{self.module}.vdot({a}, {a})"
 
     def flat(self, a: str) -> str:
         """A vector as one axis."""
@@ -73,6 +81,15 @@ class Dialect:
         if re.fullmatch(r"-?\(?[0-9]+( / [0-9]+)?\)?", code):
             return code
         return f"{self.module}.reshape({code}, ())"
+
+    def block(self, grid: list) -> str:
+        """A matrix of scalar entries (numbers or 1 x 1 arrays), as floats."""
+        rows = ", ".join("[" + ", ".join(row) + "]" for row in grid)
+        return f"{self.module}.block([{rows}]).astype(float)"
+
+    def as_scalar(self, name: str) -> str | None:
+        """A scalar argument's conversion, where the library needs one."""
+        return None
 
     def as_array(self, name: str, vector: bool) -> str:
         shape = ".reshape(-1, 1)" if vector else ""
@@ -131,7 +148,28 @@ class TorchDialect(Dialect):
     imports = ("import torch",)
 
     def call(self, numpy_template: str) -> str:
-        return re.sub(r"\bnp\.", "torch.", numpy_template)
+        """np.f -> torch.f; a number among a torch function's arguments becomes a float64
+        tensor (torch.heaviside(x, 0) and torch.maximum(x, 0) take no Python numbers)."""
+        text = re.sub(r"\bnp\.", "torch.", numpy_template)
+        out, at = [], 0
+        for call in re.finditer(r"torch\.[\w.]+\(", text):
+            if call.start() < at:
+                continue
+            end = _closing(text, call.end() - 1)
+            arguments = _split_arguments(text[call.end():end - 1])
+            converted = [f"torch.tensor({a.strip()}.0, dtype=torch.float64)"
+                         if re.fullmatch(r"\s*-?\d+\s*", a) else a for a in arguments]
+            out.append(text[at:call.end()] + ",".join(converted) + ")")
+            at = end
+        return "".join(out) + text[at:]
+
+    def block(self, grid: list) -> str:
+        rows = ", ".join("torch.stack([" + ", ".join(f"torch.as_tensor({v}, dtype=torch.float64).reshape(())"
+                                                      for v in row) + "])" for row in grid)
+        return f"torch.stack([{rows}])"
+
+    def as_scalar(self, name: str) -> str | None:
+        return f"torch.as_tensor({name}, dtype=torch.float64)"
 
     def eye(self, n: str) -> str:
         return f"torch.eye({n}, dtype=torch.float64)"
@@ -149,6 +187,9 @@ class TorchDialect(Dialect):
 
     def einsum(self, spec: str, operands: list) -> str:
         return f"torch.einsum({spec!r}, {', '.join(operands)})"
+
+    def squared_norm(self, a: str) -> str:
+        return f"torch.sum({paren(a)} * {paren(a)})"
 
     def contiguous(self, a: str) -> str:
         return f"({a}).contiguous()"
@@ -175,6 +216,26 @@ class TorchDialect(Dialect):
 
     def ndim_of(self, name: str) -> str:
         return f"torch.as_tensor({name}).ndim"
+
+
+def _closing(text: str, opening: int) -> int:
+    depth = 0
+    for i in range(opening, len(text)):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    return len(text)
+
+
+def _split_arguments(text: str) -> list:
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(c, 0)
+        if c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
 
 
 DIALECTS = {d.name: d for d in (Dialect(), JaxDialect(), TorchDialect())}

@@ -289,6 +289,8 @@ class Program:
             return self._product(e)
         if op == "had":
             return " * ".join(paren(self.code(a)) for a in e.args)
+        if op == "pow" and e.args[0].op == "norm" and e.args[0].value != "1" and e.args[1] is E.number(2):
+            return d.squared_norm(self.code(e.args[0].args[0]))     # ||a||^2 without a square root
         if op in ("pow", "epow"):
             base, exponent = (paren(self.code(a)) for a in e.args)
             return f"{base} * {base}" if exponent == "2" and _atom_name(base) else f"{base}**{exponent}"
@@ -299,8 +301,8 @@ class Program:
         if op == "norm":
             inner = self.code(e.args[0])
             if e.value == "1":
-                return d.total(d.call(OPERATORS["abs"].code.format(inner)))
-            return d.call(OPERATORS["sqrt"].code.format(d.total(f"{paren(inner)}**2")))
+                return d.total(d.call(OPERATORS["abs"].code).format(inner))
+            return d.call(OPERATORS["sqrt"].code).format(d.total(f"{paren(inner)}**2"))
         if op in ("tr", "diagv"):
             return self._trace_or_diagonal(e)
         if op == "entry":
@@ -309,8 +311,7 @@ class Program:
         if op == "lit":
             rows, cols = e.shape
             args = [self.code(a) for a in e.args]
-            grid = ", ".join("[" + ", ".join(args[r * cols:(r + 1) * cols]) + "]" for r in range(rows))
-            return d.call(f"np.block([{grid}]).astype(float)")
+            return d.block([args[r * cols:(r + 1) * cols] for r in range(rows)])
         if op == "comm":
             self._helper(OPERATORS["comm"])
             return f"commutation({self.dim(e.value[0])}, {self.dim(e.value[1])})"
@@ -322,8 +323,8 @@ class Program:
         self._helper(operator)
         args = [self.code(a) for a in e.args]
         template = operator.code
-        return d.call(template.format(*(paren(a) for a in args)) if template.startswith("{0}")
-                      else template.format(*args))
+        template = d.call(template)
+        return template.format(*(paren(a) for a in args)) if template.startswith("{0}") else template.format(*args)
 
     def _helper(self, operator) -> None:
         if operator.code_helper and operator.code_helper[0]:
@@ -340,8 +341,8 @@ class Program:
         if "-{0}" in template and q < 0:
             positive = self.code(E.mul(E.number(-q), *scalars, *chain))
             bare = "(-{0})" in template     # the operand of a call needs no brackets of its own
-            return self.dialect.call(template.replace("-{0}", "{0}").format(positive if bare else paren(positive)))
-        return self.dialect.call(template.format(paren(self.code(arg))))
+            return self.dialect.call(template.replace("-{0}", "{0}")).format(positive if bare else paren(positive))
+        return self.dialect.call(template).format(paren(self.code(arg)))
 
     def _sum(self, e: E.Expr) -> str:
         """Terms joined by + and -; diagonal terms (I, diag(v), their multiples) written onto
@@ -477,8 +478,8 @@ class Program:
         if len(chain) < 2 or scalars or q != 1 or any(_is_diagonal(f) for f in chain):
             inner = self.code(e.args[0])
             if e.op == "tr":
-                return d.call(OPERATORS["tr"].code.format(inner))
-            return d.call(OPERATORS["diagv"].code.format(inner))
+                return d.call(OPERATORS["tr"].code).format(inner)
+            return d.call(OPERATORS["diagv"].code).format(inner)
         split = min(range(1, len(chain)), key=lambda s: chain_plan(self.cost, list(chain[:s]))[0]
                     + chain_plan(self.cost, list(chain[s:]))[0])
         left = self.code(E.mul(*chain[:split]))
