@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from . import expr as E
 from .analyse import Analysis, absent_symbol
 from .deep import call_deep
-from .differentiate import differential, identify, identify_vec
+from .differentiate import differential
+from .identify import identify, identify_vec
 from .errors import MatcalcError
 from .layout import (LAYOUTS, SYMMETRIC_CONVENTIONS, arrange, axis_dims, layout_order, named_intermediates,
                      symmetrised, symmetrised_vec, variable_axis_dims)
