@@ -14,8 +14,8 @@ from . import expr as E
 from .analyse import Analysis, absent_symbol
 from .deep import call_deep
 from .differentiate import differential
-from .identify import identify, identify_vec
 from .errors import MatcalcError
+from .identify import identify, identify_vec
 from .layout import (LAYOUTS, SYMMETRIC_CONVENTIONS, arrange, axis_dims, layout_order, named_intermediates,
                      symmetrised, symmetrised_vec, variable_axis_dims)
 from .simplify import simplify
