@@ -345,6 +345,7 @@ def test_matcalc_serve_prints_its_address_answers_there_and_ends_cleanly_on_ctrl
     assert group_ends(process.pid), "a worker outlived the server"
 
 
+@pytest.mark.slow
 def test_ctrl_c_pressed_again_and_again_leaves_no_worker_behind():
     process = subprocess.Popen([sys.executable, "-m", "matcalc", "serve", "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
