@@ -19,7 +19,8 @@ from typing import NamedTuple
 from . import expr as E
 from . import ops
 from .errors import MatcalcError, ShapeError, UnknownNameError
-from .syntax import Node, Program, error_at, function_names, parse_program
+from .latex_input import parse_latex
+from .syntax import Node, Program, error_at, function_names, is_latex, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 RESERVED = {"I"}
@@ -185,7 +186,7 @@ class _Analyser:
         for name in symmetric:
             self.kinds[name] = "symmetric"
         for text in declare:
-            extra = parse_program(text + "; 0")
+            extra = read_program(text + "; 0")
             for declaration in extra.declarations:
                 self._declare(declaration.name, declaration.kind, declaration.dims)
         for declaration in program.declarations:
@@ -684,7 +685,12 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
 
 
 def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:
-    return analyse(parse_program(text), scalars, symmetric, declare)
+    return analyse(read_program(text), scalars, symmetric, declare)
+
+
+def read_program(text: str) -> Program:
+    """The syntax of matcalc text or of LaTeX, each read by its own grammar."""
+    return parse_latex(text) if is_latex(text) else parse_program(text)
 
 
 

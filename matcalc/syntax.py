@@ -4,10 +4,11 @@ Contract: `parse_program(text)` returns a `Program` (declarations, definitions,
 the final expression) or raises a MatcalcError subclass that carries line and
 column.  Nothing here knows shapes or meaning beyond the grammar; input that
 is too long or too deeply nested is refused before any recursive stage sees it.
-Text with a backslash command is LaTeX: matcalc.latex_input reads it into the
-same Nodes (its grammar loads only then).  Other tools' spellings are read as
-meant (matrixcalculus.org's norm2, eye, vector(1); NumPy's x.T) or refused with
-the matcalc spelling (NumPy's np. prefix and **): never read as something else.
+Text with a backslash command is LaTeX (`is_latex`): matcalc.latex_input reads it
+into the same Nodes, with the pieces this module shares (Node, Program, ToNodes).
+Other tools' spellings are read as meant (matrixcalculus.org's norm2, eye,
+vector(1); NumPy's x.T) or refused with the matcalc spelling (NumPy's np. prefix
+and **): never read as something else.
 """
 from __future__ import annotations
 
@@ -521,10 +522,13 @@ def text_at(text: str, line: int, column: int) -> str:
 _LATEX_COMMAND = re.compile(r"\\(?:[A-Za-z]+|[|{}])|[{}]")
 
 
+def is_latex(text) -> bool:
+    """Whether text is LaTeX, for matcalc.latex_input to read: a backslash command or braces."""
+    return isinstance(text, str) and _LATEX_COMMAND.search(text) is not None
+
+
 def parse_program(text: str) -> Program:
-    if isinstance(text, str) and _LATEX_COMMAND.search(text):
-        from .latex_input import parse_latex   # its grammar loads only for LaTeX input
-        return parse_latex(text)
+    """matcalc's own notation (analyse.read_program sends LaTeX to matcalc.latex_input)."""
     parts, transformer = parse_text(text, "program")
     *statements, body = parts
     return program_from(text, statements, body, transformer)
