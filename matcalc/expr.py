@@ -3,16 +3,31 @@
 Contract: an `Expr` that exists is well-shaped and canonical.  Nodes are
 interned (hash-consed), so two equal expressions are the same object and
 `==` is identity.  Shapes are (rows, cols); a dimension is an int or a
-symbolic name; scalars are (1, 1) and vectors (n, 1).
+symbolic name; scalars are (1, 1) and vectors (n, 1).  An operator's own facts
+(shape rule, exact values, never-negative) come from the table, matcalc/ops.py.
 
-The constructors hold the algebraic facts of each operator, never identities
-between different operators (those live in rules/):
+The constructors hold the algebraic facts of each operator:
   sums       flatten, broadcast scalars, collect like terms, order terms;
   products   flatten, fold numeric coefficients, pull scalar factors forward
              and order them, keep the matrix chain in order, drop identities;
-  transposes cancel, vanish on scalars, and move through products
-             (through sums only when that does not add transposes);
-  traces     of 1 x 1 vanish, pull scalars out, rotate to a canonical cycle.
+  transposes cancel, vanish on scalars and symmetric matrices;
+  traces     of 1 x 1 vanish, rotate to a canonical cycle.
+They also apply a few identities between operators, and must own them: each fixes
+the one canonical form of a value that like-term collection (by identity) and the
+rules' matcher (by structure) rely on, and `parse` prints that form, so moving one
+to rules/ would change what every reading prints and let a pattern miss the
+spellings it does not name:
+  transposes sit on leaves      (A B)^T = B^T A^T, (A ⊗ B)^T = A^T ⊗ B^T, through sums and
+                                Hadamard products when that adds no transposes, inv(A^T) =
+                                inv(A)^T, K_{m,n}^T = K_{n,m}; a 1 x 1 chain takes the
+                                orientation that sorts first (x^T y = y^T x);
+  scalars leave linear operators  tr(q A) = q tr(A), diag(q v), inv(q A) = inv(A) / q,
+                                (q s)^k = q^k s^k, A .* (q B) = q (A .* B), kron(q A, B);
+  rows read as columns          diag(u^T) = diag(u), ||u^T|| = ||u||, vec(u^T) = u, diag(A^T)
+                                = diag(A), tr(A^T) = tr(A);
+  sized constants are values    tr(I) = n, diag(1) = I, diag(I) = 1, I ⊗ I = I, and the
+                                table's det(I), logdet(I), abs of what is never negative.
+"""
 """
 from __future__ import annotations
 
