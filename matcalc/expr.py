@@ -28,7 +28,6 @@ spellings it does not name:
   sized constants are values    tr(I) = n, diag(1) = I, diag(I) = 1, I ⊗ I = I, and the
                                 table's det(I), logdet(I), abs of what is never negative.
 """
-"""
 from __future__ import annotations
 
 import weakref
