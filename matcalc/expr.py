@@ -26,7 +26,7 @@ spellings it does not name:
   rows read as columns          diag(u^T) = diag(u), ||u^T|| = ||u||, vec(u^T) = u, diag(A^T)
                                 = diag(A), tr(A^T) = tr(A);
   sized constants are values    tr(I) = n, diag(1) = I, diag(I) = 1, I ⊗ I = I, and the
-                                table's det(I), logdet(I), abs of what is never negative.
+                                table's values at I (det(I) = 1), abs of what is never negative.
 """
 from __future__ import annotations
 
@@ -629,8 +629,8 @@ def _canonical_cycle(chain: list) -> Expr:
 
 
 def square_function(name: str, a: Expr) -> Expr:
-    """det or logdet: of a 1 x 1 argument the table's reading (a itself, log(a)), of the
-    identity the table's value."""
+    """A scalar function of a square matrix (det and its log): of a 1 x 1 argument the
+    table's reading (a itself, log(a)), of the identity the table's value."""
     operator = ops.OPERATORS[name]
     if a.is_scalar:
         return func(operator.of_scalar, a) if operator.of_scalar else a
