@@ -5,19 +5,24 @@ Contract: `derivation(d)` returns a `Derivation` whose lines are equalities that
   df = d(f)
      = <d(...) nodes expanded one level, by the rules named on the line>   (repeated)
      = <df with every d(...) expanded and simplified>
+     = <df in the form the derivative is read from: tr(G^T dX), g^T dx or J dx,
+        by the identification rules named on the line; left out when df is in it>
+  vec df = <J vec(dX), the same for a derivative with more than two axes>
   => <the derivative in the engine's convention, by identification>
   => <the derivative in the chosen layout>
 Every line before identification is an expression in d(X) and in d(Q) for parts Q
-not yet expanded; it is the same rules (rules/differentials.rules) that the engine
-applies, one level of the expression per line, so the derivation is the engine's
-trace, not a separate explanation.
+not yet expanded; it is the same rules (rules/differentials.rules, then
+rules/identify.rules) that the engine applies, one level of the expression per line,
+so the derivation is the engine's trace, not a separate explanation.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from . import expr as E
 from .differentiate import Differentiator, expand_differential
+from .identify import identify, identify_vec
 from .simplify import simplify
 
 MAX_LINES = 12
@@ -44,7 +49,7 @@ class Derivation:
             return to_text(e, statements=False, context=self.symbols)
         rendered = [(f"{d.value} = {show(d.args[0])}", "definition") for d in self.definitions]
         for line in self.lines:
-            prefix = {"": "   = ", "=>": "=> ", "vec=>": "=> "}.get(line.lhs, f"{line.lhs} = ")
+            prefix = {"": "   = ", "=>": "=> ", "vec=>": "=> ", "vec": "vec df = "}.get(line.lhs, f"{line.lhs} = ")
             rendered.append((prefix + show(_display(line.expr)), line.reason))
         width = max(len(body) for body, _ in rendered)
         return "\n".join(f"{body:<{width}}   [{reason}]" if reason else body for body, reason in rendered)
@@ -61,6 +66,7 @@ class Derivation:
                 r" && \text{definition}" for d in self.definitions]
         for line in self.lines:
             left = {"f": "f", "df": r"\mathrm{d}f", "g": "g", "dg": r"\mathrm{d}g", "": "",
+                    "vec": r"\operatorname{vec} \mathrm{d}" + top,
                     "=>": r"\frac{\partial " + top + r"}{\partial " + name + "}",
                     "vec=>": r"\frac{\partial \operatorname{vec} " + top + r"}{\partial \operatorname{vec}("
                              + name + r")^\top}"}[line.lhs]
@@ -85,6 +91,8 @@ def _display(e: E.Expr) -> E.Expr:
     def replace(node, again):
         if not node.args:
             return node
+        if node.op == "tr":         # as it is: the read-off line keeps dX last (_trace_reading)
+            return _trace_node(again(node.args[0]))
         rebuilt = E.rebuild(node, tuple(again(a) for a in node.args))
         q, scalars, chain = E.mul_parts(rebuilt)
         if rebuilt.op == "mul" and rebuilt.is_scalar and len(chain) > 1 and _has_differential(chain[0]) \
@@ -170,6 +178,9 @@ def derivation(derivative) -> Derivation:
         for step in applied:
             _note(names, step.rule.name)
         lines.append(Line("", simplified, ", ".join(names + ["collecting terms"])))
+    read_off = _read_off(lines[-1].expr, variable, derivative.is_tensor)
+    if read_off is not None:
+        lines.append(read_off)
     if derivative.is_tensor:
         lines.append(Line("vec=>", derivative.vec().expr, "identification: vec dF = J vec dX (vec form)"))
         return Derivation(lines, variable, derivative.layout, symbols)
@@ -179,6 +190,48 @@ def derivation(derivative) -> Derivation:
     else:
         lines[-1] = Line("=>", derivative.core, lines[-1].reason + f", {derivative.layout} layout")
     return Derivation(lines, variable, derivative.layout, symbols)
+
+
+def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool) -> Line | None:
+    """df moved into the form the derivative is read from, by the identification rules
+    (rules/identify.rules) that move it there, named in the order they are first used;
+    None where df is in that form already, or the variable is a scalar (df = F' dt)."""
+    if variable.is_scalar:
+        return None
+    used: list = []
+    dvar = E.differential(variable)
+    if is_tensor:
+        form = E.mul(simplify(identify_vec(df, variable, trace=used)), E.vec(dvar))
+        return Line("vec", form, _rule_names(used))
+    derivative = simplify(identify(df, variable, trace=used))
+    if df.is_scalar:
+        form = _trace_reading(E.transpose(derivative), dvar)
+    else:
+        form = E.mul(derivative, dvar)
+        form = E.transpose(form) if df.is_row else form
+    return None if form is df else Line("", form, _rule_names(used))
+
+
+def _rule_names(rules: list) -> str:
+    names: list = []
+    for rule in rules:
+        _note(names, rule.name)
+    return ", ".join(names)
+
+
+def _trace_reading(adjoint: E.Expr, dvar: E.Expr) -> E.Expr:
+    """tr(adjoint dX) as it is read off, dX last (a trace's canonical form may rotate it
+    away); for display only."""
+    if dvar.shape[1] == 1:
+        return E.mul(adjoint, dvar)        # a 1 x 1 product: _display puts dx last
+    q, scalars, chain = E.mul_parts(adjoint)
+    return E.mul(E.number(q), *scalars, _trace_node(E.mul_reading(Fraction(1), (), (*chain, dvar))))
+
+
+def _trace_node(inner: E.Expr) -> E.Expr:
+    """tr(inner) with inner's factors in their order: E.trace would choose its canonical
+    cycle, which may put dX first."""
+    return E._make("tr", (inner,), None, (1, 1))
 
 
 def _identification(f: E.Expr, variable: E.Expr) -> str:

@@ -8,6 +8,7 @@ from matcalc.check import concrete_sizes, random_values
 from matcalc.evaluate_numpy import evaluate
 from matcalc.evaluate_at import bind
 from matcalc.expr import postorder
+from matcalc.rules import ruleset
 
 STEP = 1e-6
 CORPUS = [
@@ -78,6 +79,28 @@ def test_steps_name_the_rules_they_use():
     assert text.splitlines()[-1].startswith("=> -2 Phi^T (y - Phi theta)")
 
 
+@pytest.mark.parametrize("text, wrt, moved, rules", [
+    ("tr(A X B)", "X", "   = tr(B A dX)", ("trace-cycle",)),
+    ("logdet(X)", "X", "   = tr(X^-1 dX)", ("trace-cycle",)),
+    ("tr(X^T A X)", "X", "   = tr(X^T (A + A^T) dX)", ("trace-sum", "trace-cycle", "trace-transpose")),
+    ("sum(x .* (A x))", "x", "   = x^T (A + A^T) dx", ("trace-hadamard",)),
+    ("W x", "W", "vec df = kron(x^T, I) vec(dW)", ("vec-product",)),
+])
+def test_steps_name_the_identification_rules(text, wrt, moved, rules):
+    """The line before the derivative is df in the form it is read from, and names the
+    rules of rules/identify.rules that moved it there."""
+    lines = str(matcalc.diff(text, wrt).steps()).splitlines()
+    (line,) = [t for t in lines if t.startswith(moved + " ")]
+    names = line[line.index("[") + 1:-1].split(", ")
+    assert set(rules) <= set(names) and set(names) <= {r.name for r in ruleset("identify")}
+    assert lines[lines.index(line) + 1].startswith("=> ")
+
+
+def test_no_identification_line_where_df_is_in_the_form_already():
+    lines = str(matcalc.diff("||y - Phi theta||^2", "theta").steps()).splitlines()
+    assert lines[-2].startswith("   = -2 (y - Phi theta)^T Phi dtheta") and "[d-product]" in lines[-2]
+
+
 def test_steps_in_latex_are_an_align_block():
     latex = matcalc.diff("x^T A x", "x").steps().latex()
     assert latex.startswith("\\begin{align*}") and latex.endswith("\\end{align*}")
@@ -112,6 +135,10 @@ def test_every_line_holds_for_the_identity_table(row):
         if line.lhs in ("df", ""):
             got = _value(line.expr, env, dims, name, direction)
             np.testing.assert_allclose(got, df, rtol=1e-5, atol=1e-6, err_msg=f"{row.expr}: {line}")
+        if line.lhs == "vec":       # vec df = J vec(dX), the differential in it
+            got = _value(line.expr, env, dims, name, direction)
+            np.testing.assert_allclose(got, df.reshape(-1, 1, order="F"), rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{row.expr}: {line}")
         if line.lhs == "vec=>":     # vec df = J vec dX
             jacobian = evaluate(line.expr, env, dims)
             got = jacobian @ direction.reshape(-1, 1, order="F")
