@@ -27,11 +27,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import multiprocessing
+import multiprocessing.connection
 import queue
 import signal
 import socket
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -168,8 +170,10 @@ class Workers:
         self.processes.add(process)
         return process, mine
 
-    def answer(self, argv: list, seconds: float) -> tuple:
-        """cli.answer(argv) in a worker, given `seconds` of budget: (status, stdout, stderr)."""
+    def answer(self, argv: list, seconds: float, client: socket.socket | None = None) -> tuple:
+        """cli.answer(argv) in a worker, given `seconds` of budget: (status, stdout, stderr).
+        A `client` that closes its connection meanwhile (a page that asked again) stops the
+        computation: ClientGone."""
         try:
             worker = self.idle.get(timeout=BUSY_WAIT_SECONDS)
         except queue.Empty:
@@ -177,15 +181,25 @@ class Workers:
                                HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError") from None
         process, connection = worker
         # the derivative and --check each have the budget (the command line's contract)
-        deadline = seconds * (2 if "--check" in argv else 1) + GRACE_SECONDS
+        deadline = time.monotonic() + seconds * (2 if "--check" in argv else 1) + GRACE_SECONDS
+        watched = [connection] if client is None else [connection, client]
         try:
             connection.send(argv)
-            if connection.poll(deadline):
-                outcome = connection.recv()
-                self.idle.put(worker)
-                return outcome
-            problem = RequestError(f"gave up after the time limit of {seconds:g} s: the expression is too large "
-                                   f"to finish in time", HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError")
+            while True:
+                ready = multiprocessing.connection.wait(watched, timeout=max(0.0, deadline - time.monotonic()))
+                if connection in ready:
+                    outcome = connection.recv()
+                    self.idle.put(worker)
+                    return outcome
+                if not ready:
+                    problem = RequestError(f"gave up after the time limit of {seconds:g} s: the expression is too "
+                                           f"large to finish in time", HTTPStatus.SERVICE_UNAVAILABLE,
+                                           kind="LimitError")
+                    break
+                if _closed(client):
+                    problem = ClientGone()
+                    break
+                watched = [connection]    # the client sent its next request early: it waits its turn
         except (EOFError, OSError):   # the worker died under the computation (the system ended it)
             problem = RequestError("the computation ended its process (out of memory?): try smaller sizes",
                                    HTTPStatus.SERVICE_UNAVAILABLE, kind="LimitError")
@@ -207,6 +221,20 @@ class Workers:
             process.kill()
             process.join()
         self.processes.clear()
+
+
+class ClientGone(Exception):
+    """The client closed its connection before its answer was ready: nobody to answer."""
+
+
+def _closed(client: socket.socket) -> bool:
+    """Whether a readable client socket was closed by its peer (rather than sent more)."""
+    try:
+        return client.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False
+    except OSError:      # reset by the peer
+        return True
 
 
 @contextmanager
@@ -263,6 +291,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self._allowed_host()
             status, content_type, content = route()
+        except ClientGone:
+            self.close_connection = True
+            return
         except RequestError as exc:
             status, content_type, content = exc.status, "application/json", error_document(exc.kind, exc.message)
         except Exception as exc:   # a bug: one line for the user, never a traceback
@@ -325,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
         seconds = budget_of(query, self.server.time_limit)
         if "time_limit" not in query:
             argv.insert(1, f"--time-limit={seconds:g}")
-        status, out, err = self.server.workers.answer(argv, seconds)
+        status, out, err = self.server.workers.answer(argv, seconds, client=self.connection)
         if "format" not in query or query["format"] == ["json"]:
             return HTTP_STATUS.get(status, HTTPStatus.BAD_REQUEST), "application/json", out
         return HTTP_STATUS.get(status, HTTPStatus.BAD_REQUEST), "text/plain", out + err

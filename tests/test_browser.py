@@ -267,3 +267,22 @@ def test_the_page_answers_as_one_types(browser, page_server):
     shown_result(browser, "2 x")
     element(browser, "expr").send_keys(" + 1^T x")
     shown_result(browser, cli_result("x^T x + 1^T x", "x")["result"])
+
+
+def test_asking_again_stops_the_computation_nobody_waits_for(browser, page_server):
+    workers = set(page_server.workers.processes)
+    open_page(browser, page_server)
+    order = element(browser, "order")
+    order.clear()
+    order.send_keys("6")
+    type_query(browser, "H1 = tanh(W1 x); H2 = tanh(W2 H1); H3 = tanh(W3 H2); 1/2 ||W4 H3 - y||^2", "x")
+    def computing():
+        idle = {process for process, _ in page_server.workers.idle.queue}
+        return any(process not in idle for process in workers)
+    wait(browser, computing)                                # the order-6 Hessian
+    order.clear()
+    order.send_keys("1")
+    type_query(browser, "x^T x", "x")
+    shown_result(browser, "2 x")
+    # the abandoned computation's worker is killed long before the server's 10 s budget
+    WebDriverWait(browser, 5).until(lambda _: any(process.exitcode == -9 for process in workers))

@@ -251,6 +251,21 @@ def test_a_worker_past_its_deadline_is_killed_and_replaced(start_server, monkeyp
     assert server.workers.idle.queue[0][0].pid != first.pid
 
 
+def test_a_client_that_goes_away_stops_its_computation(start_server):
+    server = start_server(workers=1)
+    first, _ = server.workers.idle.queue[0]
+    host, port = server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    connection.request("GET", "/api/diff?" + urlencode({"expr": SLOW_EXPRESSION, "wrt": "x", "order": 6,
+                                                        "time_limit": 8}))
+    time.sleep(0.5)
+    connection.close()            # a page that asked again: nobody waits for this answer
+    first.join(4)                 # far sooner than the 8 s of its budget
+    assert first.exitcode == -9
+    status, _, body = get(server, "/api/diff", expr="x^T A x", wrt="x")
+    assert (status, json.loads(body)["result"]) == (200, "(A + A^T) x")
+
+
 def test_closing_the_server_ends_every_worker_even_a_computing_one():
     server, thread = start(workers=2)
     processes = [process for process, _ in server.workers.idle.queue]

@@ -15,6 +15,7 @@ let shown = null;            // {query, json} of the result on the page
 let activeTab = "latex";
 const codeCache = new Map(); // "format?query" -> the command line's output
 let liveTimer = null;
+let pending = null;          // the AbortController of the query in flight
 
 function query() {
   const q = new URLSearchParams();
@@ -32,18 +33,18 @@ function fillForm(q) {
   }
 }
 
-async function ask(q, extra) {
+async function ask(q, extra, signal) {
   const parameters = new URLSearchParams(q);
   for (const [name, value] of Object.entries(extra)) parameters.set(name, value);
   const text = parameters.toString();
-  if (text.length <= MAX_QUERY_LENGTH) return fetch("/api/diff?" + text);
-  return fetch("/api/diff", {method: "POST", body: parameters});   // sent form-encoded
+  if (text.length <= MAX_QUERY_LENGTH) return fetch("/api/diff?" + text, {signal});
+  return fetch("/api/diff", {method: "POST", body: parameters, signal});   // sent form-encoded
 }
 
-async function askJSON(q, extra) {
+async function askJSON(q, extra, signal) {
   let response;
   try {
-    response = await ask(q, extra);
+    response = await ask(q, extra, signal);
     return await response.json();
   } catch (problem) {
     const status = response ? ` (HTTP ${response.status})` : "";
@@ -57,12 +58,15 @@ async function differentiate(withCheck) {
   if (q.get("expr").trim() === "" || q.get("wrt").trim() === "") return;
   const mine = ++sequence;
   clearTimeout(liveTimer);
+  if (pending) pending.abort();   // the server stops computing what nobody waits for
+  pending = new AbortController();
+  const signal = pending.signal;
   $("busy").hidden = false;
   const extra = withCheck ? {steps: "1", check: "1"} : {steps: "1"};
-  let json = await askJSON(q, extra);
+  let json = await askJSON(q, extra, signal);
   let noSteps = null;
-  if (!json.ok && stepsMayBeTheProblem(json.error)) {   // some results have no derivation to show
-    const without = await askJSON(q, {...extra, steps: "0"});
+  if (mine === sequence && !json.ok && stepsMayBeTheProblem(json.error)) {   // some results have no derivation
+    const without = await askJSON(q, {...extra, steps: "0"}, signal);
     if (without.ok) [json, noSteps] = [without, json.error.message];
   }
   if (mine !== sequence) return;
