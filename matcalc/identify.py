@@ -168,7 +168,7 @@ def _build(node: E.Expr, values: dict, build, size):
         return node if node.op == "num" else E.resized(node, size)
     args = [build(a) for a in node.args]
     operator = ops.of(node)
-    if operator.arity is None:
+    if operator.associative:
         flat = []
         for a in args:
             if isinstance(a, _Run):
@@ -183,7 +183,7 @@ def _build(node: E.Expr, values: dict, build, size):
     if isinstance(arg, _Run):
         if not arg.items:
             return arg
-        if arg.operator in ("add", "had") and node.op in _ENTRYWISE_MOVES:
+        if ops.OPERATORS[arg.operator].commutative and node.op in _ENTRYWISE_MOVES:
             return _Run(tuple(E.rebuild(node, (item,)) for item in arg.items), arg.operator)
         arg = arg.combined()
     return E.rebuild(node, (arg,))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import reduce
 
 from . import expr as E
+from . import ops
 from .budget import spend
 from .expr import postorder
 from .errors import MatcalcError
@@ -232,7 +233,7 @@ def _factors(e: E.Expr) -> list:
 
 
 def _binds(p: E.Expr, s: E.Expr) -> bool:
-    kind = p.value[1]
+    kind = p.kind
     if kind == "scalar":
         return s.is_scalar
     if kind == "vector":
@@ -254,10 +255,10 @@ def match(p: E.Expr, s: E.Expr, b: dict):
         return None
     if p.op in ("ones", "zero", "I") and any((pd == 1) != (sd == 1) for pd, sd in zip(p.shape, s.shape)):
         return None   # a constant matches only where its row or column vectors agree: 1^T is not 1 1^T
-    if p.op in ("add", "had"):
-        return _match_commutative(list(p.args), list(s.args), b, E.add if p.op == "add" else E.hadamard)
-    if p.op == "kron":
-        return _match_sequence(list(p.args), list(s.args), b, E.kron)
+    operator = ops.of(p)
+    if operator.associative:       # flattened operands: a + b + c, a ⊗ b ⊗ c
+        match_operands = _match_commutative if operator.commutative else _match_sequence
+        return match_operands(list(p.args), list(s.args), b, E.constructor(operator))
     if len(p.args) != len(s.args):
         return None
     return match_all(p.args, s.args, b)
@@ -361,7 +362,7 @@ def _try_rule(rule: Rule, node: E.Expr, ctx: Context):
         return instantiate(rule.rhs, b)
     if rule.lhs.op == "mul" and node.op == "mul":
         return _try_window(rule, node, ctx)
-    if rule.lhs.op in ("add", "had") and node.op == rule.lhs.op and len(node.args) > len(rule.lhs.args):
+    if node.op == rule.lhs.op and ops.of(node).commutative and len(node.args) > len(rule.lhs.args):
         return _try_subset(rule, node, ctx)
     return None
 
@@ -379,7 +380,7 @@ def _try_window(rule: Rule, node: E.Expr, ctx: Context):
 
 
 def _try_subset(rule: Rule, node: E.Expr, ctx: Context):
-    combine = E.add if node.op == "add" else E.hadamard
+    combine = E.constructor(ops.of(node))
     for chosen, b in _distinct_matches(list(rule.lhs.args), node.args, {}):
         if guards_hold(rule, b, ctx):
             rest = [a for i, a in enumerate(node.args) if i not in chosen]

@@ -60,7 +60,7 @@ class Derivation:
 
     def latex(self, bold_vectors: bool = True) -> str:
         from .emit_latex import name_latex, to_latex
-        name = name_latex(self.variable.value[0], self.variable.value[1], bold_vectors)
+        name = name_latex(self.variable.name, self.variable.kind, bold_vectors)
         top = self.lines[0].lhs
         rows = [f"{name_latex(d.value, _kind(d), bold_vectors)} &= {to_latex(d.args[0], bold_vectors)}"
                 r" && \text{definition}" for d in self.definitions]
@@ -158,7 +158,7 @@ def derivation(derivative) -> Derivation:
     if derivative.order == 1:
         f, name, reason = derivative.function, "f", ""
     else:
-        earlier = ", ".join(v.value[0] for v in derivative.variables[:-1])
+        earlier = ", ".join(v.name for v in derivative.variables[:-1])
         f, name, reason = derivative.differentiated, "g", f"the derivative by {earlier}, mixed layout"
     differentiator = Differentiator(variable)
     symbols = tuple(derivative.analysis.symbols.values())

@@ -39,7 +39,7 @@ def _pattern_values(rule, rng):
     guarded = {var: g for g, var in rule.guards}
     values, directions = {}, {}
     for v in variables:
-        name, kind = v.value
+        name, kind = v.name, v.kind
         rows, cols = (_size(d, dims) for d in v.shape)
         if guarded.get(v) in ("integer", "positive"):
             values[name] = np.array([[3.0]])
