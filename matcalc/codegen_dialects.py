@@ -23,8 +23,16 @@ class Dialect:
     module = "np"
     imports = ("import numpy as np",)
 
+    def template(self, operator) -> str | None:
+        """The operator table's code template for this dialect."""
+        return operator.code
+
+    def helper(self, operator) -> str | None:
+        """The function a template needs the module to define, in this dialect."""
+        return (operator.code_helper or {}).get(self.name)
+
     def call(self, numpy_template: str) -> str:
-        """An operator table template (NumPy spelling) in this dialect."""
+        """NumPy code (a literal's spelling) in this dialect."""
         return numpy_template
 
     def matmul(self, a: str, b: str) -> str:
@@ -110,6 +118,17 @@ class JaxDialect(Dialect):
     module = "jnp"
     imports = ("import jax", "import jax.numpy as jnp", 'jax.config.update("jax_enable_x64", True)')
 
+    def template(self, operator) -> str | None:
+        if operator.code_jax is not None:
+            return operator.code_jax
+        return None if operator.code is None else self.call(operator.code)
+
+    def helper(self, operator) -> str | None:
+        helpers = operator.code_helper or {}
+        if "jax" in helpers:
+            return helpers["jax"]
+        return self.call(helpers["numpy"]) if "numpy" in helpers else None
+
     def call(self, numpy_template: str) -> str:
         return re.sub(r"\bnp\.", "jnp.", numpy_template)
 
@@ -147,9 +166,18 @@ class TorchDialect(Dialect):
     module = "torch"
     imports = ("import torch",)
 
+    def template(self, operator) -> str | None:
+        return operator.code_torch
+
+    def helper(self, operator) -> str | None:
+        helpers = operator.code_helper or {}
+        if "torch" in helpers:
+            return helpers["torch"]
+        return self.call(helpers["numpy"]) if "numpy" in helpers else None
+
     def call(self, numpy_template: str) -> str:
-        """np.f -> torch.f; a number among a torch function's arguments becomes a float64
-        tensor (torch.heaviside(x, 0) and torch.maximum(x, 0) take no Python numbers)."""
+        """NumPy code in torch: np.f -> torch.f, and a number among a torch function's
+        arguments a float64 tensor (torch functions take no Python numbers there)."""
         text = re.sub(r"\bnp\.", "torch.", numpy_template)
         out, at = [], 0
         for call in re.finditer(r"torch\.[\w.]+\(", text):

@@ -301,8 +301,8 @@ class Program:
         if op == "norm":
             inner = self.code(e.args[0])
             if e.value == "1":
-                return d.total(d.call(OPERATORS["abs"].code).format(inner))
-            return d.call(OPERATORS["sqrt"].code).format(d.total(f"{paren(inner)}**2"))
+                return d.total(d.template(OPERATORS["abs"]).format(inner))
+            return d.template(OPERATORS["sqrt"]).format(d.total(f"{paren(inner)}**2"))
         if op in ("tr", "diagv"):
             return self._trace_or_diagonal(e)
         if op == "entry":
@@ -314,35 +314,42 @@ class Program:
             return d.block([args[r * cols:(r + 1) * cols] for r in range(rows)])
         if op == "comm":
             self._helper(OPERATORS["comm"])
+            if self.dialect.name != "numpy":
+                raise NotDifferentiableError(f"no {self.dialect.name} code for a dense commutation matrix")
             return f"commutation({self.dim(e.value[0])}, {self.dim(e.value[1])})"
         if op == "diagm":
             return d.diagflat(self.code(e.args[0]))
         operator = OPERATORS.get(op)
-        if operator is None or operator.code is None:
+        if operator is None or d.template(operator) is None:
             raise NotDifferentiableError(f"no {d.name} code for {op} in this version")
         self._helper(operator)
         args = [self.code(a) for a in e.args]
-        template = operator.code
-        template = d.call(template)
+        template = d.template(operator)
+        if template.count("{0}") > 1 and not _atom_name(args[0]):
+            args[0] = self.assign(args[0])      # an operand the template uses twice is computed once
         return template.format(*(paren(a) for a in args)) if template.startswith("{0}") else template.format(*args)
 
     def _helper(self, operator) -> None:
-        if operator.code_helper and operator.code_helper[0]:
-            self.helpers[operator.name] = self.dialect.call(operator.code_helper[0])
+        helper = self.dialect.helper(operator)
+        if helper:
+            self.helpers[operator.name] = helper
 
     def _function(self, e: E.Expr) -> str:
         """An elementwise function; f(-a) with a template that negates its operand (sigmoid's
         exp(-z)) takes a itself, so no double negation is computed."""
         operator = OPERATORS[e.value]
         self._helper(operator)
-        template = operator.code
+        template = self.dialect.template(operator)
         arg = e.args[0]
         q, scalars, chain = E.mul_parts(arg)
         if "-{0}" in template and q < 0:
             positive = self.code(E.mul(E.number(-q), *scalars, *chain))
             bare = "(-{0})" in template     # the operand of a call needs no brackets of its own
-            return self.dialect.call(template.replace("-{0}", "{0}")).format(positive if bare else paren(positive))
-        return self.dialect.call(template).format(paren(self.code(arg)))
+            return template.replace("-{0}", "{0}").format(positive if bare else paren(positive))
+        operand = paren(self.code(arg))
+        if template.count("{0}") > 1 and not _atom_name(operand):
+            operand = self.assign(operand)
+        return template.format(operand)
 
     def _sum(self, e: E.Expr) -> str:
         """Terms joined by + and -; diagonal terms (I, diag(v), their multiples) written onto
@@ -478,8 +485,8 @@ class Program:
         if len(chain) < 2 or scalars or q != 1 or any(_is_diagonal(f) for f in chain):
             inner = self.code(e.args[0])
             if e.op == "tr":
-                return d.call(OPERATORS["tr"].code).format(inner)
-            return d.call(OPERATORS["diagv"].code).format(inner)
+                return d.template(OPERATORS["tr"]).format(inner)
+            return d.template(OPERATORS["diagv"]).format(inner)
         split = min(range(1, len(chain)), key=lambda s: chain_plan(self.cost, list(chain[:s]))[0]
                     + chain_plan(self.cost, list(chain[s:]))[0])
         left = self.code(E.mul(*chain[:split]))

@@ -36,8 +36,8 @@ def sympy_code(derivative) -> str:
         if s.kind == "scalar":
             lines.append(f"{names.user(s.name)} = sp.Symbol({s.name!r})")
         else:
-            lines.append(f"{names.user(s.name)} = sp.MatrixSymbol({s.name!r}, {names.dim_code(s.shape[0])}, "
-                         f"{names.dim_code(s.shape[1])})")
+            lines.append(f"{names.user(s.name)} = sp.MatrixSymbol({s.name!r}, {writer.dim(s.shape[0])}, "
+                         f"{writer.dim(s.shape[1])})")
     lines += [f"{name} = {code}" for name, code in writer.assignments]
     lines.append(f"derivative = {body}   # {_title(derivative)}")
     return "\n".join(lines) + "\n"
@@ -53,7 +53,8 @@ class _Writer:
         self.memo: dict = {}
 
     def dim(self, d) -> str:
-        return self.names.dim_code(d)
+        # SymPy's DiagMatrix needs SymPy integers for a known size, not Python ints
+        return f"sp.Integer({d})" if isinstance(d, int) else self.names.dim_code(d)
 
     def code(self, e: E.Expr) -> str:
         for node in E.postorder(e):
@@ -118,8 +119,8 @@ class _Writer:
         template = None if operator is None else operator.code_sympy
         if template is None:
             raise NotDifferentiableError(f"no SymPy code for {op} in this version")
-        if operator.code_helper and operator.code_helper[1]:
-            self.helpers[op] = operator.code_helper[1]
+        if operator.code_helper and operator.code_helper.get("sympy"):
+            self.helpers[op] = operator.code_helper["sympy"]
         return template.format(*(wrapped if template.startswith("{0}") else args))
 
     def _term(self, node: E.Expr, text: str, total: E.Expr) -> str:

@@ -73,7 +73,7 @@ def _sympy_value(d, values) -> np.ndarray:
         if "sp.symbols(" in line:
             targets, names = line.split(" = sp.symbols(")
             names = ast.literal_eval(names.split(", integer=")[0]).split()
-            line = f"{targets} = " + ", ".join(str(sizes[name]) for name in names)
+            line = f"{targets} = " + ", ".join(f"sp.Integer({sizes[name]})" for name in names)
         lines.append(line)
     namespace = _run("\n".join(lines))
     point = {}
@@ -82,7 +82,15 @@ def _sympy_value(d, values) -> np.ndarray:
                       and v.name == name and (symbol.value[1] == "scalar") == isinstance(v, sp.Symbol)
                       and not v.is_integer)
         point[target] = float(arrays[name][0, 0]) if symbol.value[1] == "scalar" else sp.ImmutableMatrix(arrays[name])
-    result = namespace["derivative"].subs(point)
+    # SymPy 1.14's DiagMatrix and DiagonalOf of an explicit matrix have Python-int sizes that
+    # its products reject: written first as the equal v 1^T .* I and (M .* I) 1
+    result = namespace["derivative"].replace(
+        lambda e: isinstance(e, sp.DiagMatrix),
+        lambda e: sp.HadamardProduct(e.args[0] * sp.OneMatrix(1, e.shape[0]), sp.Identity(e.shape[0])))
+    result = result.replace(
+        lambda e: isinstance(e, sp.DiagonalOf),
+        lambda e: sp.HadamardProduct(e.args[0], sp.Identity(e.args[0].shape[0])) * sp.OneMatrix(e.args[0].shape[0], 1))
+    result = result.subs(point)
     constants = result.atoms(sp.Identity, sp.OneMatrix, sp.ZeroMatrix) if hasattr(result, "atoms") else ()
     result = result.xreplace({c: sp.ImmutableMatrix(c.as_explicit()) for c in constants}).doit()
     if isinstance(result, sp.MatrixExpr):
