@@ -260,7 +260,7 @@ def test_a_client_that_goes_away_stops_its_computation(start_server):
                                                         "time_limit": 8}))
     time.sleep(0.5)
     connection.close()            # a page that asked again: nobody waits for this answer
-    first.join(4)                 # far sooner than the 8 s of its budget
+    first.join(6)                 # sooner than the 8 s of its budget, on a loaded machine too
     assert first.exitcode == -9
     status, _, body = get(server, "/api/diff", expr="x^T A x", wrt="x")
     assert (status, json.loads(body)["result"]) == (200, "(A + A^T) x")
