@@ -318,7 +318,8 @@ class EgglogPrototype:
     TIME_LIMIT = 5.0
     MATCH_LIMIT = 2_000
 
-    def __init__(self):
+    def __init__(self, cost_model=None):
+        self.cost_model = cost_model
         self._declare()
 
     def _declare(self):
@@ -403,8 +404,11 @@ class EgglogPrototype:
         # the algebra of each operator (matcalc's constructors do these on every Expr)
         add("sum: commutative, associative",
             rewrite(a + b).to(b + a), birewrite((a + b) + c).to(a + (b + c)))
+        # associative where the chain is conformable or a factor is a scalar: (x^T x) z is a
+        # scaling, and x^T (x z) does not exist
         add("product: associative; scalars commute",
-            birewrite((a * b) * c).to(a * (b * c)),
+            birewrite((a * b) * c).to(a * (b * c), eq(cols(a)).to(rows(b)), eq(cols(b)).to(rows(c))),
+            *[birewrite((a * b) * c).to(a * (b * c), *scalar(x)) for x in (a, b, c)],
             rewrite(a * b).to(b * a, *scalar(a)), rewrite(a * b).to(b * a, *scalar(b)))
         add("hadamard: commutative, associative, scalars scale",
             rewrite(a.had(b)).to(b.had(a)), birewrite(a.had(b).had(c)).to(a.had(b.had(c))),
@@ -482,8 +486,10 @@ class EgglogPrototype:
             birewrite((a * b).logdet()).to(a.logdet() + b.logdet(), *square(a), *square(b),
                                            eq(cols(a)).to(rows(b))),
             rewrite(a.inv().logdet()).to(num(MINUS1) * a.logdet()),
-            rule(eq(e).to((Mx.eye(r) + a * a.T()).det())).then(union(e).with_(num(R1) + a.T() * a)),
-            rule(eq(e).to((Mx.eye(r) + a * a.T()).inv() * a)).then(
+            # a column a of the identity's size: for a scalar a, I + a a^T is a broadcast
+            rule(eq(e).to((Mx.eye(r) + a * a.T()).det()), eq(rows(a)).to(r), *column(a)).then(
+                union(e).with_(num(R1) + a.T() * a)),
+            rule(eq(e).to((Mx.eye(r) + a * a.T()).inv() * a), eq(rows(a)).to(r), *column(a)).then(
                 union(e).with_(a * (num(R1) + a.T() * a).pow(num(MINUS1)))))
         add("Kronecker mixed product",
             birewrite(a.kron(b) * c.kron(d)).to((a * c).kron(b * d), eq(cols(a)).to(rows(c)),
@@ -501,6 +507,7 @@ class EgglogPrototype:
             rewrite(Mx.fn("abs", a).epow(num(TWO))).to(a.epow(num(TWO))),
             rule(eq(e).to(a.had(a.epow(num(MINUS1)))), eq(r).to(rows(a)), eq(s).to(cols(a))).then(
                 union(e).with_(Mx.ones(r, s))))
+        self.groups = named
         names = [n for n, _ in named]
         return names, [item for _, items in named for item in items]
 
@@ -662,7 +669,7 @@ class EgglogPrototype:
                 break
         else:
             stop = "iteration limit"
-        best = graph.extract(root)
+        best = graph.extract(root, cost_model=self.cost_model) if self.cost_model else graph.extract(root)
         seconds = time.perf_counter() - start
         nodes = sum(count for _, count in graph.all_function_sizes())
         return self.to_expr(best, leaves, dims), {"stop": stop, "nodes": nodes, "iterations": iterations,
@@ -921,6 +928,61 @@ def display_form(e: E.Expr) -> E.Expr:
     return best
 
 
+# precedence levels of emit_text (SYNTAX.md): a child below its parent's level is parenthesised
+_SUM, _PRODUCT, _POWER, _POSTFIX, _ATOM = 1, 2, 4, 5, 6
+
+
+class PrintedTokenCost:
+    """An egglog cost model that counts printed tokens, parentheses included: a cost is
+    (tokens, precedence of the printed top), so a parent adds 2 for a child it must wrap.
+    Called once per e-node from Python, so it costs time in proportion to the e-graph.
+    Only with --printed-token-cost: egglog 13.2's extractor assumes costs that add up, and
+    with these it panicked (extract.rs unwrap on None) or returned an ill-shaped term."""
+
+    def __init__(self):
+        self.own = {Mx.__add__: (1, _SUM), Mx.__mul__: (0, _PRODUCT), Mx.had: (1, _PRODUCT),
+                    Mx.kron: (4, _ATOM), Mx.T: (1, _POSTFIX), Mx.mpow: (2, _POWER), Mx.pow: (1, _POWER),
+                    Mx.epow: (1, _POWER), Mx.fn: (2, _ATOM), Mx.norm: (2, _ATOM)}
+        for unary in (Mx.tr, Mx.det, Mx.logdet, Mx.diagm, Mx.diagv, Mx.total, Mx.softmax, Mx.lse, Mx.vec):
+            self.own[unary] = (3, _ATOM)
+
+    def __call__(self, egraph, expr, children_costs):
+        fn = G.get_callable_fn(expr)
+        if fn in (Mx.leaf, Mx.eye, Mx.ones, Mx.zero):
+            return (1, _ATOM)
+        if fn == Mx.num:
+            try:
+                q = _big_rat(G.get_callable_args(expr)[0])
+                return (1 + (q < 0) + 2 * (q.denominator != 1), _ATOM if q >= 0 else _PRODUCT)
+            except Exception:   # noqa: BLE001 -- a number in another form: count it as one token
+                return (1, _ATOM)
+        if fn == Mx.inv:
+            tokens, level = children_costs[0]
+            return (tokens + 1, _POSTFIX) if level == _ATOM else (tokens + 3, _ATOM)
+        if fn not in self.own:
+            return (0, _ATOM)                   # a primitive: a name, an exponent, a number's parts
+        own, level = self.own[fn]
+        total = own
+        for tokens, child_level in children_costs:
+            total += tokens + (2 if child_level < level and level != _ATOM else 0)
+        return (total, level)
+
+
+class EgglogThenSearch:
+    """A's extraction, then B's search from it, ranked by the real printed tokens: whether
+    the e-graph's misses are its cost model's (a short polish fixes them) or its rules'."""
+
+    def __init__(self, egraph: EgglogPrototype, search: SearchPrototype):
+        self.egraph, self.search = egraph, search
+
+    def simplify(self, e: E.Expr):
+        found, info = self.egraph.simplify(e)
+        if found is None:
+            return None, info
+        polished, more = self.search.simplify(found)
+        return polished, {**info, "search expansions": more["expansions"]}
+
+
 class DisplayOnly:
     """The display pass alone on matcalc's answer, to separate its share from the search's."""
 
@@ -968,8 +1030,14 @@ def main() -> int:
         print("egglog is not installed (pip install egglog): prototype A (e-graph) is skipped")
     else:
         prototypes["A e-graph"] = EgglogPrototype()
+        if "--printed-token-cost" in sys.argv:
+            prototypes["T e-graph, printed-token cost"] = EgglogPrototype(PrintedTokenCost())
     prototypes["B search"] = SearchPrototype()
+    if G is not None:
+        prototypes["P e-graph then search"] = EgglogThenSearch(prototypes["A e-graph"], SearchPrototype())
     prototypes["D display pass only"] = DisplayOnly()
+    if "--identity-table" in sys.argv:
+        return identity_table(prototypes)
     print(f"corpus: {len(CORPUS)} rows; tokens by matcalc.syntax's lexer\n")
     results = []
     diff_seconds: list = []
@@ -979,12 +1047,12 @@ def main() -> int:
         e = d.expr
         base = printed(e)
         outcome = {name: run_prototype(p, e) for name, p in prototypes.items()}
+        diff_seconds.append(_diff_seconds(row))     # beside the row's prototypes: the same load
         results.append((row, e, base, outcome, book_value_agrees(row, e)))
-        diff_seconds.append(_diff_seconds(row))
         cells = "  ".join(f"{name[0]}:{o.tokens:3d}{'' if o.correct else ' WRONG'} {o.seconds:5.2f}s"
                           for name, o in outcome.items())
         print(f"{row.id:22} matcalc {tokens(base):3d}  book {tokens(row.book):3d}  {cells}")
-    report(results, prototypes)
+    report(results, prototypes, diff_seconds)
     print(f"matcalc.diff itself on these rows: median {statistics.median(diff_seconds) * 1000:.1f} ms, "
           f"max {max(diff_seconds) * 1000:.1f} ms (least of 3)")
     adversarial(prototypes)
@@ -1000,7 +1068,7 @@ def _diff_seconds(row: Row) -> float:
     return best
 
 
-def report(results, prototypes):
+def report(results, prototypes, diff_seconds):
     print("\n## per row: matcalc today / A / B / the book (tokens), A's and B's text")
     for row, e, base, outcome, book_ok in results:
         print(f"\n{row.id}: {row.text}  by {row.wrt} {row.options or ''}")
@@ -1026,6 +1094,9 @@ def report(results, prototypes):
         times = [o[name].seconds for _, _, _, o, _ in results]
         print(f"time {name}: median {statistics.median(times):.3f} s, max {max(times):.3f} s, "
               f"total {sum(times):.1f} s")
+        relative = [t / d for t, d in zip(times, diff_seconds)]
+        print(f"  relative to matcalc.diff on the same row (measured in this run): median "
+              f"{statistics.median(relative):.0f}x, p90 {percentile(relative, 0.9):.0f}x")
         stops = {}
         for _, _, _, o, _ in results:
             stops[o[name].info.get("stop", "?")] = stops.get(o[name].info.get("stop", "?"), 0) + 1
@@ -1036,6 +1107,36 @@ def report(results, prototypes):
                   f"max {max(nodes)}")
     print("book forms that matcalc read and found equal to its answer: "
           f"{sum(ok for *_, ok in results)} of {len(results)}")
+
+
+def identity_table(prototypes) -> int:
+    """Soundness beyond the corpus: every row of tests/test_identities.py in every layout,
+    each prototype's answer checked against matcalc's at random points."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import test_identities
+    counts = {name: {"wrong": 0, "shorter": 0, "seconds": []} for name in prototypes}
+    cases = 0
+    for row in test_identities.ROWS:
+        for layout in ("mixed", "numerator", "denominator"):
+            d = matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl)
+            if d.is_tensor:
+                continue
+            cases += 1
+            for name, prototype in prototypes.items():
+                outcome = run_prototype(prototype, d.expr)
+                tally = counts[name]
+                tally["seconds"].append(outcome.seconds)
+                if not outcome.correct:
+                    tally["wrong"] += 1
+                    print(f"  {name}: {row.id} ({layout}) {outcome.text}  <-- WRONG or failed")
+                elif outcome.tokens < tokens(printed(d.expr)):
+                    tally["shorter"] += 1
+    print(f"identity table: {cases} results ({len(test_identities.ROWS)} rows x 3 layouts, tensors left out)")
+    for name, tally in counts.items():
+        times = tally["seconds"]
+        print(f"{name:24} wrong or failed {tally['wrong']:3d}  shorter {tally['shorter']:3d}  "
+              f"time median {statistics.median(times) * 1000:.0f} ms, max {max(times):.2f} s, total {sum(times):.0f} s")
+    return 0
 
 
 def adversarial(prototypes):
