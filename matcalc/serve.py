@@ -421,7 +421,9 @@ def is_loopback(host: str) -> bool:
 def make_server(host: str = "127.0.0.1", port: int = 0, time_limit: float = 10.0, log: bool = False,
                 workers: int = WORKERS) -> Server:
     """A server listening on host:port (0: a free port), its workers started, not yet serving;
-    its `url` says where, and `server_close()` ends the workers."""
+    its `url` says where, and `server_close()` ends the workers.  The workers start as
+    multiprocessing's spawn starts processes, importing the main module again: a script that
+    calls this keeps its own work under `if __name__ == "__main__":` (the command line does)."""
     if not time_limit > 0:
         raise MatcalcError(f"--time-limit is a positive number of seconds, not {time_limit:g}")
     try:
