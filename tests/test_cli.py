@@ -636,3 +636,53 @@ def test_a_time_limit_stops_a_long_derivative_in_one_line():
                                           "too large to finish in time (diff(..., time_limit=...) or "
                                           "--time-limit changes it)"]
     assert matcalc("diff", "x^T x", "x", "--time-limit", "5").stdout.splitlines()[0] == "2 x"
+
+
+# ------------------------------------------------------------------ matcalc codegen (docs/codegen.md)
+def _module(*args):
+    namespace: dict = {}
+    exec(compile("\n".join(ok("codegen", *args)), "<matcalc codegen>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_codegen_returns_value_gradient_and_hessian_together():
+    import numpy as np
+    module = _module("||y - Phi theta||^2", "theta", "--value", "--gradient", "--hessian", "--self-test")
+    rng = np.random.default_rng(2)
+    y, Phi, theta = rng.normal(size=5), rng.normal(size=(5, 3)), rng.normal(size=3)
+    value, gradient, hessian = module["evaluate"](y, Phi, theta)
+    residual = y - Phi @ theta
+    assert value == pytest.approx(residual @ residual)
+    np.testing.assert_allclose(gradient, (-2 * Phi.T @ residual).reshape(-1, 1), rtol=1e-12)
+    np.testing.assert_allclose(hessian, 2 * Phi.T @ Phi, rtol=1e-12)
+    assert module["self_test"]() is True
+
+
+def test_codegen_defaults_to_value_and_gradient_and_one_result_is_returned_alone():
+    import numpy as np
+    x, A = np.array([1.0, 2.0]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    value, gradient = _module("x^T A x", "x")["evaluate"](x, A)
+    assert value == pytest.approx(x @ A @ x)
+    np.testing.assert_allclose(gradient.ravel(), (A + A.T) @ x)
+    np.testing.assert_allclose(_module("x^T A x", "x", "--hessian")["evaluate"](x, A), A + A.T)
+
+
+def test_codegen_and_diff_refuse_bad_sizes_and_pairs():
+    assert_bad_input(in_process("codegen", "x^T x", "x", "--sizes", "n=ten"), caret=False)
+    assert_bad_input(in_process("diff", "x^T x", "x", "--sizes", "n=10"), caret=False)   # text: nothing to size
+    assert_bad_input(in_process("codegen", "x^T x +", "x"))
+    assert_bad_input(in_process("codegen", "tr(X^T X)", "X", "--scipy"), caret=False)
+
+
+def test_diff_sizes_choose_the_code():
+    """(T - U V^T) V is distributed for a thin V only: --sizes decides."""
+    text = "T: matrix[n,m]; U: matrix[n,k]; V: matrix[m,k]; ||T - U V^T||_F^2"
+    thin = "\n".join(ok("diff", text, "U", "--format", "numpy", "--sizes", "n=1000,m=1000,k=5"))
+    square = "\n".join(ok("diff", text, "U", "--format", "numpy", "--sizes", "n=50,m=50,k=50"))
+    assert "U @ (V.T @ V)" in thin and "U @ V.T" in square
+
+
+@pytest.mark.parametrize("dialect, first", [("jax", "import jax"), ("torch", "import torch")])
+def test_diff_prints_code_for_jax_and_torch(dialect, first):
+    out = ok("diff", "x^T A x", "x", "--format", dialect)
+    assert out[0] == first and "def derivative(x, A):" in out and out[-1].startswith("# mixed layout")

@@ -147,7 +147,7 @@ def test_module_checks_shapes_with_clear_errors():
 
 
 def test_scipy_forms_minimise_least_squares():
-    from scipy.optimize import minimize
+    minimize = pytest.importorskip("scipy.optimize", reason="SciPy is not installed (pip install scipy)").minimize
     gradient = matcalc.diff("||y - Phi theta||^2", "theta")
     hessian = matcalc.diff("||y - Phi theta||^2", "theta", order=2)
     namespace = _run(module_code([gradient, hessian], scipy=True))
