@@ -324,7 +324,7 @@ class EgglogPrototype:
 
     def _declare(self):
         self.Mx, self.rows, self.cols, self.symmetric = Mx, rows, cols, symmetric
-        self.names, self.rules = self._rules()
+        self.groups, self.rules = self._rules()
         # one e-graph holds the rules; each expression is pushed and popped: registering the
         # rules costs 40 ms, and an EGraph dropped on another thread (call_deep's) is an error
         self.graph = G.EGraph()
@@ -507,9 +507,7 @@ class EgglogPrototype:
             rewrite(Mx.fn("abs", a).epow(num(TWO))).to(a.epow(num(TWO))),
             rule(eq(e).to(a.had(a.epow(num(MINUS1)))), eq(r).to(rows(a)), eq(s).to(cols(a))).then(
                 union(e).with_(Mx.ones(r, s))))
-        self.groups = named
-        names = [n for n, _ in named]
-        return names, [item for _, items in named for item in items]
+        return named, [item for _, items in named for item in items]
 
     # -- Expr <-> egglog --------------------------------------------------------------
     def to_egglog(self, e: E.Expr, graph, leaves: dict):
@@ -759,7 +757,7 @@ class SearchPrototype:
             self.moves.append((rule.name, rule.lhs, rule.rhs, rule.guards))
             if rule.name in both:
                 self.moves.append((rule.name + " (reversed)", rule.rhs, rule.lhs, rule.guards))
-        self.names = [rule.name for rule in rules] + ["factor (matcalc.simplify.factor_sum)"]
+        self.identities = len(rules)
         self.cost_memo: dict = {}
 
     def cost(self, e: E.Expr) -> int:
@@ -1038,7 +1036,14 @@ def main() -> int:
     prototypes["D display pass only"] = DisplayOnly()
     if "--identity-table" in sys.argv:
         return identity_table(prototypes)
-    print(f"corpus: {len(CORPUS)} rows; tokens by matcalc.syntax's lexer\n")
+    print(f"corpus: {len(CORPUS)} rows; tokens by matcalc.syntax's lexer")
+    if G is not None:
+        egraph = prototypes["A e-graph"]
+        print(f"A: {len(egraph.rules)} egglog rules in {len(egraph.groups)} groups: "
+              + "; ".join(name for name, _ in egraph.groups))
+    search = prototypes["B search"]
+    print(f"B: {search.identities} rules-file identities, {len(search.moves)} moves with the reversed ones, "
+          f"and matcalc.simplify.factor_sum\n")
     results = []
     diff_seconds: list = []
     for row in CORPUS:
