@@ -131,8 +131,12 @@ def _shape_of(value) -> tuple:
 def _instantiate(template: E.Expr, variables, values: dict) -> E.Expr:
     """The template with each pattern variable replaced by its value (an Expr, a _Run or a
     _Row); its sized constants take the sizes that the values give the dimensions of
-    `variables`, the pattern variables of the template's analysis."""
+    `variables`, the pattern variables of the template's analysis (None: its own)."""
     sizes: dict = {}
+    if not _has_sized_constants(template):
+        variables = ()
+    elif variables is None:
+        variables = [n for n in E.postorder(template) if n.op == "sym"]
     for variable in variables:
         if variable.name in values:
             for own, actual in zip(variable.shape, _shape_of(values[variable.name])):
@@ -156,6 +160,16 @@ def _instantiate(template: E.Expr, variables, values: dict) -> E.Expr:
         return found
     result = build(template)
     return result.combined() if isinstance(result, _Run) else result
+
+
+_SIZED: dict = {}
+
+
+def _has_sized_constants(template: E.Expr) -> bool:
+    found = _SIZED.get(template)
+    if found is None:
+        found = _SIZED[template] = any(not n.args and n.op not in ("sym", "num") for n in E.postorder(template))
+    return found
 
 
 def _build(node: E.Expr, values: dict, build, size):
@@ -217,9 +231,7 @@ class _Walk:
         if self.trace is not None:
             self.trace.append(rule)
         share = rule.shares[0]
-        target_variables = [n for n in E.postorder(share.target) if n.op == "sym"]
-        return (_instantiate(share.target, target_variables, values),
-                _instantiate(share.adjoint, share.variables, values))
+        return _instantiate(share.target, None, values), _instantiate(share.adjoint, share.variables, values)
 
     def accumulate(self, root: E.Expr, seed: E.Expr, trace_form: bool) -> E.Expr | None:
         """Reverse accumulation, largest node first.
