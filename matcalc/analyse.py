@@ -19,7 +19,6 @@ from typing import NamedTuple
 from . import expr as E
 from . import ops
 from .errors import MatcalcError, ShapeError, UnknownNameError
-from .latex_input import parse_latex
 from .syntax import Node, Program, error_at, function_names, is_latex, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
@@ -690,7 +689,10 @@ def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:
 
 def read_program(text: str) -> Program:
     """The syntax of matcalc text or of LaTeX, each read by its own grammar."""
-    return parse_latex(text) if is_latex(text) else parse_program(text)
+    if is_latex(text):
+        from .latex_input import parse_latex   # loaded for LaTeX input only (its grammar is large)
+        return parse_latex(text)
+    return parse_program(text)
 
 
 

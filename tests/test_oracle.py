@@ -238,7 +238,7 @@ def _free_symbols(expr):
 
 def test_oracle_table_size_and_ids():
     assert len(IDS) == len(set(IDS))
-    assert 80 <= len(ROWS) <= 200
+    assert 80 <= len(ROWS) <= 300
 
 
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
