@@ -214,7 +214,7 @@ class _Context:
 # Not 1: beside a vector or matrix, `X 1` and `1 x^T` mean the ones vector (SYNTAX.md)
 NUMBERS = (("2", 2.0, ATOM), ("3", 3.0, ATOM), ("0.5", 0.5, ATOM), ("1.5", 1.5, ATOM),
            ("1/2", 0.5, PRODUCT), ("0.25", 0.25, ATOM))
-ELEMENTWISE = ("exp", "sin", "cos", "tanh", "sigmoid", "softplus", "abs", "relu")
+ELEMENTWISE = ("exp", "sin", "cos", "tanh", "sigmoid", "softplus", "abs", "relu", "erf")
 POSITIVE_ONLY = ("log", "sqrt")
 INTEGER_EXPONENTS = (("2", 2), ("3", 3))
 FRACTIONAL_EXPONENTS = (("0.5", 0.5), ("1.5", 1.5), ("(1/2)", 0.5), ("(3/2)", 1.5), ("-0.5", -0.5),
@@ -662,7 +662,8 @@ def _evaluate(node: Node, args, env):
             _positive(x)
         return {"exp": np.exp, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
                 "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "softplus": lambda v: np.logaddexp(0, v),
-                "abs": np.abs, "relu": lambda v: np.maximum(v, 0), "log": np.log, "sqrt": np.sqrt}[name](x)
+                "abs": np.abs, "relu": lambda v: np.maximum(v, 0), "log": np.log, "sqrt": np.sqrt,
+                "erf": np.vectorize(math.erf, otypes=[float])}[name](x)
     if op == "epow":
         p = node.value
         if float(p) != int(p):
