@@ -10,7 +10,6 @@ from __future__ import annotations
 from . import expr as E
 from .budget import spend
 from .errors import LimitError, NotDifferentiableError
-from .identify import identify, identify_vec  # noqa: F401 -- api and pipeline import them from here
 from .rules import Context, Rule, Step, guards_hold, instantiate, key_of, match, rules_for
 
 # d(X^k) = sum of X^j dX X^(k-1-j): k terms, each as long as the power (the trace of a power
