@@ -12,6 +12,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import matcalc
 from matcalc import expr as E
@@ -28,14 +30,14 @@ SIZES = (3, 2, 4)
 STEP = 1e-6
 
 
-def _pattern_values(rule, rng):
+def _pattern_values(rule, rng, sizes=SIZES):
     variables = [n for n in postorder(rule.lhs) if n.op == "sym"]
     dims = {}
     for v in variables:
         for d in v.shape:
             for part in (d.split("*") if isinstance(d, str) else ()):
                 if part not in dims:
-                    dims[part] = SIZES[len(dims) % len(SIZES)]
+                    dims[part] = sizes[len(dims) % len(sizes)]
     guarded = {var: g for g, var in rule.guards}
     values, directions = {}, {}
     for v in variables:
@@ -115,6 +117,18 @@ FIRING_CORPUS = [
     ("sum(abs(x) .* x)", "x", {"order": 2}), ("sum(relu(x) .* x)", "x", {"order": 2}),
     ("kron(x, y^T) z", "z", {}), ("kron(y^T, x) z", "z", {}), ("sum(erf(x))", "x", {}),
 ]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(2, 5), min_size=3, max_size=3))
+def test_adjoint_rules_hold_at_any_sizes(seed, sizes):
+    """The identification identities hold for every size, not only the ones above: a rule
+    true only for square or equal-sized operands would fail here."""
+    rng = np.random.default_rng(seed)
+    for rule in ADJOINT_RULES:
+        values, _, dims = _pattern_values(rule, rng, sizes)
+        np.testing.assert_allclose(evaluate(rule.rhs, values, dims), evaluate(rule.lhs, values, dims),
+                                   rtol=1e-8, atol=1e-9, err_msg=f"{rule} at sizes {dims}")
 
 
 def _rules_used(text, wrt, options) -> set:
