@@ -4,7 +4,9 @@ Contract: `OPERATORS[name]` is the `Operator` of an expression node's op (`"tr"`
 `"had"`, ...), or, for an elementwise function (a node with op "fn"), of the
 function's name (`"exp"`); `CALLS[word]` is the operator a function call `word(...)`
 of the language builds; `SYNTAX[node_op]` the operator a syntax-tree node
-(matcalc.syntax) builds.  Stages read the table instead of keeping their own lists:
+(matcalc.syntax) builds; `CONSTANTS[name]` a named number (π) and `DERIVED_SYNTAX`
+the syntax no single operator builds (-a, a / b, a ./ b); `of(node)` any Expr node's
+stanza.  Stages read the table instead of keeping their own lists:
 analysis and the constructors take shape rules from it, the evaluators and the code
 generator their definitions, the printers their spellings.  Derivatives live in
 rules/differentials.rules, not here.
