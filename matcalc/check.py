@@ -18,15 +18,16 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
-from .layout import axis_dims, layout_order, variable_axes
-from .pipeline import derivative_of
+from . import ops
 from .as_typed import NUMPY, SYMPY, typed_value
-from .evaluate_numpy import DomainError, size_of
-from .evaluate_sympy import symbol_matrix, to_sympy
 from .budget import spend
 from .errors import CheckError, LimitError
 from .evaluate_at import bind, evaluate_at, tensor_from_vec_form
+from .evaluate_numpy import DomainError, size_of
+from .evaluate_sympy import symbol_matrix, to_sympy
 from .expr import postorder
+from .layout import axis_dims, layout_order, variable_axes
+from .pipeline import derivative_of
 
 SIZES = (2, 3, 4)
 TOLERANCE = 1e-6
@@ -181,11 +182,8 @@ def function_nesting(e) -> int:
     depth: dict = {}
     for node in postorder(e):
         inner = max((depth[a] for a in node.args), default=0)
-        depth[node] = inner + (node.op in _NONLINEAR)
+        depth[node] = inner + ops.of(node).grows_in_sympy
     return depth[e]
-
-
-_NONLINEAR = frozenset(("fn", "inv", "det", "logdet", "softmax", "logsumexp"))
 
 
 def _typed_numpy(derivative, point: dict):
@@ -243,7 +241,7 @@ def _check_sympy(derivative, symbols, dims, problem, seed, positive):
 
 def _has_inverses(derivative) -> bool:
     result = derivative.vec_expression() if derivative.is_tensor else derivative.expr
-    return any(n.op in ("inv", "logdet", "det") for e in (derivative.function, result) for n in postorder(e))
+    return any(ops.of(n).inverse_in_derivative for e in (derivative.function, result) for n in postorder(e))
 
 
 def _environment(symbols, dims, fixed: dict | None = None) -> dict:

@@ -43,6 +43,10 @@ A stanza (`Operator`) holds:
                 jax, torch; a missing jax helper is the NumPy one read with jnp.)
   NumPy definitions raise OutsideDomain (log of a non-positive value, a singular
                 inverse) rather than warn or return NaN; the evaluators report it
+  inverse_in_derivative  its differential holds the inverse of its argument (inv, det,
+                logdet): check.py then lets SymPy differentiate along one entry at a time
+  grows_in_sympy  each level of nesting multiplies SymPy's work on an entry (functions,
+                inverses, determinants, softmax): check.py checks deep nests numerically
   never_negative  every value is >= 0 (abs of it is itself; powers of it fold)
   smooth        False where the derivative fails at an argument of 0 (abs, relu, ...)
   exact         Fraction -> Fraction | None: the exact value at a number, where one is
@@ -93,6 +97,8 @@ class Operator:
     code_jax: str | None = None
     code_torch: str | None = None
     code_helper: dict | None = None
+    inverse_in_derivative: bool = False
+    grows_in_sympy: bool = False
     never_negative: bool = False
     smooth: bool = True
     exact: Callable | None = None
@@ -249,7 +255,7 @@ def _numpy_erf(np, x):
 def _function(name: str, numpy, sympy, code: str, code_sympy: str, latex: str, **facts) -> Operator:
     """An elementwise function of the language: name(A) applies it to every entry."""
     return Operator(name=name, arity=1, shape="same", constructor="func", call=name, elementwise=True,
-                    text=name, latex=latex, numpy=numpy, sympy=sympy, code=code, code_sympy=code_sympy,
+                    grows_in_sympy=True, text=name, latex=latex, numpy=numpy, sympy=sympy, code=code, code_sympy=code_sympy,
                     **facts)
 
 
@@ -358,6 +364,7 @@ MATRIX_OPERATORS = (
              numpy=lambda np, a: a.T, sympy=lambda sp, a: a.T, code="{0}.T", code_sympy="{0}.T",
              code_torch="{0}.T"),
     Operator("inv", 1, "square-same", "inverse", call="inv", syntax=("inverse",), text="inv",
+             inverse_in_derivative=True, grows_in_sympy=True,
              refusal=_SQUARE.format(what="the inverse"), latex="{0}^{-1}", precedence=POSTFIX,
              numpy=_numpy_inverse, sympy=_sympy_inverse,
              code="np.linalg.inv({0})", code_sympy="{0}.I", code_torch="torch.linalg.inv({0})"),
@@ -374,12 +381,14 @@ MATRIX_OPERATORS = (
              numpy=lambda np, a: np.array([[np.trace(a)]]), sympy=lambda sp, a: sp.Matrix([[a.trace()]]),
              code="np.trace({0})", code_sympy="sp.Trace({0})", code_torch="torch.trace({0})"),
     Operator("det", 1, "square-scalar", "square_function", call="det", text="det",
+             inverse_in_derivative=True, grows_in_sympy=True,
              refusal=_SQUARE.format(what="the determinant"), latex=r"\det\left({0}\right)",
              at_identity=1,
              numpy=lambda np, a: np.array([[np.linalg.det(a)]]),
              sympy=lambda sp, a: sp.Matrix([[a.det(method="berkowitz")]]),
              code="np.linalg.det({0})", code_sympy="sp.Determinant({0})", code_torch="torch.linalg.det({0})"),
     Operator("logdet", 1, "square-scalar", "square_function", call="logdet", text="logdet",
+             inverse_in_derivative=True, grows_in_sympy=True,
              refusal=_SQUARE.format(what="logdet"), latex=r"\log\det\left({0}\right)",
              of_scalar="log", at_identity=0,
              numpy=_numpy_logdet, sympy=lambda sp, a: sp.Matrix([[sp.log(a.det(method="berkowitz"))]]),
@@ -403,6 +412,7 @@ MATRIX_OPERATORS = (
              smooth=False, refusal="norm is the Euclidean norm of a vector; {0} is a matrix: write ||X||_F",
              latex=r"\left\lVert {0} \right\rVert"),
     Operator("softmax", 1, "column", "vector_function", call="softmax", text="softmax",
+             grows_in_sympy=True,
              refusal="softmax takes a column vector, not {0}", never_negative=True,
              latex=r"\operatorname{softmax}\left({0}\right)", numpy=_numpy_softmax, sympy=_sympy_softmax,
              code="softmax({0})", code_sympy="softmax({0})", code_torch="softmax({0})",
@@ -411,6 +421,7 @@ MATRIX_OPERATORS = (
                                    "    return e / (sp.OneMatrix(1, e.shape[0]) * e)[0, 0]\n",
                           "torch": "def softmax(z):\n    e = torch.exp(z - torch.max(z))\n    return e / torch.sum(e)\n"}),
     Operator("logsumexp", 1, "column-scalar", "vector_function", call="logsumexp", text="logsumexp",
+             grows_in_sympy=True,
              refusal="logsumexp takes a column vector, not {0}",
              latex=r"\operatorname{logsumexp}\left({0}\right)", numpy=_numpy_logsumexp,
              sympy=lambda sp, a: sp.Matrix([[sp.log(sum(a.applyfunc(sp.exp)))]]),
