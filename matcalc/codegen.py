@@ -36,6 +36,7 @@ import unicodedata
 from . import expr as E
 from .codegen_dialects import DIAGONAL_EMBED, DIALECTS
 from .codegen_plan import Program
+from .deep import call_deep
 from .errors import MatcalcError
 from .layout import layout_order
 from .ops import OPERATORS
@@ -45,6 +46,10 @@ FINITE_DIFFERENCE_STEP = 1e-6
 
 def numpy_code(derivative, sizes: dict | None = None, dialect: str = "numpy") -> str:
     """Source defining `derivative(<symbols>)`, which computes d.evaluate's value."""
+    return call_deep(_numpy_code, derivative, sizes, dialect)   # the walks recurse as deep as the expression
+
+
+def _numpy_code(derivative, sizes: dict | None, dialect: str) -> str:
     writer = _Function(dialect, sizes, [derivative.analysis.symbols[s] for s in derivative.analysis.symbols],
                        check_shapes=False)
     result = writer.result(derivative)
@@ -62,6 +67,10 @@ def module_code(results: list, value: bool = True, dialect: str = "numpy", sizes
     order; `base`, a derivative of the function by the variable, where results is empty
     (the value alone).  scipy adds `fun(<arguments>)` returning (value, gradient) and
     `hess(<arguments>)`, the forms scipy.optimize.minimize takes (jac=True, hess=hess)."""
+    return call_deep(_module_code, results, value, dialect, sizes, self_test, scipy, base)
+
+
+def _module_code(results, value, dialect, sizes, self_test, scipy, base) -> str:
     if not results and not value:
         raise MatcalcError("ask for at least one of the value, the gradient and the Hessian")
     first = results[0] if results else base
@@ -134,14 +143,13 @@ class _Function:
         self._compile()
         free = self.free_sizes()
         arguments = self.arguments() + (["*"] + free if free else [])
-        self.function_name = name
         doc = [f'    """{title}.', "",
                "    Returns " + (returned[0] if len(returned) == 1 else "(" + ", ".join(returned) + ")") + ".",
                "    Arguments (vectors as (n,) or (n, 1) arrays, scalars as numbers):"]
         for s in self.symbols:
             python = self.names.user(s.name)
             alias = "" if python == s.name else f" (the symbol {s.name})"
-            doc.append(f"      {python}{alias}: {s.kind}{_shape_words(s, self.names)}")
+            doc.append(f"      {python}{alias}: {s.kind}{_shape_words(s)}")
         for size in free:
             doc.append(f"      {size}: a size no argument has, by name")
         doc.append('    """')
@@ -179,18 +187,20 @@ class _Function:
     def _compile(self) -> None:
         if hasattr(self, "codes"):
             return
-        kinds = [(kind, expression, extra) for kind, expression, extra in self.pending]
-        self.names.collect([expression for _, expression, _ in kinds])
-        chosen = self.program.prepare([expression for _, expression, _ in kinds])
+        self.names.collect([expression for _, expression, _ in self.pending])
+        chosen = self.program.prepare([expression for _, expression, _ in self.pending])
         self.codes = []
         d = self.dialect
-        for (kind, expression, extra), form in zip(kinds, chosen):
+        arguments = set(self.arguments())
+        for (kind, expression, extra), form in zip(self.pending, chosen):
             if kind == "tensor":
                 code = self.program.tensor(form, *extra)
             else:
                 code = self.program.code(form)
                 if form.is_scalar:
                     code = d.scalar_result(code)
+                elif code in arguments or code.endswith(".T"):
+                    code = d.contiguous(code)    # a result of its own, in its own order: never a view of an input
             self.codes.append(code)
         if self.dialect.name in DIAGONAL_EMBED and any("_diagonal_embed(" in line for line in self.program.lines):
             self.program.helpers["_diagonal_embed"] = DIAGONAL_EMBED[self.dialect.name]
@@ -229,7 +239,7 @@ class _Function:
         return lines
 
 
-def _shape_words(symbol, names) -> str:
+def _shape_words(symbol) -> str:
     if symbol.kind == "scalar":
         return ""
     if symbol.kind == "vector":

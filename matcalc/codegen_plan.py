@@ -22,6 +22,7 @@ Operators' templates come from the operator table (matcalc/ops.py).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from fractions import Fraction
 from itertools import product as cartesian
@@ -65,6 +66,20 @@ def _closing(text: str, opening: int):
         if depth == 0:
             return i + 1
     return None
+
+
+def fill(template: str, codes: list) -> str:
+    """A template with its operands' code: bare where the operand is a whole argument of a
+    call (`np.exp({0})`), in brackets where it is part of an expression (`{0} * {1}`, `-{0}`)."""
+    out, at = [], 0
+    for match in re.finditer(r"\{(\d)\}", template):
+        before = template[max(0, match.start() - 2):match.start()]
+        after = template[match.end():match.end() + 1]
+        code = codes[int(match.group(1))]
+        whole = (before.endswith("(") or before == ", ") and after in (")", ",")
+        out.append(template[at:match.start()] + (code if whole else paren(code)))
+        at = match.end()
+    return "".join(out) + template[at:]
 
 
 def paren(text: str) -> str:
@@ -327,7 +342,7 @@ class Program:
         template = d.template(operator)
         if template.count("{0}") > 1 and not _atom_name(args[0]):
             args[0] = self.assign(args[0])      # an operand the template uses twice is computed once
-        return template.format(*(paren(a) for a in args)) if template.startswith("{0}") else template.format(*args)
+        return fill(template, args)
 
     def _helper(self, operator) -> None:
         helper = self.dialect.helper(operator)
@@ -344,12 +359,11 @@ class Program:
         q, scalars, chain = E.mul_parts(arg)
         if "-{0}" in template and q < 0:
             positive = self.code(E.mul(E.number(-q), *scalars, *chain))
-            bare = "(-{0})" in template     # the operand of a call needs no brackets of its own
-            return template.replace("-{0}", "{0}").format(positive if bare else paren(positive))
-        operand = paren(self.code(arg))
+            return fill(template.replace("-{0}", "{0}"), [positive])
+        operand = self.code(arg)
         if template.count("{0}") > 1 and not _atom_name(operand):
             operand = self.assign(operand)
-        return template.format(operand)
+        return fill(template, [operand])
 
     def _sum(self, e: E.Expr) -> str:
         """Terms joined by + and -; diagonal terms (I, diag(v), their multiples) written onto
