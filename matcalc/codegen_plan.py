@@ -189,7 +189,7 @@ def chain_plan(cost: Cost, chain: list) -> tuple:
                 else:
                     step, is_diag = 2 * r * m * c + MEMORY * (r * m + m * c + r * c), False
                 reuse = (not left_diag and length >= 4 and length % 2 == 0 and s - i == j - s - 1
-                         and E.mul(*chain[i:s + 1]) is E.transpose(E.mul(*chain[s + 1:j + 1])))
+                         and _mirrored(chain[i:s + 1], chain[s + 1:j + 1]))
                 total = (0.0 if reuse else left_cost) + right_cost + step
                 if choice is None or total < choice[0]:
                     choice = (total, (left_plan, right_plan, reuse), is_diag)
@@ -426,11 +426,19 @@ class Program:
         return f"{paren(number_code(q))} * ({self._sum(inner)})"
 
     def _scale_goes_to_operand(self, term: E.Expr) -> bool:
-        q, scalars, chain = E.mul_parts(term)
+        _, _, chain = E.mul_parts(term)
         if not chain:
             return False
-        sizes = [self.cost.entries(_diagonal_of(f)) if _is_diagonal(f) else self.cost.entries(f) for f in chain]
-        return min(sizes) < self.cost.entries(term)
+        _, plan = chain_plan(self.cost, list(chain))
+        return self._scale_target(chain, plan, term) is not None
+
+    def _scale_target(self, chain, plan, e: E.Expr):
+        """The chain factor a product's number and scalars multiply: the smallest one the plan
+        computes once, where it is smaller than the result (None: the result)."""
+        leaves = [(self.cost.entries(_diagonal_of(f)) if _is_diagonal(f) else self.cost.entries(f), i)
+                  for i, f in enumerate(chain) if i in _single_use_leaves(plan)]
+        smallest = min(leaves, default=None)
+        return smallest[1] if smallest is not None and smallest[0] < self.cost.entries(e) else None
 
     def _product(self, e: E.Expr) -> str:
         q, scalars, chain = E.mul_parts(e)
@@ -443,13 +451,7 @@ class Program:
             return sign + (scale or "1")
         _, plan = chain_plan(self.cost, list(chain))
         # the number and scalar factors go to the smallest operand, or to the result
-        target = None
-        if scale or sign:
-            leaves = [(self.cost.entries(_diagonal_of(f)) if _is_diagonal(f) else self.cost.entries(f), i)
-                      for i, f in enumerate(chain) if i in _single_use_leaves(plan)]
-            smallest = min(leaves, default=None)
-            if smallest is not None and smallest[0] < self.cost.entries(e):
-                target = smallest[1]
+        target = self._scale_target(chain, plan, e) if scale or sign else None
         code, is_diagonal = self._plan_code(chain, plan, target, scale, sign)
         if is_diagonal:
             code = self.dialect.diagflat(code)
@@ -566,6 +568,13 @@ def _symmetric(e: E.Expr) -> bool:
         mirrored = [E.transpose(f) for f in reversed(chain)]
         return all(a is b for a, b in zip(chain, mirrored)) or (len(chain) == 1 and _symmetric(chain[0]))
     return False
+
+
+def _mirrored(left: tuple, right: tuple) -> bool:
+    """Whether the product of `left` is the transpose of the product of `right`, a symmetric
+    factor being its own transpose."""
+    mirror = [f if _symmetric(f) else E.transpose(f) for f in reversed(right)]
+    return all(a is b for a, b in zip(left, mirror))
 
 
 def _leaves(plan) -> set:
