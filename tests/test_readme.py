@@ -17,9 +17,10 @@ def _examples():
             if line.startswith("$ matcalc "):
                 shown = []
                 for following in lines[i + 1:]:
-                    if following.startswith("$ ") or not following.strip():
+                    if following.startswith("$ "):
                         break
-                    shown.append(following)
+                    if following.strip():
+                        shown.append(following)
                 yield line[2:], shown
 
 
