@@ -11,8 +11,8 @@ Contract:
   subexpressions; the inputs' shapes are checked (a ValueError naming the argument
   and the sizes); on request it has a finite-difference `self_test()` and the SciPy
   optimiser forms `fun` (value and gradient) and `hess`.
-  `sympy_code(d)` returns source that builds the result as SymPy matrix expressions
-  (codegen_sympy.py).
+  `codegen_sympy.sympy_code(d)` returns source that builds the result as SymPy matrix
+  expressions.
 matcalc itself never executes any of it.
 
 How the code is chosen (cheapest for the sizes at hand, codegen_plan.py) is separate
@@ -53,7 +53,7 @@ def _numpy_code(derivative, sizes: dict | None, dialect: str) -> str:
     writer = _Function(dialect, sizes, [derivative.analysis.symbols[s] for s in derivative.analysis.symbols],
                        check_shapes=False)
     result = writer.result(derivative)
-    lines = writer.header() + writer.signature("derivative", _title(derivative), ["the derivative"])
+    lines = writer.header() + writer.signature("derivative", derivative_title(derivative), ["the derivative"])
     lines += writer.body([result])
     return "\n".join(lines) + "\n"
 
@@ -98,7 +98,7 @@ def _module_code(results, value, dialect, sizes, self_test, scipy, base) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _title(derivative) -> str:
+def derivative_title(derivative) -> str:
     by = ", ".join(v.name for v in derivative.variables)
     shape = " x ".join(str(d) for d in derivative.shape)
     return f"d({derivative.function})/d({by}), {derivative.layout} layout, {shape}"
@@ -408,7 +408,3 @@ def _python_name(name: str) -> str:
         return name
     return "".join(c if c.isascii() else f"_{ord(c):x}" for c in unicodedata.normalize("NFC", name))
 
-
-def sympy_code(derivative) -> str:
-    from .codegen_sympy import sympy_code as build
-    return build(derivative)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import expr as E
+from .codegen import Namespace, derivative_title
 from .codegen_plan import paren
 from .errors import NotDifferentiableError
 from .ops import OPERATORS
 
 
 def sympy_code(derivative) -> str:
-    from .codegen import Namespace, _title
     if derivative.is_tensor:
         raise NotDifferentiableError("SymPy code is given for results with at most two axes; "
                                      "for a tensor use --format numpy or the vec form")
@@ -39,7 +39,7 @@ def sympy_code(derivative) -> str:
             lines.append(f"{names.user(s.name)} = sp.MatrixSymbol({s.name!r}, {writer.dim(s.shape[0])}, "
                          f"{writer.dim(s.shape[1])})")
     lines += [f"{name} = {code}" for name, code in writer.assignments]
-    lines.append(f"derivative = {body}   # {_title(derivative)}")
+    lines.append(f"derivative = {body}   # {derivative_title(derivative)}")
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@
     ||y - Phi theta||^2                               (the cell: the expression, over lines)
 
 Contract: a magic answers exactly what `matcalc diff ... --format json --steps` answers
-(`cli.answer`, so options, declarations and errors mean what they mean on the command
+(`commands.answer`, so options, declarations and errors mean what they mean on the command
 line) and returns a display object: a `Result` shows the derivative rendered, its layout,
 shape and kinds, its text form and its derivation, rule by rule; an `Error` shows the
 command line's message with the place marked, never a traceback.  `--format numpy` (or
@@ -106,7 +106,7 @@ def _refusal(message: str) -> Error:
 
 def answer(argv: list):
     """The display object for the command line `argv` (starting with `diff`)."""
-    from .cli import answer as cli_answer
+    from .commands import answer as cli_answer
     if any(arg == "--format" or arg.startswith("--format=") for arg in argv):
         status, out, err = cli_answer(argv)
         return Output(out + err)

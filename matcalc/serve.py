@@ -6,7 +6,7 @@ Contract:
   Content-Security-Policy forbids the browser to make one.
 - `GET /api/diff?expr=...&wrt=...` (or a POST with the same parameters form-encoded in
   the body) answers exactly what `matcalc diff EXPR WRT... --format json` prints, errors
-  included (docs/json.md): the parameters become options of `cli.answer`, the
+  included (docs/json.md): the parameters become options of `commands.answer`, the
   expression and the variables always after `--`, so no request reads standard input or
   passes an option the table below does not name.  `format=text|latex|numpy|...` gives
   that format's output as plain text instead; `GET /api/formats` lists the formats.
@@ -171,7 +171,7 @@ class Workers:
         return process, mine
 
     def answer(self, argv: list, seconds: float, client: socket.socket | None = None) -> tuple:
-        """cli.answer(argv) in a worker, given `seconds` of budget: (status, stdout, stderr).
+        """commands.answer(argv) in a worker, given `seconds` of budget: (status, stdout, stderr).
         A `client` that closes its connection meanwhile (a page that asked again) stops the
         computation: ClientGone."""
         try:
@@ -253,7 +253,7 @@ def _ctrl_c_ignored():
 
 def work(connection) -> None:
     """A worker process: answers each command line it receives until the server goes."""
-    from .cli import answer
+    from .commands import answer
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # a replacement was started off the main thread
     warm_up()
     while True:
@@ -342,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
         if body is not None:
             raise RequestError("only /api/diff takes a POST", HTTPStatus.METHOD_NOT_ALLOWED)
         if url.path == "/api/formats":
-            from .cli import FORMATS
+            from .commands import FORMATS
             return HTTPStatus.OK, "application/json", json.dumps({"formats": list(FORMATS)})
         if url.path in ("/", "/index.html"):
             return HTTPStatus.OK, "text/html", (WEB / "index.html").read_bytes()
@@ -435,7 +435,7 @@ def make_server(host: str = "127.0.0.1", port: int = 0, time_limit: float = 10.0
 def warm_up() -> None:
     """Import the engine and its code generation in a worker before its first request, so
     that the first query answers as fast as the others (SymPy waits for the first check)."""
-    from .cli import answer
+    from .commands import answer
     answer(["diff", "--format=numpy", "--", "x^T x", "x"])
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from matcalc import cli, serve
+from matcalc import commands, serve
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="Selenium is not installed (pip install selenium; "
                                                              ".ci/run installs the test extra)")
@@ -71,7 +71,7 @@ def screenshots(tmp_path_factory):
 
 
 def cli_result(*argv):
-    status, out, _ = cli.answer(["diff", "--format", "json", *argv])
+    status, out, _ = commands.answer(["diff", "--format", "json", *argv])
     return json.loads(out)
 
 
@@ -156,12 +156,12 @@ def test_typed_seed_examples_show_the_command_lines_result(browser, page_server,
 def test_the_code_tabs_show_the_command_lines_code(browser, page_server):
     open_page(browser, page_server, expr="x^T A x", wrt="x", layout="numerator", order=1)
     shown_result(browser, "x^T (A + A^T)")
-    code_formats = [f for f in cli.FORMATS if f not in ("text", "latex", "json")]
+    code_formats = [f for f in commands.FORMATS if f not in ("text", "latex", "json")]
     tabs = [tab.get_attribute("data-tab") for tab in browser.find_elements(By.CSS_SELECTOR, "[role=tab]")]
     assert tabs == ["latex", *code_formats, "text", "json"] and {"numpy", "sympy"} <= set(code_formats)
     for tab, argv in [*((f, ["--format", f]) for f in code_formats), ("text", ["--steps"])]:
         browser.find_element(By.CSS_SELECTOR, f"[data-tab={tab}]").click()
-        expected = cli.answer(["diff", "x^T A x", "x", "--layout", "numerator", *argv])[1]
+        expected = commands.answer(["diff", "x^T A x", "x", "--layout", "numerator", *argv])[1]
         wait(browser, lambda: element(browser, "code").get_attribute("textContent") == expected)
     browser.find_element(By.CSS_SELECTOR, "[data-tab=latex]").click()
     latex = element(browser, "code").get_attribute("textContent")

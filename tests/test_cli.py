@@ -2,7 +2,7 @@
 process matters (streams, encodings, signals, exit statuses, tracebacks) and otherwise in
 process through `cli.run`, the function `python -m matcalc` runs.
 
-Contract (matcalc/cli.py, SYNTAX.md): the first line of standard output is the
+Contract (matcalc/commands.py and cli.py, SYNTAX.md): the first line of standard output is the
 result alone; the second starts with `# <layout> layout · <rows> x <cols>`.
 Bad input prints `matcalc: <message>`, the source line and a caret line to
 standard error and exits with status 2 — never a Python traceback.

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import matcalc
 import oracle
 import test_identities
-from matcalc.codegen import numpy_code, sympy_code
+from matcalc.codegen import numpy_code
+from matcalc.codegen_sympy import sympy_code
 
 ROWS = [pytest.param(r.expr, r.wrt, r.dims, r.decl, r.id, id=r.id) for r in test_identities.ROWS]
 HIGHER = [pytest.param(h[1], h[2], h[3], h[5], h[0], id=h[0]) for h in test_identities.HIGHER]

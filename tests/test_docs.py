@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import matcalc
-from matcalc.cli import _DIFF_OPTIONS
+from matcalc.commands import _DIFF_OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")

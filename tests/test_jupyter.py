@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from matcalc import cli
+from matcalc import commands
 from matcalc.jupyter import Error
 
 interactiveshell = pytest.importorskip("IPython.core.interactiveshell", reason="IPython is not installed")
@@ -19,7 +19,7 @@ def shell():
 
 
 def cli_json(*argv):
-    return json.loads(cli.answer(["diff", "--format", "json", *argv])[1])
+    return json.loads(commands.answer(["diff", "--format", "json", *argv])[1])
 
 
 def run(shell, source):
@@ -78,7 +78,7 @@ def test_a_result_without_a_derivation_still_shows_and_says_why(shell):
 
 def test_another_format_is_the_command_lines_output(shell):
     output = run(shell, '%matcalc diff "x^T A x" x --format numpy')
-    assert repr(output) + "\n" == cli.answer(["diff", "x^T A x", "x", "--format", "numpy"])[1]
+    assert repr(output) + "\n" == commands.answer(["diff", "x^T A x", "x", "--format", "numpy"])[1]
     assert output._repr_markdown_().startswith("```\nimport numpy as np\n")
 
 

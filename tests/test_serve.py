@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from matcalc import cli, serve
+from matcalc import cli, commands, serve
 
 GALLERY = json.loads((Path(serve.WEB) / "gallery.json").read_text(encoding="utf-8"))
 # an order-6 Hessian of a three-layer network: minutes of work, far past any budget here
@@ -74,7 +74,7 @@ def get(server, path, **parameters):
 
 
 def cli_json(*argv):
-    status, out, err = cli.answer(["diff", "--format", "json", *argv])
+    status, out, err = commands.answer(["diff", "--format", "json", *argv])
     assert err == ""
     return status, json.loads(out)
 
@@ -168,16 +168,16 @@ def test_requests_the_command_line_cannot_take_are_refused_in_the_same_schema(se
 def test_other_formats_are_the_command_lines_text(server):
     for fmt in ("numpy", "sympy", "latex", "text"):
         status, headers, body = get(server, "/api/diff", expr="x^T A x", wrt="x", format=fmt, steps=1)
-        expected = cli.answer(["diff", "x^T A x", "x", "--format", fmt, "--steps"])
+        expected = commands.answer(["diff", "x^T A x", "x", "--format", fmt, "--steps"])
         assert (status, body) == (200, expected[1] + expected[2])
         assert headers["Content-Type"] == "text/plain; charset=utf-8"
     status, _, body = get(server, "/api/diff", expr="x + y^T", wrt="x", format="text")
-    assert (status, body) == (400, cli.answer(["diff", "x + y^T", "x"])[2])
+    assert (status, body) == (400, commands.answer(["diff", "x + y^T", "x"])[2])
 
 
 def test_the_formats_are_the_command_lines(server):
     status, _, body = get(server, "/api/formats")
-    assert (status, json.loads(body)) == (200, {"formats": list(cli.FORMATS)})
+    assert (status, json.loads(body)) == (200, {"formats": list(commands.FORMATS)})
 
 
 def test_a_post_answers_as_a_get(server):
@@ -408,9 +408,15 @@ def test_the_installed_wheel_serves_the_page_and_answers_every_gallery_example(t
         process.wait(30)
 
 
-def test_a_port_in_use_is_one_line_and_status_2(server):
-    status, out, err = cli.answer(["serve", "--port", str(server.server_address[1])])
+def test_a_port_in_use_is_one_line_and_status_2(server, capsys):
+    status = cli.run(["serve", "--port", str(server.server_address[1])])
+    err = capsys.readouterr().err
     assert status == 2 and err.startswith("matcalc: cannot listen on 127.0.0.1:") and err.count("\n") == 1
+
+
+def test_serve_is_a_command_line_not_an_answer():
+    status, out, err = commands.answer(["serve"])
+    assert (status, out) == (2, "") and "matcalc serve" in err and err.count("\n") == 1
 
 
 def test_docs_web_md_names_every_parameter_and_the_policy_sent():
