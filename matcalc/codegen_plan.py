@@ -34,7 +34,6 @@ from .ops import OPERATORS
 DEFAULT_SIZE = 100     # the size of a dimension the caller gave no size for
 MEMORY = 2             # cost of moving one entry, in flops
 TRANSCENDENTAL = 8     # cost of exp, log, tanh ... of one entry, in flops
-CUBIC = {"inv", "det", "logdet", "mpow"}
 MAX_TERMS = 64         # a tensor distributed into more einsum terms is computed densely
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -152,7 +151,7 @@ class Cost:
             return (len(e.args) - 1) * n + MEMORY * (len(e.args) + 1) * n
         if op == "fn":
             return (TRANSCENDENTAL + 2 * MEMORY) * n
-        if op in CUBIC:
+        if OPERATORS[op].cubic:
             size = self.dim(e.args[0].shape[0])
             return 2 * size ** 3
         if op in ("tr", "diagv"):

@@ -45,6 +45,8 @@ A stanza (`Operator`) holds:
                 inverse) rather than warn or return NaN; the evaluators report it
   inverse_in_derivative  its differential holds the inverse of its argument (inv, det,
                 logdet): check.py then lets SymPy differentiate along one entry at a time
+  cubic         computing it costs about 2 n^3 flops on an n x n argument (a factorisation
+                or repeated products: inv, det, logdet, matrix powers), for codegen's cost model
   grows_in_sympy  each level of nesting multiplies SymPy's work on an entry (functions,
                 inverses, determinants, softmax): check.py checks deep nests numerically
   never_negative  every value is >= 0 (abs of it is itself; powers of it fold)
@@ -98,6 +100,7 @@ class Operator:
     code_torch: str | None = None
     code_helper: dict | None = None
     inverse_in_derivative: bool = False
+    cubic: bool = False
     grows_in_sympy: bool = False
     never_negative: bool = False
     smooth: bool = True
@@ -364,12 +367,13 @@ MATRIX_OPERATORS = (
              numpy=lambda np, a: a.T, sympy=lambda sp, a: a.T, code="{0}.T", code_sympy="{0}.T",
              code_torch="{0}.T"),
     Operator("inv", 1, "square-same", "inverse", call="inv", syntax=("inverse",), text="inv",
-             inverse_in_derivative=True, grows_in_sympy=True,
+             inverse_in_derivative=True, grows_in_sympy=True, cubic=True,
              refusal=_SQUARE.format(what="the inverse"), latex="{0}^{-1}", precedence=POSTFIX,
              numpy=_numpy_inverse, sympy=_sympy_inverse,
              code="np.linalg.inv({0})", code_sympy="{0}.I", code_torch="torch.linalg.inv({0})"),
     Operator("pow", 2, "power", "power", syntax=("power",), text="^", latex="{0}^{{1}}", precedence=POWER),
-    Operator("mpow", 2, "square-same", "power", refusal=_SQUARE.format(what="a matrix power"), text="^", latex="{0}^{{1}}", precedence=POWER,
+    Operator("mpow", 2, "square-same", "power", refusal=_SQUARE.format(what="a matrix power"), text="^", latex="{0}^{{1}}",
+             precedence=POWER, cubic=True,
              numpy=lambda np, a, k: np.linalg.matrix_power(a, int(k[0, 0])),
              sympy=lambda sp, a, k: a ** int(k[0, 0]),
              code="np.linalg.matrix_power({0}, {1})", code_sympy="{0}**{1}",
@@ -381,14 +385,14 @@ MATRIX_OPERATORS = (
              numpy=lambda np, a: np.array([[np.trace(a)]]), sympy=lambda sp, a: sp.Matrix([[a.trace()]]),
              code="np.trace({0})", code_sympy="sp.Trace({0})", code_torch="torch.trace({0})"),
     Operator("det", 1, "square-scalar", "square_function", call="det", text="det",
-             inverse_in_derivative=True, grows_in_sympy=True,
+             inverse_in_derivative=True, grows_in_sympy=True, cubic=True,
              refusal=_SQUARE.format(what="the determinant"), latex=r"\det\left({0}\right)",
              at_identity=1,
              numpy=lambda np, a: np.array([[np.linalg.det(a)]]),
              sympy=lambda sp, a: sp.Matrix([[a.det(method="berkowitz")]]),
              code="np.linalg.det({0})", code_sympy="sp.Determinant({0})", code_torch="torch.linalg.det({0})"),
     Operator("logdet", 1, "square-scalar", "square_function", call="logdet", text="logdet",
-             inverse_in_derivative=True, grows_in_sympy=True,
+             inverse_in_derivative=True, grows_in_sympy=True, cubic=True,
              refusal=_SQUARE.format(what="logdet"), latex=r"\log\det\left({0}\right)",
              of_scalar="log", at_identity=0,
              numpy=_numpy_logdet, sympy=lambda sp, a: sp.Matrix([[sp.log(a.det(method="berkowitz"))]]),
