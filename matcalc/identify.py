@@ -21,10 +21,11 @@ tests/test_rules.py proves on random arrays.  A shared subexpression is visited 
 the work stays linear in the size of df.
 
 What is not a rule: the entries of a literal and an indexed entry (unit vectors written
-out at the literal's size), a scalar inside a vector's df (identified in the trace form,
-then stacked), and the two identities that need the commutation matrix of the target's
-sizes, vec(N^T) = K vec(N) (MN 3.7) and vec(L ⊗ R) (MN 3.10): a rules file cannot yet
-name a pattern variable's dimensions.
+out at the literal's size), and a scalar inside a vector's df (identified in the trace
+form, then stacked).  The identities that need the commutation matrix of the target's
+sizes, vec(N^T) = K vec(N) (MN 3.7) and vec(L ⊗ R) (MN 3.10), are rules whose typed
+declarations name those sizes; the rule's commutation matrix and identities take them
+from the operands bound to its names.
 """
 from __future__ import annotations
 
@@ -332,15 +333,12 @@ class _Walk:
                        else self.share("vec-kron", A=A, u=u, n=factor, w=w))
 
     def push_kron_matrices(self, node: E.Expr, A: E.Expr):
-        """vec(L ⊗ R) = (I_n ⊗ K_{q,m} ⊗ I_p)(vec L ⊗ vec R) for L m x n, R p x q (MN 3.10),
-        and vec L ⊗ vec R = (I ⊗ vec R) vec L = (vec L ⊗ I) vec R."""
+        """vec(L ⊗ R) for L the first factor and R the Kronecker product of the others."""
         left, right = node.args[0], E.kron(*node.args[1:])
-        (m, n), (p, q) = left.shape, right.shape
-        rearranged = E.mul(A, E.kron(E.identity(n), E.commutation(q, m), E.identity(p)))
         if self.involves(left):
-            yield left, E.mul(rearranged, E.kron(E.identity(_vec_length(left)), E.vec(right)))
+            yield self.share("vec-kron-left", A=A, N=left, R=right)
         if self.involves(right):
-            yield right, E.mul(rearranged, E.kron(E.vec(left), E.identity(_vec_length(right))))
+            yield self.share("vec-kron-right", A=A, L=left, N=right)
 
     # ------------------------------------------------------------ f a vector: vec df = A vec(node)
 
@@ -354,8 +352,7 @@ class _Walk:
                     else:
                         yield self.share("vec-sum", A=A, N=term)
         elif op == "T":
-            inner = node.args[0]
-            yield inner, E.mul(A, E.commutation(*inner.shape))   # vec(N^T) = K vec(N), MN 3.7
+            yield self.share("vec-transpose", A=A, N=node.args[0])
         elif op == "vec":
             yield self.share("vec-vec", A=A, N=node.args[0])
         elif op == "mul":

@@ -3,11 +3,14 @@
 Contract: a rules file holds one identity a line, in the expression language,
     name : lhs => rhs  if guard(X), guard(Y)    # citation
 and `scalar a, b` lines that declare pattern variables scalar (lowercase names
-are vectors, uppercase ones match any expression, as in user input).  Every
-rule knows its file and line.  A `target N, n` line makes the file's rules
-adjoint rules (rules/identify.rules): each term of a right side that ends in
-tr(A' T) or A' vec(T), T mentioning a target, is a `Share`, its adjoint A' and
-target T built as expressions of their own (matcalc/identify.py uses them).
+are vectors, uppercase ones match any expression, as in user input), and
+typed declarations `N: matrix[m, n]` that name a pattern variable's dimensions
+for the rules below them (a later declaration of the name replaces it), so that
+a right side can use them (`commutation(m, n)`).  Every rule knows its file and
+line.  A `target N, n` line makes the file's rules adjoint rules
+(rules/identify.rules): each term of a right side that ends in tr(A' T) or
+A' vec(T), T mentioning a target, is a `Share`, its adjoint A' and target T
+built as expressions of their own (matcalc/identify.py uses them).
 `Rewriter` applies a rule set bottom-up until nothing applies, within a step
 limit and never revisiting an expression, and can record each (rule, before,
 after) step.
@@ -73,26 +76,31 @@ _TARGETS = re.compile(r"\s*target\s+(\w+(?:\s*,\s*\w+)*)\s*$")
 
 
 def load_rules(path) -> list:
-    from .analyse import analyse_rule
+    from .analyse import Declared, analyse_rule
     rules = []
     scalars: set = set()
+    declared: dict = {}
     targets: set = set()
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         text, _, citation = raw.partition("#")
         if not text.strip():
             continue
-        declared = _TARGETS.match(text)
-        if declared:
-            targets.update(name.strip() for name in declared.group(1).split(","))
+        target_line = _TARGETS.match(text)
+        if target_line:
+            targets.update(name.strip() for name in target_line.group(1).split(","))
             continue
         try:
             parsed = parse_rule_line(text)
             if parsed[0] == "declarations":
-                scalars.update(name for _, name, kind, _, _ in parsed[1] if kind == "scalar")
+                for _, name, kind, dims, _ in parsed[1]:
+                    if kind == "scalar":
+                        scalars.add(name)
+                    if dims:
+                        declared[name] = Declared(kind, tuple(dims))
                 continue
             _, name, lhs_node, rhs_node, guards = parsed
-            lhs, rhs, variables = analyse_rule(text, lhs_node, rhs_node, scalars)
-            shares = _shares(text, lhs_node, rhs_node, targets, scalars) if targets else ()
+            lhs, rhs, variables = analyse_rule(text, lhs_node, rhs_node, scalars, declared)
+            shares = _shares(text, lhs_node, rhs_node, targets, scalars, declared) if targets else ()
         except MatcalcError as exc:
             raise RuleFileError(f"{path.name}:{number}: {exc.message}") from None
         guard_exprs = []
@@ -104,7 +112,7 @@ def load_rules(path) -> list:
     return rules
 
 
-def _shares(text: str, lhs_node, rhs_node, targets: set, scalars: set) -> tuple:
+def _shares(text: str, lhs_node, rhs_node, targets: set, scalars: set, declared: dict) -> tuple:
     """The Shares of an adjoint rule, read off its right side's syntax (the built right
     side is canonical: tr(S A P N) and tr(A P N S) are one expression there)."""
     trace_form = lhs_node.op == "call" and lhs_node.value == "tr"
@@ -123,8 +131,8 @@ def _shares(text: str, lhs_node, rhs_node, targets: set, scalars: set) -> tuple:
         # terms that are zero beside the adjoint link its sizes to the target's and the rule's
         linked = (f"0 ({whole}) ({target_text})^T" if trace_form
                   else f"0 ({adjoint_text}) vec({target_text}) vec({target_text})^T + 0 sum({whole}) ({adjoint_text})")
-        adjoint, variables = _built(f"share-adjoint : {adjoint_text} + {linked} => {adjoint_text}", scalars)
-        target_expr, _ = _built(f"share-target : {target_text} => {target_text}", scalars)
+        adjoint, variables = _built(f"share-adjoint : {adjoint_text} + {linked} => {adjoint_text}", scalars, declared)
+        target_expr, _ = _built(f"share-target : {target_text} => {target_text}", scalars, declared)
         shares.append(Share(adjoint, target_expr, tuple(variables.values())))
     if not shares:
         raise MatcalcError("no term of the right side ends in a target")
@@ -138,11 +146,11 @@ def _source(text: str, node) -> str:
     return "(" * -unclosed + part + ")" * unclosed
 
 
-def _built(line: str, scalars: set) -> tuple:
+def _built(line: str, scalars: set, declared: dict) -> tuple:
     """The right side of a rule line, built, and the line's pattern variables."""
     from .analyse import analyse_rule
     _, _, lhs_node, rhs_node, _ = parse_rule_line(line)
-    _, rhs, variables = analyse_rule(line, lhs_node, rhs_node, scalars)
+    _, rhs, variables = analyse_rule(line, lhs_node, rhs_node, scalars, declared)
     return rhs, variables
 
 
