@@ -673,6 +673,8 @@ R("identify_rows_in_vec", "kron((x^T + y^T) (x z^T), w) + kron(y^T diag(x) A, w)
   {"x": "vector[n]", "y": "vector[n]", "z": "vector[m]", "w": "vector[k]", "A": "matrix[n,m]"},
   lambda B, x, y, z, w, A: B.kron((x.T + y.T) @ (x @ z.T), w) + B.kron(y.T @ B.diag(x) @ A, w),
   flags=("tensor", "identification"))
+R("identify_kron_right_in_vec", "kron(A, X)", "X", {"A": "matrix[k,p]", "X": "matrix[m,n]"},
+  lambda B, A, X: B.kron(A, X), flags=("tensor", "identification"))
 
 ROW_IDS = [r.id for r in ROWS]
 PARAM_ROWS = [pytest.param(r, id=r.id) for r in ROWS]

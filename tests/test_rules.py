@@ -6,9 +6,8 @@ evaluating both sides; a differential identity d(P) => R by replacing every d(Q)
 with the central difference of Q along random directions of all pattern
 variables.  An adjoint rule's shares (what identification builds from it) are
 checked to be its right side's terms.  Which rules fire is read from the traces
-the stages return, run as the pipeline runs them; an adjoint rule no row of the
-identity table reaches is named, with an input that does, in
-BEYOND_THE_IDENTITY_TABLE.
+the stages return, run as the pipeline runs them: every adjoint rule is reached by a
+row of the identity table.
 """
 import pickle
 
@@ -184,22 +183,11 @@ def test_every_rule_fires_somewhere():
 # Adjoint rules no row of the identity table reaches yet, and an input that does: the
 # derivative by the second factor of a Kronecker product of matrices (its value is proved
 # in test_kronecker_of_matrices_matches_finite_differences).
-BEYOND_THE_IDENTITY_TABLE = {
-    "vec-kron-right": ("kron(A, X)", "X", {}),
-}
-
-
 def test_every_adjoint_rule_fires_on_the_identity_table():
     import test_identities
     used = set()
     for row in test_identities.ROWS:
         used |= _rules_used(row.expr, row.wrt, row.decl)
-    assert not {("identify.rules", name) for name in BEYOND_THE_IDENTITY_TABLE} & used, \
-        "the identity table reaches a rule listed as beyond it: drop it from BEYOND_THE_IDENTITY_TABLE"
-    for name, (text, wrt, options) in BEYOND_THE_IDENTITY_TABLE.items():
-        reached = _rules_used(text, wrt, options)
-        assert ("identify.rules", name) in reached, f"{text} by {wrt} does not reach {name}"
-        used |= reached
     never = sorted(f"{r.file}:{r.line} {r.name}" for r in ADJOINT_RULES if (r.file, r.name) not in used)
     assert never == [], f"identification rules no row of the identity table uses: {never}"
 

@@ -258,9 +258,16 @@ def test_a_client_that_goes_away_stops_its_computation(start_server):
     connection = http.client.HTTPConnection(host, port, timeout=30)
     connection.request("GET", "/api/diff?" + urlencode({"expr": SLOW_EXPRESSION, "wrt": "x", "order": 6,
                                                         "time_limit": 8}))
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5
+    while server.workers.idle.qsize() and time.monotonic() < deadline:   # until the worker has the query
+        time.sleep(0.02)
+    time.sleep(0.2)
     connection.close()            # a page that asked again: nobody waits for this answer
-    first.join(6)                 # sooner than the 8 s of its budget, on a loaded machine too
+    # sooner than the 8 s of its budget, on a loaded machine too; the server's thread reaps the
+    # process (a join here could race it for the exit status), so its exit code is awaited
+    deadline = time.monotonic() + 6
+    while first.exitcode is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert first.exitcode == -9
     status, _, body = get(server, "/api/diff", expr="x^T A x", wrt="x")
     assert (status, json.loads(body)["result"]) == (200, "(A + A^T) x")
@@ -272,7 +279,9 @@ def test_closing_the_server_ends_every_worker_even_a_computing_one():
     asking = threading.Thread(target=lambda: get(server, "/api/diff", expr=SLOW_EXPRESSION, wrt="x", order=6,
                                                  time_limit=5))
     asking.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5
+    while server.workers.idle.qsize() != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert len(server.workers.idle.queue) == 1    # one computing
     stop(server, thread)
     assert not any(process.is_alive() for process in processes)

@@ -39,5 +39,5 @@ def test_the_quick_tier_leaves_out_the_slow_one_and_samples_sweeps():
 def test_naming_a_file_or_choosing_by_marker_runs_the_slow_tier():
     named, _ = collected("tests/test_notebooks.py")
     assert _count(named, "test_notebook_executes") == 5
-    slow, _ = collected("-m", "slow", "-k", "notebook")
+    slow, _ = collected("-m", "slow", "-k", "test_notebooks")
     assert slow and all("test_notebook_executes" in i for i in slow)
