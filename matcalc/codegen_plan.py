@@ -328,8 +328,6 @@ class Program:
             return d.block([args[r * cols:(r + 1) * cols] for r in range(rows)])
         if op == "comm":
             self._helper(OPERATORS["comm"])
-            if self.dialect.name != "numpy":
-                raise NotDifferentiableError(f"no {self.dialect.name} code for a dense commutation matrix")
             return f"commutation({self.dim(e.value[0])}, {self.dim(e.value[1])})"
         if op == "diagm":
             return d.diagflat(self.code(e.args[0]))
@@ -339,6 +337,11 @@ class Program:
         self._helper(operator)
         args = [self.code(a) for a in e.args]
         template = d.template(operator)
+        if operator.associative and len(args) > 2:     # kron(A, B, C): the template takes two at a time
+            folded = fill(template, args[:2])
+            for arg in args[2:]:
+                folded = fill(template, [folded, arg])
+            return folded
         if template.count("{0}") > 1 and not _atom_name(args[0]):
             args[0] = self.assign(args[0])      # an operand the template uses twice is computed once
         return fill(template, args)

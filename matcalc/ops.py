@@ -441,7 +441,10 @@ MATRIX_OPERATORS = (
              latex=r"\mathbf{K}_{{0},{1}}",
              code_helper={"numpy": "def commutation(rows, cols):\n    \"\"\"K with K vec(M) = vec(M^T) for rows x cols M.\"\"\"\n"
                                    "    places = np.arange(rows * cols).reshape(rows, cols, order=\"F\")\n"
-                                   "    return np.eye(rows * cols)[places.T.reshape(-1, order=\"F\")]\n"}),
+                                   "    return np.eye(rows * cols)[places.T.reshape(-1, order=\"F\")]\n",
+                          "torch": "def commutation(rows, cols):\n    \"\"\"K with K vec(M) = vec(M^T) for rows x cols M.\"\"\"\n"
+                                   "    place = torch.arange(rows * cols)\n"
+                                   "    return torch.eye(rows * cols, dtype=torch.float64)[place // cols + (place % cols) * rows]\n"}),
     Operator("entry", 1, "entry", "entry", syntax=("entry",), text="[]", latex=r"\left[{0}\right]_{{1}}",
              precedence=POSTFIX),
     Operator("lit", None, "literal", "literal", syntax=("literal",), text="[]",
