@@ -22,14 +22,22 @@ class Dialect:
     name = "numpy"
     module = "np"
     imports = ("import numpy as np",)
+    float_dtype = ""                        # what array constructors add to make float64 arrays
+    axis_keywords = ("axis", "keepdims")    # the reductions' keywords
+    optimized_einsum = True                 # einsum's optimize=True (contraction order) exists
+    in_place = True                         # arrays can be added to in place
 
     def template(self, operator) -> str | None:
         """The operator table's code template for this dialect."""
         return operator.code
 
     def helper(self, operator) -> str | None:
-        """The function a template needs the module to define, in this dialect."""
-        return (operator.code_helper or {}).get(self.name)
+        """The function a template needs the module to define, in this dialect: its own, or
+        the NumPy one spelled in this dialect."""
+        helpers = operator.code_helper or {}
+        if self.name in helpers:
+            return helpers[self.name]
+        return self.call(helpers["numpy"]) if "numpy" in helpers else None
 
     def call(self, numpy_template: str) -> str:
         """NumPy code (a literal's spelling) in this dialect."""
@@ -42,18 +50,19 @@ class Dialect:
         return f"{a}.T"
 
     def eye(self, n: str) -> str:
-        return f"{self.module}.eye({n})"
+        return f"{self.module}.eye({n}{self.float_dtype})"
 
     def ones(self, rows: str, cols: str) -> str:
-        return f"{self.module}.ones(({rows}, {cols}))"
+        return f"{self.module}.ones(({rows}, {cols}){self.float_dtype})"
 
     def zeros(self, shape: list) -> str:
-        return f"{self.module}.zeros(({', '.join(shape)},))"
+        return f"{self.module}.zeros(({', '.join(shape)},){self.float_dtype})"
 
     def total(self, a: str, axis: int | None = None) -> str:
         if axis is None:
             return f"{self.module}.sum({a})"
-        return f"{self.module}.sum({a}, axis={axis}, keepdims=True)"
+        axis_word, keep_word = self.axis_keywords
+        return f"{self.module}.sum({a}, {axis_word}={axis}, {keep_word}=True)"
 
     def squared_norm(self, a: str) -> str:
         return f"{self.module}.vdot({a}, {a})"
@@ -63,14 +72,14 @@ class Dialect:
         return f"{a}.reshape(-1)"
 
     def einsum(self, spec: str, operands: list) -> str:
-        optimize = ", optimize=True" if len(operands) > 2 else ""
-        return f"np.einsum({spec!r}, {', '.join(operands)}{optimize})"
+        optimize = ", optimize=True" if self.optimized_einsum and len(operands) > 2 else ""
+        return f"{self.module}.einsum({spec!r}, {', '.join(operands)}{optimize})"
 
     def contiguous(self, a: str) -> str:
         return f"np.ascontiguousarray({a})"
 
     def diagflat(self, v: str) -> str:
-        return f"np.diagflat({v})"
+        return f"{self.module}.diagflat({v})"
 
     def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
         """A statement adding a vector (or a scalar) to the diagonal of the square `target`,
@@ -80,9 +89,15 @@ class Dialect:
 
     def accumulate(self, target: str, spec: str | None, value: str) -> str:
         """A statement adding `value` to the tensor `target` (a temporary of the code's own),
-        or to its diagonal part einsum `spec` (such as 'ijil->ijl') names."""
-        view = target if spec is None else f"np.einsum({spec!r}, {target})"
-        return f"{view}[...] += {value}" if spec is not None else f"{target} += {value}"
+        or to its diagonal part einsum `spec` (such as 'ijil->ijl') names; where arrays cannot
+        change in place, a new array (the module defines _diagonal_embed)."""
+        if not self.in_place:
+            if spec is None:
+                return f"{target} = {target} + {value}"
+            return f"{target} = {target} + _diagonal_embed({spec!r}, {value}, {target}.shape)"
+        if spec is None:
+            return f"{target} += {value}"
+        return f"np.einsum({spec!r}, {target})[...] += {value}"
 
     def scalar(self, code: str) -> str:
         """A scalar as a number: a 1 x 1 product (x^T y) has one entry."""
@@ -110,45 +125,30 @@ class Dialect:
         return f"{name}.shape[{axis}]"
 
     def ndim_of(self, name: str) -> str:
-        return f"np.ndim({name})"
+        return f"{self.module}.ndim({name})"
 
 
 class JaxDialect(Dialect):
     name = "jax"
     module = "jnp"
     imports = ("import jax", "import jax.numpy as jnp", 'jax.config.update("jax_enable_x64", True)')
+    optimized_einsum = False
+    in_place = False
 
     def template(self, operator) -> str | None:
         if operator.code_jax is not None:
             return operator.code_jax
         return None if operator.code is None else self.call(operator.code)
 
-    def helper(self, operator) -> str | None:
-        helpers = operator.code_helper or {}
-        if "jax" in helpers:
-            return helpers["jax"]
-        return self.call(helpers["numpy"]) if "numpy" in helpers else None
-
     def call(self, numpy_template: str) -> str:
         return re.sub(r"\bnp\.", "jnp.", numpy_template)
-
-    def einsum(self, spec: str, operands: list) -> str:
-        return f"jnp.einsum({spec!r}, {', '.join(operands)})"
 
     def contiguous(self, a: str) -> str:
         return a
 
-    def diagflat(self, v: str) -> str:
-        return f"jnp.diagflat({v})"
-
     def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
         value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
         return f"{target} = {target}.at[jnp.arange({size}), jnp.arange({size})].add({value})"
-
-    def accumulate(self, target: str, spec: str | None, value: str) -> str:
-        if spec is None:
-            return f"{target} = {target} + {value}"
-        return f"{target} = {target} + _diagonal_embed({spec!r}, {value}, {target}.shape)"
 
     def as_array(self, name: str, vector: bool) -> str:
         shape = ".reshape(-1, 1)" if vector else ""
@@ -157,23 +157,18 @@ class JaxDialect(Dialect):
     def scalar_result(self, code: str) -> str:
         return f"jnp.reshape({code}, ())"
 
-    def ndim_of(self, name: str) -> str:
-        return f"jnp.ndim({name})"
-
 
 class TorchDialect(Dialect):
     name = "torch"
     module = "torch"
     imports = ("import torch",)
+    float_dtype = ", dtype=torch.float64"
+    axis_keywords = ("dim", "keepdim")
+    optimized_einsum = False
+    in_place = False
 
     def template(self, operator) -> str | None:
         return operator.code_torch
-
-    def helper(self, operator) -> str | None:
-        helpers = operator.code_helper or {}
-        if "torch" in helpers:
-            return helpers["torch"]
-        return self.call(helpers["numpy"]) if "numpy" in helpers else None
 
     def call(self, numpy_template: str) -> str:
         """NumPy code in torch: np.f -> torch.f, and a number among a torch function's
@@ -199,41 +194,16 @@ class TorchDialect(Dialect):
     def as_scalar(self, name: str) -> str | None:
         return f"torch.as_tensor({name}, dtype=torch.float64)"
 
-    def eye(self, n: str) -> str:
-        return f"torch.eye({n}, dtype=torch.float64)"
-
-    def ones(self, rows: str, cols: str) -> str:
-        return f"torch.ones(({rows}, {cols}), dtype=torch.float64)"
-
-    def zeros(self, shape: list) -> str:
-        return f"torch.zeros(({', '.join(shape)},), dtype=torch.float64)"
-
-    def total(self, a: str, axis: int | None = None) -> str:
-        if axis is None:
-            return f"torch.sum({a})"
-        return f"torch.sum({a}, dim={axis}, keepdim=True)"
-
-    def einsum(self, spec: str, operands: list) -> str:
-        return f"torch.einsum({spec!r}, {', '.join(operands)})"
-
     def squared_norm(self, a: str) -> str:
         return f"torch.sum({paren(a)} * {paren(a)})"
 
     def contiguous(self, a: str) -> str:
         return f"({a}).contiguous()"
 
-    def diagflat(self, v: str) -> str:
-        return f"torch.diagflat({v})"
-
     def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
         value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
         return f"{target} = {target} + torch.diag_embed(torch.broadcast_to(torch.as_tensor({value}, " \
                f"dtype=torch.float64), ({size},)))"
-
-    def accumulate(self, target: str, spec: str | None, value: str) -> str:
-        if spec is None:
-            return f"{target} = {target} + {value}"
-        return f"{target} = {target} + _diagonal_embed({spec!r}, {value}, {target}.shape)"
 
     def as_array(self, name: str, vector: bool) -> str:
         shape = ".reshape(-1, 1)" if vector else ""
