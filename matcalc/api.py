@@ -53,9 +53,15 @@ class Derivative(Result):
                                          "this one differentiates a tensor: use vec()")
         return call_deep(index_form, self)
 
+    @property
+    def inverse_spelling(self) -> str:
+        """How the result spells an inverse: as the input did, inv(X) or X^-1 (emit_text)."""
+        from .emit_text import inverse_spelling
+        return inverse_spelling(self.analysis.program)
+
     def __str__(self) -> str:
         if not self.is_tensor:
-            return _text(self.expr, self.analysis)
+            return _text(self.expr, self.analysis, self.inverse_spelling)
         try:
             return str(self.index_form())
         except NotDifferentiableError:     # no index notation for it: the vec form says it all
@@ -152,7 +158,7 @@ class VecForm:
         return self.expr.shape
 
     def __str__(self) -> str:
-        return _text(self.expr, self.derivative.analysis)
+        return _text(self.expr, self.derivative.analysis, self.derivative.inverse_spelling)
 
     def __repr__(self) -> str:
         return f"<VecForm {self} · {self.describe()}>"
@@ -166,7 +172,7 @@ class VecForm:
         from .index_form import superscript
         d = self.derivative
         if d.order == 1:
-            f = to_text(d.function, statements=False)
+            f = to_text(d.function, statements=False, inverse=d.inverse_spelling)
         else:
             f = "∂" + ("" if d.order == 2 else superscript(d.order - 1)) + "f/" + "".join(
                 f"∂{v.name}" for v in d.variables[:-1])
@@ -184,11 +190,11 @@ class VecForm:
         return evaluate_expression(self.derivative, self.expr, values)
 
 
-def _text(e: E.Expr, analysis: Analysis) -> str:
+def _text(e: E.Expr, analysis: Analysis, inverse: str) -> str:
     """A result as text; a constant no neighbour sizes (a zero vector) may be sized by the
     function's symbols, which a reader has from the same declarations."""
     from .emit_text import to_text
-    return call_deep(to_text, e, context=tuple(analysis.symbols.values()))
+    return call_deep(to_text, e, context=tuple(analysis.symbols.values()), inverse=inverse)
 
 
 def _declaration(symbol: E.Expr) -> str:

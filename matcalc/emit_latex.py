@@ -3,8 +3,9 @@
 Contract: vectors bold (\\mathbf{x}, \\boldsymbol{\\theta} for Greek names),
 matrices upright capitals, ^\\top and ^{-1}, \\operatorname{tr}, \\det,
 \\log\\det, \\odot, \\otimes, norms with \\lVert \\rVert, and W1 / W_1 written
-W_{1}.  Parentheses follow the same precedence as the text emitter.  KaTeX renders
-every output, for every name the language reads.
+W_{1}.  Parentheses follow the same precedence as the text emitter, and a product is written
+as a transpose where the text emitter writes it so (\\left(X^{-1} C A\\right)^\\top).
+KaTeX renders every output, for every name the language reads.
 
 The whole vocabulary (matcalc/latex_input.py reads it back):
   names      x, \\mathrm{ab}, \\mathbf{x}, \\boldsymbol{\\theta}, \\hat{...}, subscripts _{1} _{a},
@@ -27,7 +28,7 @@ import unicodedata
 from fractions import Fraction
 
 from . import ops
-from .emit_text import join_terms
+from .emit_text import _self_transposed, join_terms, transposes_outside
 from .ops import ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
 from .trees import mul_parts
 
@@ -115,6 +116,7 @@ class _Latex:
     def __init__(self, bold_vectors: bool):
         self.bold = bold_vectors
         self.memo: dict = {}
+        self.outside = transposes_outside()
 
     def text(self, e):
         found = self.memo.get(e)
@@ -132,6 +134,10 @@ class _Latex:
         if operator.arity == 0:
             return operator.latex, ATOM
         if operator.arity is None:
+            if self.outside(e):      # (A ⊗ B)^T for A^T ⊗ B^T
+                inside = [self.at(f.args[0], POWER) if f.op == "T" else
+                          self.at(f, POWER) if _self_transposed(f) else self._transposed(f)[0] for f in e.args]
+                return r"\left(" + f" {operator.latex} ".join(inside) + r"\right)^\top", POSTFIX
             return f" {operator.latex} ".join(self.at(f, POWER) for f in e.args), PRODUCT
         template = operator.latex_scalar if e.is_scalar and operator.latex_scalar else operator.latex
         return template.replace("{0}", self.text(e.args[0])[0]), ATOM
@@ -178,13 +184,23 @@ class _Latex:
         words = []
         if abs(q) != 1 or not (scalars or chain):
             words.append(number_latex(abs(q)))
-        for f in (*scalars, *chain):
+        for f in scalars:
             words.append(self.at(f, POWER) if f.op != "mul" else r"\left(" + self.text(f)[0] + r"\right)")
+        if chain and self.outside(e):      # the transpose of the reversed chain of transposes
+            inside = [self.at(f.args[0], POWER) if f.op == "T" else
+                      self.at(f, POWER) if _self_transposed(f) else self._transposed(f)[0]
+                      for f in reversed(chain)]
+            words.append(r"\left(" + " ".join(inside) + r"\right)^\top")
+        else:
+            words += [self.at(f, POWER) if f.op != "mul" else r"\left(" + self.text(f)[0] + r"\right)"
+                      for f in chain]
         text = " ".join(words)
         return ("-" + text, PREFIX) if q < 0 else (text, PRODUCT)
 
     def _T(self, e):
-        inner = e.args[0]
+        return self._transposed(e.args[0])
+
+    def _transposed(self, inner):
         if inner.op == "inv":
             return self.at(inner.args[0], POSTFIX) + r"^{-\top}", POSTFIX
         return self.at(inner, POSTFIX) + r"^\top", POSTFIX

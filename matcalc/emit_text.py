@@ -14,10 +14,22 @@ sizes are left to the reader, who has the shape on the next line: the outermost
 shape of the whole text (`2 I` stays `2 I`, a result that is zero is `0`), and the
 sizes of `I` and `1` inside a Kronecker product or a vec (`A ⊗ I` written as a call),
 which reading back may leave unknown (an error when evaluated, never another
-value); spelled out they would bury the vec forms they occur in.
+value); spelled out they would bury the vec forms they occur in.  The same holds for
+a result that is a multiple of the ones vector: `c 1` reads back as the number c,
+equal to the result once broadcast to the shape stated beside it (as `0` is).
+
+One spelling: an inverse is written one way throughout a text, `inverse="postfix"`
+(`X^-1`, `(A B)^-1`, `(X^-1)^T`) or `inverse="call"` (`inv(X)`, `inv(A B)`,
+`inv(X)^T`); a result takes the spelling its input used (`inverse_spelling`).
+
+Display: a product whose factors are mostly transposes is written as the transpose of
+the reversed product where that takes fewer tokens (`-(X^-1 C A X^-1)^T` for
+`-(X^-1)^T A^T C^T (X^-1)^T`, `kron(A, B)^T` for `kron(A^T, B^T)`); it reads back as
+the same canonical expression, since the constructors push the transpose back in.
 """
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from . import ops
@@ -36,22 +48,68 @@ def _is_ones_column(e) -> bool:
     return e.op == "ones" and e.shape[1] == 1
 
 
+def _self_transposed(e) -> bool:
+    """What the constructors keep without a transpose: a symmetric symbol, I, diag(v)."""
+    return e.op in ("I", "diagm") or (e.op == "sym" and e.kind == "symmetric")
+
+
 SHARED_SIZE = 6
+INVERSE_SPELLINGS = ("postfix", "call")
+
+# The lexical tokens of the language, as its grammar splits text (for choosing the shorter
+# of two spellings; the printer must not load the parser)
+_TOKEN = re.compile(r"\^\s*(?:-\s*1|\(\s*-\s*1\s*\))|\^T|\.\^|\.\*|\./|\|\|(?:_\w+)?"
+                    r"|[^\W\d]\w*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\S")
 
 
-def to_text(e, statements: bool = True, context=()) -> str:
+def token_count(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+def inverse_spelling(program) -> str:
+    """The spelling of the inverse a program (matcalc.syntax's Program) uses: "call" where
+    it writes only inv(X), "postfix" (X^-1, the textbooks' spelling) otherwise."""
+    if program is None or program.notation != "matcalc":
+        return "postfix"
+    roots = [d.node for d in program.definitions] + ([program.body] if program.body is not None else [])
+    calls = postfix = 0
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple):       # a literal's rows
+            stack.extend(node)
+            continue
+        if not hasattr(node, "op"):
+            continue
+        calls += node.op == "call" and node.value == "inv"
+        postfix += node.op == "inverse"
+        stack.extend(node.args)
+    return "call" if calls and not postfix else "postfix"
+
+
+def transposes_outside():
+    """The text printer's choice, as a predicate on nodes: whether it writes a product (or
+    Kronecker product) as a transpose.  The LaTeX printer follows it, so that both show one
+    form."""
+    return _Printer({}, ()).transposed_outside
+
+
+def to_text(e, statements: bool = True, context=(), inverse: str = "postfix") -> str:
     """The expression; subexpressions it repeats are named first: `u1 = ...; u2 = ...; body`.
     With statements=False, intermediates print by name only and nothing else is named.
     `context`: further symbols (those of the function differentiated) whose sizes the text
-    may use to spell a constant whose size nothing else fixes."""
+    may use to spell a constant whose size nothing else fixes.  `inverse`: one of
+    INVERSE_SPELLINGS, the one spelling of every inverse in the text."""
+    if inverse not in INVERSE_SPELLINGS:
+        raise ValueError(f"the inverse is spelled {' or '.join(INVERSE_SPELLINGS)}, not {inverse!r}")
     order = postorder(e)
     symbols = [n for n in order if n.op == "sym"] + list(context)
     if not statements:
-        return _Printer({n: n.value for n in order if n.op == "let"}, symbols).top(e)
+        return _Printer({n: n.value for n in order if n.op == "let"}, symbols, inverse).top(e)
     shared = _shared(e, order)
     names = {n: n.value for n in order if n.op == "let"}
     if not shared and not names:
-        return _Printer({}, symbols).top(e)
+        return _Printer({}, symbols, inverse).top(e)
     taken = {n.name for n in order if n.op == "sym"} | set(names.values())
     counter = 0
     for node in order:
@@ -60,7 +118,7 @@ def to_text(e, statements: bool = True, context=()) -> str:
             while f"u{counter}" in taken:
                 counter += 1
             names[node] = f"u{counter}"
-    printer = _Printer(names, symbols)
+    printer = _Printer(names, symbols, inverse)
     # a definition stands alone: nothing around it fixes the size of a constant in it
     definitions = [f"{names[n]} = " + (printer.text(n.args[0], FREE)[0] if n.op == "let"
                                        else printer.text(n, FREE, defining=True)[0])
@@ -258,18 +316,32 @@ class _Sizes:
 
 
 class _Printer:
-    def __init__(self, names: dict, symbols):
+    def __init__(self, names: dict, symbols, inverse: str = "postfix"):
         self.memo: dict = {}
         self.names = names
+        self.inverse = inverse
         self.norm_depth = 0
         self.fixed = _Fixed()
         self.sizes = _Sizes(symbols)
+        self.outermost = None
+        self.outside: dict = {}     # product or Kronecker product -> written as a transpose
 
     def top(self, e) -> str:
-        """The whole text: its own shape is stated beside it, so a result that is zero is 0."""
-        if e.op == "zero" and e not in self.names:
+        """The whole text: its own shape is stated beside it, so a result that is zero is 0
+        and a multiple of the ones vector is c 1 (the number c, broadcast)."""
+        if e in self.names:
+            return self.names[e]
+        if e.op == "zero":
             return "0"
+        if _is_ones_column(e):
+            return "1"
+        self.outermost = e
         return self.text(e, FIXED)[0]
+
+    def transposed_outside(self, e) -> bool:
+        """Whether the product (or Kronecker product) e is printed as a transpose."""
+        self.text(e, FIXED)
+        return self.outside.get(e, False)
 
     def text(self, e, context: tuple, defining: bool = False) -> tuple[str, int]:
         """(text, precedence level of its outermost operator); `context`: whether what is
@@ -371,7 +443,15 @@ class _Printer:
                 chain_words.append(f"({self.text(f, context)[0]})")
             else:
                 chain_words.append(self.at(f, POWER, context))
-        if (words or q < 0) and chain_words and chain_words[0] == "1":
+        broadcast = e is self.outermost and len(chain) == 1 and _is_ones_column(chain[0])
+        if broadcast:
+            chain_words = ["1"]      # c 1: the number c, broadcast to the shape stated beside it
+        elif chain_words:
+            outside = self._chain_transposed(chain, fixed)
+            if outside is not None and token_count(outside) < token_count(" ".join(chain_words)):
+                self.outside[e] = True
+                chain_words = [outside]
+        if (words or q < 0) and chain_words and chain_words[0] == "1" and not broadcast:
             # `2 1 u^T` would read as (2 * 1) u^T, `-1 u^T` as (-1) u^T: the ones vector
             # must lead its own product
             chain_words = ["(" + " ".join(chain_words) + ")"]
@@ -389,6 +469,33 @@ class _Printer:
         if q < 0:
             return "-" + text, PREFIX
         return text, PRODUCT
+
+    def _chain_transposed(self, chain, fixed) -> str | None:
+        """A matrix chain whose factors are mostly transposes, written as the transpose of
+        the reversed chain of their transposes: `(X^-1 C A)^T` for `(X^-1)^T A^T C^T`; None
+        where that is not a candidate (fewer than two transposes, a constant whose size its
+        neighbours give, a chain that is a number)."""
+        if len(chain) < 2 or sum(f.op == "T" or f.is_row for f in chain) < 2 \
+                or chain[0].shape[0] == 1 and chain[-1].shape[1] == 1 \
+                or any(f.op in ("I", "ones", "zero", "mul") for f in chain):
+            return None
+        factors = []          # (node, printed transposed), reversed
+        for f in reversed(chain):
+            if f.op == "T":
+                factors.append((f.args[0], False))
+            else:
+                factors.append((f, not _self_transposed(f)))
+        own = [(lambda r_c: (r_c[1], r_c[0]))(self.fixed(f)) if flip else self.fixed(f) for f, flip in factors]
+        inner = [a[1] or b[0] for a, b in zip(own, own[1:])]
+        edges = [fixed[1], *inner, fixed[0]]
+        words = []
+        for i, (f, flip) in enumerate(factors):
+            context = (edges[i], edges[i + 1])
+            if flip:
+                words.append(self._transposed(f, (context[1], context[0]))[0])
+            else:
+                words.append(self.at(f, POWER, context))
+        return "(" + " ".join(words) + ")^T"
 
     def _scalar_factor(self, s) -> str:
         text, level = self.text(s, FIXED)
@@ -408,25 +515,44 @@ class _Printer:
     def _nested_call(self, operator, e):
         # a call of two arguments: A ⊗ B ⊗ C is written as the call of A and the call of
         # B and C.  Its factors' sizes are left to the reader (see the module's docstring).
-        text = self.text(e.args[-1], FIXED)[0]
-        for f in reversed(e.args[:-1]):
-            text = f"{operator.text}({self.text(f, FIXED)[0]}, {text})"
-        return text, ATOM
+        plain = self._nested(operator, [self.text(f, FIXED)[0] for f in e.args])
+        if sum(f.op == "T" for f in e.args) < 2 or operator.shape != "outer":
+            return plain, ATOM
+        # (A ⊗ B)^T = A^T ⊗ B^T: kron(A, B)^T for kron(A^T, B^T)
+        inside = [self.text(f.args[0], FIXED)[0] if f.op == "T" else
+                  (self.text(f, FIXED)[0] if _self_transposed(f) else self._transposed(f, FIXED)[0])
+                  for f in e.args]
+        outside = self._nested(operator, inside) + "^T"
+        if token_count(outside) < token_count(plain):
+            self.outside[e] = True
+            return outside, POSTFIX
+        return plain, ATOM
+
+    @staticmethod
+    def _nested(operator, texts) -> str:
+        text = texts[-1]
+        for f in reversed(texts[:-1]):
+            text = f"{operator.text}({f}, {text})"
+        return text
 
     # postfix and powers
     def _T(self, e, fixed):
-        inner = e.args[0]
-        swapped = (fixed[1], fixed[0])
-        if inner.op == "inv":
-            return f"inv({self.text(inner.args[0], _either(swapped))[0]})^T", POSTFIX
-        return self.at(inner, POSTFIX, swapped) + "^T", POSTFIX
+        return self._transposed(e.args[0], (fixed[1], fixed[0]))
+
+    def _transposed(self, inner, fixed) -> tuple[str, int]:
+        """inner^T, where `fixed` says what fixes inner's own (rows, cols)."""
+        if inner.op == "inv" and self.inverse == "call":
+            return f"inv({self.text(inner.args[0], _either(fixed))[0]})^T", POSTFIX
+        if inner.op == "inv":         # (X^-1)^T: X^-1^T would read alike, but not as easily
+            return f"({self.text(inner, fixed)[0]})^T", POSTFIX
+        return self.at(inner, POSTFIX, fixed) + "^T", POSTFIX
 
     def _inv(self, e, fixed):
         inner = e.args[0]
         text, level = self.text(inner, _either(fixed))
-        if level >= POSTFIX:
-            return text + "^-1", POSTFIX
-        return f"inv({text})", ATOM
+        if self.inverse == "call":
+            return f"inv({text})", ATOM
+        return (text if level >= POSTFIX else f"({text})") + "^-1", POSTFIX
 
     def _exponent(self, p) -> str:
         """An exponent is a number, a name or parenthesized (SYNTAX.md): `s^(sum(x))`."""
@@ -444,7 +570,11 @@ class _Printer:
         return f"{self.at(base, POSTFIX, FIXED)}^{self._exponent(p)}", POWER
 
     def _mpow(self, e, fixed):
-        return f"{self.at(e.args[0], POSTFIX, _either(fixed))}^{self._exponent(e.args[1])}", POWER
+        base = e.args[0]
+        text = self.at(base, POSTFIX, _either(fixed))
+        if base.op == "inv" and self.inverse == "postfix":
+            text = f"({text})"        # (X^-1)^2, not X^-1^2
+        return f"{text}^{self._exponent(e.args[1])}", POWER
 
     def _epow(self, e, fixed):
         base, p = e.args

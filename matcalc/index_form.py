@@ -56,17 +56,19 @@ class IndexForm:
     variables: list          # (name, kind, indices) per differentiation
     terms: list
     definitions: list        # the intermediates (let nodes) the form names, in order
+    inverse: str = "postfix"   # the spelling of an inverse (emit_text.INVERSE_SPELLINGS)
 
     def __str__(self) -> str:
         power = "" if self.order == 1 else superscript(self.order)
-        numerator = to_text(self.numerator, statements=False)
+        numerator = to_text(self.numerator, statements=False, inverse=self.inverse)
         top = f"∂{power}({numerator})" + ("_" + _subscript(self.f_indices) if self.f_indices else "")
         bottom = "".join(f"∂{name}" + ("_" + _subscript(ix) if ix else "") for name, _, ix in self.variables)
-        where = "".join(f"{d.value} = {to_text(d.args[0], statements=False)}; " for d in self.definitions)
+        where = "".join(f"{d.value} = {to_text(d.args[0], statements=False, inverse=self.inverse)}; "
+                        for d in self.definitions)
         return f"{where}{top}/{bottom} = {self._text_terms()}"
 
     def _text_terms(self) -> str:
-        return _join_terms(self.terms, number_text, _factor_text)
+        return _join_terms(self.terms, number_text, lambda f: _factor_text(f, self.inverse))
 
     def latex(self, bold_vectors: bool = True, equation: bool = True) -> str:
         body = self._latex_terms(bold_vectors)
@@ -117,12 +119,12 @@ def _subscript(indices) -> str:
     return ("," if any(len(t) > 1 for t in texts) else "").join(texts)
 
 
-def _factor_text(factor) -> str:
+def _factor_text(factor, inverse: str) -> str:
     kind, payload, indices = factor
     sub = _subscript(indices)
     if kind == "delta":
         return "δ_" + sub
-    text = to_text(payload, statements=False)
+    text = to_text(payload, statements=False, inverse=inverse)
     if payload.op not in ("sym", "let") and (indices or payload.op in ("add", "mul")):
         text = f"({text})"
     return text + ("_" + sub if indices else "")
@@ -161,7 +163,8 @@ def index_form(derivative) -> IndexForm:
     per_variable.append((variable.name, variable.kind, v_indices))
     function = derivative.function
     definitions = [node for node in E.postorder(function) if node.op == "let"]
-    return IndexForm(function, derivative.order, f_indices[:own], per_variable, terms, definitions)
+    return IndexForm(function, derivative.order, f_indices[:own], per_variable, terms, definitions,
+                     derivative.inverse_spelling)
 
 
 def _symmetrised(terms, dF, F, f_indices, variable, v_indices, symmetric_as) -> list:
