@@ -8,18 +8,25 @@ convention (lowercase: column vector, uppercase: matrix, the coefficient Greek
 names of SCALAR_GREEK: scalar); unknown dimensions are unified across the whole
 program (union-find) and then named n, m, k, p, q, ... in order of first appearance.
 Numbers folded from numbers (2^100000) are bounded before they are computed.
+Assumptions (`assume sum(y) = 1`, or the texts of `assume=`) and declared structure
+(`orthogonal Q`, `diagonal D`, `spd S`) become `Analysis.assumptions`
+(matcalc.assumptions); an equation whose sides differ in shape, or that names a
+symbol the expression does not contain, and a structure of a vector, a scalar or a
+non-square matrix, are refused at their place.
 """
 from __future__ import annotations
 
 import itertools
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import expr as E
 from . import ops
+from .assumptions import STRUCTURE_KINDS, Assumption, of_structure, oriented
 from .errors import MatcalcError, ShapeError, UnknownNameError
-from .syntax import Node, Program, error_at, function_names, is_latex, parse_program
+from .syntax import Node, Program, Stated, error_at, function_names, is_latex, parse_equation, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 RESERVED = {"I"}
@@ -134,6 +141,15 @@ class Analysis:
     declared: dict = field(default_factory=dict)     # name -> Declared
     program: Program | None = None                   # the syntax the body was built from
     node_shape: object = None                        # Node -> its resolved (rows, cols)
+    assumptions: tuple = ()                          # of Assumption: for the simplifier
+    structures: dict = field(default_factory=dict)   # name -> orthogonal, diagonal or spd
+    equations: tuple = ()                            # of (Stated, Assumption): the `assume`s
+
+    @property
+    def stated(self) -> tuple:
+        """The user's statements the result rests on, as written: `spd S`, `assume sum(y) = 1`."""
+        return tuple(f"{kind} {name}" for name, kind in self.structures.items()) + tuple(
+            stated.text for stated, _ in self.equations)
 
 
 def absent_symbol(analysis: Analysis, name: str) -> E.Expr:
@@ -166,9 +182,11 @@ def kind_by_convention(name: str) -> str:
 
 
 class _Analyser:
-    def __init__(self, program: Program, scalars, symmetric, declare):
+    def __init__(self, program: Program, scalars, symmetric, declare, assume=()):
         self.program = program
         self.source = program.source
+        self.stated: list = []       # of Stated: the program's assumptions and those of `assume`
+        self.structures: dict = {}   # name -> (structure, offset, source)
         self.dims = Dims()
         self.kinds: dict = {}
         self.declared_dims: dict = {}
@@ -184,13 +202,21 @@ class _Analyser:
             self.kinds[name] = "scalar"
         for name in symmetric:
             self.kinds[name] = "symmetric"
-        for text in declare:
-            extra = read_program(text + "; 0")
+        extras = [read_program(text + "; 0") for text in declare]
+        for extra in extras:
             for declaration in extra.declarations:
                 self._declare(declaration.name, declaration.kind, declaration.dims)
         for declaration in program.declarations:
             self._declare(declaration.name, declaration.kind, declaration.dims)
+        for extra in [*extras, program]:
+            for declaration in extra.structures:
+                self._declare_structure(declaration, extra.source)
+            self.stated.extend(extra.assumptions)
+        self.stated.extend(parse_equation(text) for text in assume)
         self.left_of = _left_operand_parents(program)
+        for stated in self.stated:
+            for side in (stated.lhs, stated.rhs):
+                self.left_of.update(_left_operand_parents(Program(source=stated.source, body=side)))
         for definition in program.definitions:
             if definition.name in RESERVED:
                 raise error_at(MatcalcError, f"{definition.name} is the identity matrix and cannot be "
@@ -208,6 +234,75 @@ class _Analyser:
         self.kinds[name] = kind
         if dims is not None:
             self.declared_dims[name] = dims
+
+    def _declare_structure(self, declaration, source: str):
+        """`spd S`: a square matrix of the structure's kind; one declared scalar or vector is refused."""
+        name, structure, _, offset = declaration
+        declared = self.kinds.get(name)
+        if declared in ("scalar", "vector"):
+            raise error_at(ShapeError, f"{structure} {name}: {name} is declared a {declared}; "
+                                       f"{structure} is said of a square matrix", source, offset)
+        if name in RESERVED or any(d.name == name for d in self.program.definitions):
+            raise error_at(MatcalcError, f"{structure} {name}: {name} is not a variable; {structure} "
+                                         f"is said of a square matrix variable", source, offset)
+        if name in self.structures:
+            raise error_at(MatcalcError, f"{name} is declared {self.structures[name][0]} already",
+                           source, offset)
+        if declared != "symmetric":
+            self.kinds[name] = STRUCTURE_KINDS[structure]
+        self.structures[name] = (structure, offset, source)
+
+    @contextmanager
+    def _reading(self, source: str):
+        """Errors and descriptions of the nodes of another text (an assumption given apart)."""
+        own = self.source
+        self.source = source
+        try:
+            yield
+        finally:
+            self.source = own
+
+    def infer_assumptions(self):
+        """Each equation's sides have one shape and name only symbols of the expression."""
+        known = set(self.symbol_shapes)
+        for stated in self.stated:
+            with self._reading(stated.source):
+                left, right = self.infer(stated.lhs), self.infer(stated.rhs)
+                unknown = [n for side in (stated.lhs, stated.rhs) for n in _name_nodes(side)
+                           if n.value not in known and n.value in self.symbol_shapes]
+                if unknown:
+                    raise self._fail(unknown[0], f"{unknown[0].value} appears in the assumption but not "
+                                                 f"in the expression", MatcalcError)
+                same = self._is_scalar(left) == self._is_scalar(right) and \
+                    self.dims.unify(left[0], right[0]) and self.dims.unify(left[1], right[1])
+                if not same:
+                    at = stated.lhs.end
+                    while at < len(self.source) and self.source[at] in " \t\r\n":
+                        at += 1
+                    raise error_at(ShapeError, f"the two sides of an assumption have different shapes: "
+                                               f"{self.describe(stated.lhs, left)} and "
+                                               f"{self.describe(stated.rhs, right)}", self.source, at)
+
+    def square_structures(self):
+        for name, (structure, offset, source) in self.structures.items():
+            if name not in self.symbol_shapes:
+                continue     # like a declaration of a name the expression does not use
+            rows, cols = self.symbol_shapes[name]
+            if not self.dims.unify(rows, cols):
+                raise error_at(ShapeError, f"{structure} {name}: {name} is {self.dim_text(rows)} x "
+                                           f"{self.dim_text(cols)}, not square", source, offset)
+
+    def build_assumptions(self) -> tuple:
+        """(assumptions for the simplifier, structures by name, the equations as (Stated, Assumption))."""
+        equations = []
+        for stated in self.stated:
+            with self._reading(stated.source):
+                equations.append((stated, oriented(self.build(stated.lhs), self.build(stated.rhs), stated.text)))
+        structures = {name: structure for name, (structure, _, _) in self.structures.items()
+                      if name in self.symbol_shapes}
+        rewrites = tuple(a for name, structure in structures.items()
+                         for a in of_structure(self.symbol(name), structure))
+        return rewrites + tuple(a for _, a in equations), structures, tuple(equations)
 
     # ------------------------------------------------------------ pass 1: shapes
     def symbol_shape(self, name: str, node: Node):
@@ -668,11 +763,15 @@ _SYNTAX_ONLY_INFIX = ("divide", "elementwise_divide")
 _SYNTAX_ONLY_REFUSALS = {"sub": "cannot subtract {0} and {1}", "elementwise_divide": "cannot divide elementwise {0} and {1}"}
 
 
-def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
-    analyser = _Analyser(program, scalars, symmetric, declare)
+def analyse(program: Program, scalars=(), symmetric=(), declare=(), assume=()) -> Analysis:
+    """`assume`: equations given apart from the program's text (`sum(y) = 1`), as its own
+    `assume` statements are."""
+    analyser = _Analyser(program, scalars, symmetric, declare, assume)
     for definition in program.definitions:
         analyser.infer(definition.node, (definition.name,))
     analyser.infer(program.body)
+    analyser.infer_assumptions()
+    analyser.square_structures()
     analyser.refuse_matrix_operands()
     analyser.concrete_sizes_from_entries()
     analyser.var_names = analyser.names_for_vars()
@@ -680,11 +779,13 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=()) -> Analysis:
     definitions = {definition.name: analyser.build(definition.node) for definition in program.definitions}
     symbols = {name: analyser.symbol(name) for name in analyser.symbol_shapes}
     declared = {name: Declared(kind, analyser.declared_dims.get(name)) for name, kind in analyser.kinds.items()}
-    return Analysis(program.source, body, symbols, definitions, declared, program, analyser.resolved_shape)
+    assumptions, structures, equations = analyser.build_assumptions()
+    return Analysis(program.source, body, symbols, definitions, declared, program, analyser.resolved_shape,
+                    assumptions, structures, equations)
 
 
-def parse(text: str, scalars=(), symmetric=(), declare=()) -> Analysis:
-    return analyse(read_program(text), scalars, symmetric, declare)
+def parse(text: str, scalars=(), symmetric=(), declare=(), assume=()) -> Analysis:
+    return analyse(read_program(text), scalars, symmetric, declare, assume)
 
 
 def read_program(text: str) -> Program:
@@ -722,6 +823,16 @@ def analyse_rule(source: str, lhs: Node, rhs: Node, scalars, declared=None) -> t
         raise error_at(MatcalcError, f"the right side uses {', '.join(sorted(unbound))}, "
                                      f"which the left side does not bind", source, rhs.start)
     return built[0], built[1], {name: analyser.symbol(name) for name in analyser.symbol_shapes}
+
+
+def _name_nodes(node: Node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.op == "name":
+            yield current
+        for a in current.args:
+            stack.extend(a if isinstance(a, tuple) else (a,))
 
 
 def _names(node: Node):

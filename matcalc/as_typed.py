@@ -8,6 +8,8 @@ shared with the engine (kinds, dimensions, which `1` is a ones vector, the
 size of `I`); no canonical rewrite (folding powers, cancelling inverses,
 collecting terms) touches the value.  check() starts from this reading, so a
 wrong rewrite in the constructors is caught instead of shared by both sides.
+`typed_sides` reads the two sides of an assumption (`assume sum(y) = 1`) the same
+way, so check() can confirm that its points satisfy the equation as the user typed it.
 """
 from __future__ import annotations
 
@@ -72,6 +74,13 @@ def typed_value(analysis, env: dict, dims: dict, backend: Backend):
     definitions = {definition.name: definition.node for definition in program.definitions}
     reader = _Reader(analysis, env, dims, backend, definitions)
     return reader.value(program.body)
+
+
+def typed_sides(analysis, stated, env: dict, dims: dict, backend: Backend) -> tuple:
+    """The values of an assumption's two sides as typed (a `syntax.Stated`)."""
+    definitions = {definition.name: definition.node for definition in analysis.program.definitions}
+    reader = _Reader(analysis, env, dims, backend, definitions)
+    return reader.value(stated.lhs), reader.value(stated.rhs)
 
 
 class _Reader:

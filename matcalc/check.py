@@ -7,6 +7,25 @@ layout and compares them with d's own result: symbolically where `expand`
 settles it, else at random points; then it compares d.evaluate with central
 finite differences at a random point.  It returns a CheckReport, or raises
 CheckError naming the first entry that disagrees.
+
+Points satisfy what the user assumed (`sample_point`), so a result simplified with
+an assumption is compared where the assumption holds, and one simplified with a
+false assumption is caught at the points where it fails:
+  spd S          S = A A^T + n I for a random A (n the size), so S is symmetric positive definite;
+  orthogonal Q   the Q of a QR factorisation of a random matrix, its columns' signs fixed by
+                 R's diagonal (Q R with R's diagonal positive);
+  diagonal D     diag(d) for a random d, entries at least 0.3 from zero;
+  an equation    moved onto by one of its symbols s (not one fixed by a structure or an earlier
+                 equation; symbols other than the variables first), the others kept:
+                 `Q^T Q = I` (`Q Q^T = I`) takes Q with orthonormal columns (rows), from a QR;
+                 an equation of 1 x 1 sides of which one is homogeneous of degree k in s and
+                 the other free of it (`sum(y) = 1`, `x^T x = 1`) scales s by the k-th root of
+                 their ratio, keeping its signs; an equation affine in the entries of s (`sum(y) =
+                 1`, `A x = b`, `tr(X) = 1`) adds to s the least-squares (smallest) correction.
+                 Where none applies (`sum(exp(x)) = 1`) check() refuses, saying it cannot sample
+                 the equation.
+Every point is then confirmed to satisfy every equation to 1e-10, both as the engine
+reads it and as the user typed it (as_typed.typed_sides), or check() refuses.
 """
 from __future__ import annotations
 
@@ -18,12 +37,13 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
+from . import expr as E
 from . import ops
-from .as_typed import NUMPY, SYMPY, typed_value
+from .as_typed import NUMPY, SYMPY, typed_sides, typed_value
 from .budget import spend
-from .errors import CheckError, LimitError
+from .errors import CheckError, LimitError, MatcalcError
 from .evaluate_at import bind, evaluate_at, tensor_from_vec_form
-from .evaluate_numpy import DomainError, size_of
+from .evaluate_numpy import DomainError, evaluate, size_of
 from .evaluate_sympy import symbol_matrix, to_sympy
 from .expr import postorder
 from .layout import axis_dims, layout_order, variable_axes
@@ -68,6 +88,154 @@ def concrete_sizes(symbols, sizes=SIZES) -> dict:
             if isinstance(d, str) and "*" not in d and d not in chosen:
                 chosen[d] = sizes[len(chosen) % len(sizes)]
     return chosen
+
+
+ASSUMPTION_TOLERANCE = 1e-10   # how nearly a sampled point satisfies each equation (relative)
+_SCALES_KEPT = (0.25, 4.0)     # a scaling of s by more than this is tried after a shift
+
+
+def sample_point(derivative, symbols, dims: dict, rng, positive: bool = False) -> dict:
+    """A random point (random_values) that satisfies the declared structure and the
+    equations the result rests on (the module's docstring says how)."""
+    analysis = derivative.analysis
+    values = random_values(symbols, dims, rng, positive)
+    for name, structure in analysis.structures.items():
+        values[name] = _structured(structure, values[name].shape[0], rng, positive)
+    equations = [(stated, a) for stated, a in analysis.equations if a in derivative.assumptions]
+    if not equations:
+        return values
+    fixed = set(analysis.structures)
+    variables = {v.name for v in derivative.variables}
+    for stated, assumption in equations:
+        names = E.symbols_in(assumption.lhs) | E.symbols_in(assumption.rhs)
+        for name in sorted(names - fixed, key=lambda n: (n in variables, n)):
+            moved = _moved_onto(assumption, analysis.symbols[name], values, dims, rng)
+            if moved is not None:
+                values[name] = moved
+                fixed.add(name)
+                break
+        else:
+            raise _cannot_sample(stated)
+    for stated, assumption in equations:
+        if not _satisfied(analysis, stated, assumption, values, dims):
+            raise _cannot_sample(stated)
+    return values
+
+
+def _cannot_sample(stated) -> MatcalcError:
+    return MatcalcError(f"check() cannot sample points where {stated.text} holds: it samples "
+                        f"equations affine in one symbol (sum(y) = 1), fixing a scale (x^T x = 1), or "
+                        f"saying a matrix has orthonormal columns (Q^T Q = I), each in a symbol of its own")
+
+
+def _structured(structure: str, n: int, rng, positive: bool) -> np.ndarray:
+    if structure == "spd":
+        a = rng.uniform(0.3, 1.3, size=(n, n)) if positive else rng.uniform(-1, 1, size=(n, n))
+        return a @ a.T + n * np.eye(n)
+    if structure == "orthogonal":
+        return _orthonormal_columns(n, n, rng)
+    signs = np.ones(n) if positive else rng.choice((-1.0, 1.0), size=n)
+    return np.diag(rng.uniform(0.3, 1.3, size=n) * signs)
+
+
+def _orthonormal_columns(rows: int, cols: int, rng) -> np.ndarray:
+    """Q of Q R = a random matrix, with R's diagonal made positive (so Q is Haar-distributed)."""
+    q, r = np.linalg.qr(rng.standard_normal((rows, cols)))
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+
+
+def _moved_onto(assumption, symbol, values: dict, dims: dict, rng):
+    """A new value of `symbol` with which the equation holds, the other symbols kept; None
+    where the equation is none of the forms sample_point knows in this symbol."""
+    lhs, rhs, _ = assumption
+    rows, cols = (size_of(d, dims) for d in symbol.shape)
+    if rhs.op == "I" and lhs in (E.mul(E.transpose(symbol), symbol), E.mul(symbol, E.transpose(symbol))):
+        columns = lhs.args[1] is symbol and lhs.args[0] is not symbol
+        if (rows >= cols) if columns else (cols >= rows):
+            return _orthonormal_columns(rows, cols, rng) if columns else _orthonormal_columns(cols, rows, rng).T
+        # no solution at these sizes (a wide Q has no orthonormal columns): check tries others
+        raise DomainError(f"{assumption.text} has no solution where {symbol.name} is {rows} x {cols}")
+    env = {s.name: _numbers(s, values) for s in _symbols(assumption)}
+    env[symbol.name] = symbol_matrix(symbol.name, symbol.kind, rows, cols)
+    unknowns = sorted(env[symbol.name].free_symbols, key=str)
+    left, right = to_sympy(lhs, env, dims), to_sympy(rhs, env, dims)
+    start = np.asarray(values[symbol.name], dtype=float).reshape(rows, cols)
+    at_start = _at(env[symbol.name], start)
+    scaled = _scaled(left, right, unknowns, start, at_start)
+    if scaled is not None and _SCALES_KEPT[0] <= scaled[1] <= _SCALES_KEPT[1]:
+        return scaled[0]
+    shifted = _shifted(left - right, unknowns, env[symbol.name], start, at_start)
+    if shifted is not None:
+        return shifted
+    return scaled[0] if scaled is not None else None
+
+
+def _symbols(assumption) -> list:
+    return [n for side in assumption[:2] for n in postorder(side) if n.op == "sym"]
+
+
+def _numbers(symbol, values: dict) -> sp.Matrix:
+    array = np.atleast_2d(np.asarray(values[symbol.name], dtype=float))
+    if symbol.kind == "vector":
+        array = array.reshape(-1, 1)
+    return sp.Matrix(*array.shape, lambda i, j: sp.Float(array[i, j], 30))
+
+
+def _at(matrix: sp.Matrix, array: np.ndarray) -> dict:
+    """Each symbol of `matrix` -> its number in `array` (a symmetric matrix repeats symbols)."""
+    return {matrix[i, j]: sp.Float(array[i, j], 30) for i in range(matrix.rows) for j in range(matrix.cols)}
+
+
+def _polynomials(entries, unknowns):
+    try:
+        return [sp.Poly(e, *unknowns) for e in entries]
+    except sp.PolynomialError:
+        return None
+
+
+def _scaled(left, right, unknowns, start, at_start):
+    """(c s, |c|) with which a 1 x 1 equation holds, one side homogeneous of degree k in s."""
+    if left.shape != (1, 1):
+        return None
+    moving, other = (left, right) if left[0, 0].free_symbols & set(unknowns) else (right, left)
+    if other[0, 0].free_symbols & set(unknowns):
+        return None
+    polynomials = _polynomials([moving[0, 0]], unknowns)
+    if not polynomials or not polynomials[0].is_homogeneous or polynomials[0].total_degree() < 1:
+        return None
+    degree = polynomials[0].total_degree()
+    now, wanted = float(moving[0, 0].xreplace(at_start)), float(other[0, 0])
+    if abs(now) < 1e-3 or wanted == 0:
+        return None
+    ratio = wanted / now
+    if ratio < 0 and degree % 2 == 0:
+        return None
+    c = np.sign(ratio) * abs(ratio) ** (1 / degree)
+    return c * start, abs(c)
+
+
+def _shifted(residual, unknowns, matrix, start, at_start):
+    """s plus the least-squares correction, where the residual is affine in the entries of s."""
+    entries = list(residual)
+    polynomials = _polynomials(entries, unknowns)
+    if polynomials is None or any(p.total_degree() > 1 for p in polynomials):
+        return None
+    jacobian = np.array(sp.Matrix(entries).jacobian(unknowns).xreplace(at_start), dtype=float)
+    now = np.array([float(e.xreplace(at_start)) for e in entries])
+    step = dict(zip(unknowns, np.linalg.lstsq(jacobian, -now, rcond=None)[0]))
+    return start + np.array([[step[matrix[i, j]] for j in range(matrix.cols)] for i in range(matrix.rows)])
+
+
+def _satisfied(analysis, stated, assumption, values: dict, dims: dict) -> bool:
+    """Whether the point satisfies the equation, read by the engine and as typed."""
+    env, bound = bind(analysis.symbols, values)
+    pairs = [(evaluate(assumption.lhs, env, bound), evaluate(assumption.rhs, env, bound)),
+             typed_sides(analysis, stated, env, bound, NUMPY)]
+    for left, right in pairs:
+        left, right = np.broadcast_arrays(np.asarray(left, dtype=float), np.asarray(right, dtype=float))
+        if np.max(np.abs(left - right)) > ASSUMPTION_TOLERANCE * (1 + np.max(np.abs(right))):
+            return False
+    return True
 
 
 # Some expressions are undefined at some sizes (X^T X is singular when X is 2 x 3):
@@ -225,7 +393,7 @@ def _function_table(value, count: int) -> np.ndarray:
 
 def _check_sympy(derivative, symbols, dims, problem, seed, positive):
     rng = np.random.default_rng(seed)
-    points = [random_values(symbols, dims, rng, positive) for _ in range(2)]
+    points = [sample_point(derivative, symbols, dims, rng, positive) for _ in range(2)]
     if _has_inverses(derivative):
         # an inverse of a matrix of symbols grows past what SymPy differentiates in time (and
         # expanding it proves little): at each point, SymPy differentiates exactly along one
@@ -372,7 +540,7 @@ def _check_finite_differences(derivative, symbols, dims, problem, seed, positive
     """Central differences of f by each variable in turn (nested for a second derivative);
     from the third on, of matcalc's own derivative one order lower, itself checked."""
     rng = np.random.default_rng(seed + 1)
-    values = random_values(symbols, dims, rng, positive)
+    values = sample_point(derivative, symbols, dims, rng, positive)
     variables = derivative.variables
     if len(variables) <= 2:
         start, table_at = 0, lambda point: _function_table(_typed_numpy(derivative, point),

@@ -5,6 +5,9 @@
 `derivative_of` returns a `Result`, the data of a derivative with named fields; the API's
 `Derivative` (api.py) is a Result that also prints, renders, evaluates and checks itself.
 Stages above this one (evaluation, the check, code, index forms) take a Result.
+The user's assumptions (matcalc.assumptions) simplify only what no later step
+differentiates by a variable they involve; the Result carries them (`assumptions`,
+and `stated` for the note line).  A variable declared orthogonal or diagonal is refused.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 
 from . import expr as E
 from .analyse import Analysis, absent_symbol
+from .assumptions import usable
 from .deep import call_deep
 from .differentiate import differential
 from .errors import MatcalcError
@@ -39,6 +43,12 @@ class Result:
     expr: E.Expr | None         # arranged in the layout; None for a tensor
     vec_form: E.Expr | None     # J, where computed (always, for a tensor)
     differentiated_is_vec_form: bool   # the last variable differentiated a tensor's vec form
+    assumptions: tuple = ()     # of matcalc.assumptions.Assumption: what the result may rest on
+
+    @property
+    def stated(self) -> tuple:
+        """The user's statements behind `assumptions`, as written (`assume sum(y) = 1`, `spd S`)."""
+        return self.analysis.stated if self.assumptions or self.analysis.structures else ()
 
     @property
     def function(self) -> E.Expr:
@@ -97,39 +107,65 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
     variables = tuple(_variable(analysis, name) for name in names) * order
     if len(variables) > MAX_ORDER:
         raise MatcalcError(f"at most {MAX_ORDER} derivatives in a row")
-    current = simplify(analysis.body)
+    _refuse_structured_variables(analysis, variables)
+    assumptions = analysis.assumptions
+    current = _simplify(analysis.body, usable(assumptions, variables))
     current_axes = axis_dims(current)
     is_vec_form = False
     for step, variable in enumerate(variables):
         last = step == len(variables) - 1
+        # what a later step differentiates keeps the assumptions about its variables out
+        now = usable(assumptions, variables[step + 1:])
         v_axes = variable_axis_dims(variable)
         if not is_vec_form and len(current_axes) + len(v_axes) <= 2:
-            core = _derivative(current, variable, symmetric_as)
+            core = _derivative(current, variable, symmetric_as, now)
             if last:
-                expr = named_intermediates(simplify(arrange(core, current, variable, layout)), analysis)
+                expr = named_intermediates(_simplify(arrange(core, current, variable, layout), now), analysis)
                 return Result(analysis=analysis, variables=variables, layout=layout, symmetric_as=symmetric_as,
                               differentiated=current, f_axes=current_axes, core=core, expr=expr,
-                              vec_form=None, differentiated_is_vec_form=False)
-            current, current_axes = simplify(arrange(core, current, variable, "mixed")), current_axes + v_axes
+                              vec_form=None, differentiated_is_vec_form=False, assumptions=assumptions)
+            current, current_axes = _simplify(arrange(core, current, variable, "mixed"), now), current_axes + v_axes
             continue
-        jacobian = vec_derivative(current, variable, symmetric_as)
+        jacobian = vec_derivative(current, variable, symmetric_as, now)
         if last:
             return Result(analysis=analysis, variables=variables, layout=layout, symmetric_as=symmetric_as,
                           differentiated=current, f_axes=current_axes, core=None, expr=None,
-                          vec_form=named_intermediates(jacobian, analysis), differentiated_is_vec_form=is_vec_form)
+                          vec_form=named_intermediates(jacobian, analysis), differentiated_is_vec_form=is_vec_form,
+                          assumptions=assumptions)
         # vec of J = d vec F / d (vec X)^T stacks the entries of the tensor, axes of F first
         current, current_axes, is_vec_form = jacobian, current_axes + v_axes, True
     raise AssertionError("unreachable: the loop returns at its last variable")
 
 
-def vec_derivative(f: E.Expr, variable: E.Expr, symmetric_as: str) -> E.Expr:
+def vec_derivative(f: E.Expr, variable: E.Expr, symmetric_as: str, assumptions: tuple = ()) -> E.Expr:
     """d vec f / d (vec v)^T in the engine's convention, simplified."""
-    return simplify(symmetrised_vec(identify_vec(differential(f, variable), variable), variable, symmetric_as))
+    return _simplify(symmetrised_vec(identify_vec(differential(f, variable), variable), variable, symmetric_as),
+                     assumptions)
 
 
-def _derivative(f: E.Expr, variable: E.Expr, symmetric_as: str) -> E.Expr:
+def _derivative(f: E.Expr, variable: E.Expr, symmetric_as: str, assumptions: tuple = ()) -> E.Expr:
     """The first derivative in the engine's convention, simplified."""
-    return simplify(symmetrised(identify(differential(f, variable), variable), variable, symmetric_as))
+    return _simplify(symmetrised(identify(differential(f, variable), variable), variable, symmetric_as),
+                     assumptions)
+
+
+def _simplify(e: E.Expr, assumptions: tuple) -> E.Expr:
+    return simplify(e, assumptions=assumptions) if assumptions else simplify(e)
+
+
+_STRUCTURED_VARIABLE = {
+    "orthogonal": "{0} is declared orthogonal: its derivative along orthogonal matrices is not the one matcalc "
+                  "computes; for the unconstrained gradient at orthogonal {0}, write assume {0}^T {0} = I",
+    "diagonal": "{0} is declared diagonal: for the derivative by its diagonal entries, write {0} = diag(d) "
+                "and differentiate by d",
+}
+
+
+def _refuse_structured_variables(analysis: Analysis, variables) -> None:
+    for variable in variables:
+        structure = analysis.structures.get(variable.name)
+        if structure in _STRUCTURED_VARIABLE:
+            raise MatcalcError(_STRUCTURED_VARIABLE[structure].format(variable.name))
 
 
 def _variable(analysis: Analysis, wrt: str) -> E.Expr:

@@ -65,11 +65,26 @@ class Definition(NamedTuple):
     offset: int
 
 
+class Stated(NamedTuple):
+    """`assume lhs = rhs`: an equation the user states; the nodes' offsets are in `source`."""
+    lhs: Node
+    rhs: Node
+    offset: int
+    source: str
+
+    @property
+    def text(self) -> str:
+        """The statement as the user wrote it, its spaces evened: `assume sum(y) = 1`."""
+        return "assume " + " ".join(self.source[self.lhs.start:self.rhs.end].split())
+
+
 @dataclass
 class Program:
     source: str
     declarations: list = field(default_factory=list)   # of Declaration
     definitions: list = field(default_factory=list)    # of Definition
+    assumptions: list = field(default_factory=list)    # of Stated
+    structures: list = field(default_factory=list)     # of Declaration: orthogonal, diagonal, spd
     body: Node | None = None
     notation: str = "matcalc"                          # or "latex": the notation of `source`
     # Kinds the notation itself says (LaTeX: bold lowercase is a vector, plain lowercase beside
@@ -88,7 +103,7 @@ class NormBars:
 
     always_accept = ("NORM_BARS",)
     # the terminals an operand can end with (grammar/matcalc.lark's atoms and postfixes)
-    _operand_end = {"NAME", "NUMBER", "RPAR", "RSQB", "NORM_CLOSE", "TRANSPOSE", "INVERSE", "SUPERSCRIPT",
+    _operand_end = {"NAME", "NUMBER", "RPAR", "RSQB", "NORM_CLOSE", "TRANSPOSE", "INVERSE", "INVERSE_TRANSPOSE", "SUPERSCRIPT",
                     "EYE"}
 
     def process(self, stream):
@@ -116,7 +131,7 @@ _parser = None
 def parser() -> Lark:
     global _parser
     if _parser is None:
-        _parser = cached_lark("matcalc.lark", start=["program", "rule"], postlex=NormBars())
+        _parser = cached_lark("matcalc.lark", start=["program", "rule", "equation"], postlex=NormBars())
     return _parser
 
 
@@ -283,6 +298,9 @@ class ToNodes(Transformer_NonRecursive):
     def inverse(self, meta, a, token):
         return self._node("inverse", meta, a, at=token)
 
+    def inverse_transpose(self, meta, a, token):
+        return self._node("transpose", meta, self._node("inverse", meta, a, at=token), at=token)
+
     def entry(self, meta, a, bracket, *indices):
         return self._node("entry", meta, a, value=tuple(int(i) for i in indices), at=bracket)
 
@@ -337,6 +355,21 @@ class ToNodes(Transformer_NonRecursive):
 
     def symmetric_type(self, meta, *dims):
         return "symmetric", (size_of(dims[0]), size_of(dims[0])) if dims else None
+
+    def assumption(self, meta, lhs, rhs=None):
+        return [("assume", *self.equation(meta, lhs, rhs))]
+
+    def equation(self, meta, lhs, rhs=None):
+        if rhs is None:
+            raise located(ParseError, "an assumption is an equation: write assume LHS = RHS, as in "
+                                      "assume sum(y) = 1", lhs.end)
+        return lhs, rhs, span_of(meta)[0]
+
+    def structure_kind(self, meta, token):
+        return str(token)
+
+    def structure(self, meta, kind, names):
+        return [("structure", name, kind, pos) for name, pos in names]
 
     def assignment(self, meta, token, value):
         return [("define", subscripts_as_suffix(str(token)), value, token.start_pos)]
@@ -473,6 +506,9 @@ def _hint(text: str, offset: int, exc) -> tuple | None:
     if method and re.search(r"[\w)\]]$", text[:offset]):
         return (f".{method.group(1)}(...) is a NumPy method, not matcalc's: write A x for A.dot(x), "
                 f"sum(x) for x.sum(), x^T for x.T", offset)
+    if text[offset:offset + 1] in "<>≤≥≠" and re.search(r"(^|;)\s*assume\b[^;]*$", text[:offset]):
+        return ("an assumption is an equation (assume sum(y) = 1): matcalc cannot use an inequality",
+                offset)
     if text[offset:offset + 1] in _UNICODE_HINTS:
         return _UNICODE_HINTS[text[offset]], offset
     if text[offset:offset + 1] == "*" and text[:offset].rstrip().endswith("*"):
@@ -545,6 +581,12 @@ def program_from(text: str, statements: list, body: Node, transformer, notation:
             if item[0] == "declare":
                 _, name, kind, dims, pos = item
                 program.declarations.append(Declaration(name, kind, dims, pos))
+            elif item[0] == "assume":
+                _, lhs, rhs, pos = item
+                program.assumptions.append(Stated(lhs, rhs, pos, text))
+            elif item[0] == "structure":
+                _, name, kind, pos = item
+                program.structures.append(Declaration(name, kind, None, pos))
             else:
                 _, name, value, pos = item
                 if name in defined:
@@ -555,6 +597,12 @@ def program_from(text: str, statements: list, body: Node, transformer, notation:
                 program.definitions.append(Definition(name, value, pos))
     program.body = body
     return program
+
+
+def parse_equation(text: str) -> Stated:
+    """An assumption given apart from the program (`sum(y) = 1`, diff's assume=)."""
+    lhs, rhs, offset = parse_text(text, "equation")[0]
+    return Stated(lhs, rhs, offset, text)
 
 
 def parse_rule_line(text: str):

@@ -1,0 +1,356 @@
+"""Assumptions the user states (`assume sum(y) = 1`, `orthogonal Q`, `diagonal D`, `spd S`).
+
+What is proved here, each against NumPy or the check's two oracles, never against matcalc's
+own reading alone:
+- the statements parse, and what cannot be used is refused at its place, with a caret;
+- each equation is oriented from its larger side to its smaller, whichever way it is written;
+- the check's points satisfy every equation to 1e-10 and every structure exactly as stated;
+- a result that is right only under an assumption passes check() with it and fails without
+  it, and a result simplified with a false assumption fails even with the assumption stated.
+"""
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import matcalc
+from matcalc import expr as E
+from matcalc.analyse import parse
+from matcalc.api import Derivative
+from matcalc.assumptions import usable
+from matcalc.check import SIZE_ORDERS, concrete_sizes, sample_point
+from matcalc.errors import CheckError, MatcalcError, ShapeError
+from matcalc.evaluate_numpy import DomainError
+from matcalc.pipeline import derivative_of
+
+SOFTMAX_LOSS = "-y^T log(softmax(W x + b))"
+
+
+def _refusal(text, **options):
+    with pytest.raises(MatcalcError) as refused:
+        parse(text, **options)
+    return refused.value
+
+
+# ---------------------------------------------------------------- reading
+
+def test_the_statements_read_as_equations_and_structure():
+    analysis = parse(f"assume sum(y) = 1; {SOFTMAX_LOSS}")
+    (assumption,) = analysis.assumptions
+    y = analysis.symbols["y"]
+    assert (assumption.lhs, assumption.rhs) == (E.total(y), E.ONE)
+    assert assumption.text == "assume sum(y) = 1"
+    assert analysis.stated == ("assume sum(y) = 1",)
+    assert analysis.body is parse(SOFTMAX_LOSS).body     # the expression is read as without it
+
+
+def test_spaces_are_evened_in_the_statement_as_noted():
+    assert parse("assume   x^T  x =\n 1 ; x^T A x").stated == ("assume x^T x = 1",)
+
+
+def test_an_assumption_shares_the_dimensions_of_the_expression():
+    analysis = parse("assume Q^T Q = I; tr(Q^T A Q)")
+    q = analysis.symbols["Q"]
+    (assumption,) = analysis.assumptions
+    assert assumption.lhs is E.mul(E.transpose(q), q)
+    assert assumption.rhs is E.identity(q.shape[1])
+    assert analysis.symbols["A"].shape == (q.shape[0], q.shape[0])
+
+
+def test_structure_declares_square_matrices_of_their_kind():
+    analysis = parse("spd S, T; diagonal D; orthogonal Q; tr(S T D Q)")
+    s, d, q = (analysis.symbols[n] for n in "SDQ")
+    assert (s.kind, d.kind, q.kind) == ("symmetric", "symmetric", "matrix")
+    assert E.transpose(s) is s and E.transpose(d) is d and E.transpose(q) is not q
+    assert all(v.shape[0] == v.shape[1] for v in (s, d, q))
+    assert analysis.stated == ("spd S", "spd T", "diagonal D", "orthogonal Q")
+    rewrites = {(a.lhs, a.rhs) for a in analysis.assumptions}
+    n = q.shape[0]
+    assert rewrites == {(E.mul(E.transpose(q), q), E.identity(n)), (E.mul(q, E.transpose(q)), E.identity(n)),
+                        (E.inverse(q), E.transpose(q)), (E.diag(E.diag(d)), d),
+                        (E.hadamard(d, E.identity(n)), d)}
+
+
+def test_orthogonal_makes_its_matrix_square_where_the_expression_did_not():
+    analysis = parse("orthogonal Q; x^T Q y")
+    assert analysis.symbols["x"].shape == analysis.symbols["y"].shape
+
+
+def test_structure_and_assumptions_come_also_from_declarations_and_assume():
+    analysis = parse("x^T S x + sum(y)", declare=("spd S",), assume=("sum(y) = 1",))
+    assert analysis.structures == {"S": "spd"}
+    assert analysis.stated == ("spd S", "assume sum(y) = 1")
+    assert analysis.symbols["S"].kind == "symmetric"
+
+
+def test_a_structure_of_a_name_the_expression_does_not_use_is_like_its_declaration():
+    analysis = parse("spd S; x^T x")
+    assert analysis.structures == {} and analysis.assumptions == ()
+
+
+# Equations written both ways round: the longer side is replaced by the shorter.
+EQUATIONS = [("sum(y)", "1"), ("Q^T Q", "I"), ("x^T x", "1"), ("x^T A x", "2"), ("tr(X)", "1"),
+             ("A x", "b"), ("y^T y + x^T x", "1"), ("inv(X)", "X^T"), ("X^T X", "X X^T")]
+CONTEXT = "y^T y + x^T A x + tr(Q^T Q) + b^T A x + tr(X)"
+
+
+@given(st.sampled_from(EQUATIONS))
+def test_an_equation_is_oriented_to_shrink_however_it_is_written(equation):
+    left, right = equation
+    (written,) = parse(f"assume {left} = {right}; {CONTEXT}").assumptions
+    (swapped,) = parse(f"assume {right} = {left}; {CONTEXT}").assumptions
+    assert written.lhs.size >= written.rhs.size and swapped.lhs.size >= swapped.rhs.size
+    if written.lhs.size > written.rhs.size:
+        assert (written.lhs, written.rhs) == (swapped.lhs, swapped.rhs)
+    else:                                   # sides of one size: the left one goes, as written
+        assert (written.lhs, written.rhs) == (swapped.rhs, swapped.lhs)
+
+
+@pytest.mark.parametrize("text, message, column", [
+    ("assume sum(y); -y^T log(softmax(W x + b))", "an assumption is an equation", 14),
+    ("assume sum(y) = y; sum(y)", "the two sides of an assumption have different shapes: sum(y) (1 x 1) "
+                                  "and y (n x 1)", 15),
+    ("assume x^T x < 1; x^T A x", "matcalc cannot use an inequality", 14),
+    ("assume x^T x <= 1; x^T A x", "matcalc cannot use an inequality", 14),
+    ("assume sum(z) = 1; sum(y)", "z appears in the assumption but not in the expression", 12),
+    ("A: matrix[n,m]; orthogonal A; sum(A)", "orthogonal A: A is n x m, not square", 28),
+    ("x: vector[n]; spd x; x^T x", "spd x: x is declared a vector", 19),
+    ("scalar a; diagonal a; a x", "diagonal a: a is declared a scalar", 20),
+    ("u = A x; spd u; u^T u", "spd u: u is not a variable", 14),
+    ("spd I; tr(I)", "spd I: I is not a variable", 5),
+    ("spd S; spd S; tr(S)", "S is declared spd already", 12),
+    ("assume A x = A; x^T A x", "the two sides of an assumption have different shapes", 12),
+])
+def test_what_cannot_be_used_is_refused_at_its_place(text, message, column):
+    refused = _refusal(text)
+    assert message in refused.message
+    assert (refused.line, refused.column) == (1, column)
+    shown = refused.describe().splitlines()
+    assert len(shown) == 3 and shown[2].index("^") - 2 == column - 1
+
+
+def test_an_assumption_given_apart_is_refused_in_its_own_text():
+    refused = _refusal("x^T A x", assume=("sum(x) = A",))
+    assert "different shapes" in refused.message
+    assert refused.describe().splitlines()[1:] == ["  sum(x) = A", "         ^"]
+
+
+def test_an_equation_given_apart_must_be_one():
+    refused = _refusal("x^T A x", assume=("sum(x)",))
+    assert "an assumption is an equation" in refused.message
+
+
+@pytest.mark.parametrize("text, variable, advice", [
+    ("orthogonal Q; tr(Q A)", "Q", "assume Q^T Q = I"),
+    ("diagonal D; x^T D x", "D", "D = diag(d)"),
+])
+def test_a_structured_variable_of_differentiation_is_refused(text, variable, advice):
+    with pytest.raises(MatcalcError) as refused:
+        matcalc.diff(text, variable)
+    assert advice in refused.value.message
+
+
+def test_spd_by_itself_is_a_symmetric_variable():
+    d = matcalc.diff("spd S; logdet(S) + x^T S x", "S")
+    same = matcalc.diff("S: symmetric[n]; logdet(S) + x^T S x", "S")
+    assert str(d) == str(same)
+    assert d.stated == ("spd S",)
+    d.check()
+
+
+def test_an_assumption_about_a_variable_is_kept_from_what_is_differentiated_by_it():
+    analysis = parse("assume x^T x = 1; assume sum(y) = 1; x^T x + sum(y) x^T A x")
+    x, y = analysis.symbols["x"], analysis.symbols["y"]
+    about_y = [a for a in analysis.assumptions if "y" in a.text]
+    assert usable(analysis.assumptions, (x,)) == tuple(about_y)
+    assert usable(analysis.assumptions, (y,)) == tuple(a for a in analysis.assumptions if a not in about_y)
+    assert usable(analysis.assumptions, ()) == analysis.assumptions
+
+
+# ---------------------------------------------------------------- sampling
+
+def _sampled(text, seed, sizes, positive, wrt=None):
+    analysis = parse(text)
+    symbols = list(analysis.symbols.values())
+    dims = concrete_sizes(symbols, sizes)
+    variable = analysis.symbols[wrt] if wrt else symbols[0]
+    result = dataclasses.replace(_stand_in(analysis, variable), assumptions=analysis.assumptions)
+    return sample_point(result, symbols, dims, np.random.default_rng(seed), positive), dims
+
+
+def _stand_in(analysis, variable):
+    """A result that rests on the analysis' assumptions, as the sampler sees it."""
+    return derivative_of(dataclasses.replace(analysis, assumptions=()), variable.name)
+
+
+def _column(value):
+    return np.asarray(value, dtype=float).reshape(-1, 1)
+
+
+SAMPLING = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SEEDS = st.integers(0, 2**32 - 1)
+SIZES = st.sampled_from(SIZE_ORDERS)
+
+
+@SAMPLING
+@given(SEEDS, SIZES, st.booleans())
+def test_samples_sum_to_one(seed, sizes, positive):
+    point, _ = _sampled(f"assume sum(y) = 1; {SOFTMAX_LOSS}", seed, sizes, positive, wrt="b")
+    assert abs(np.sum(point["y"]) - 1) < 1e-10
+    if positive:        # scaling keeps the signs a positive point asked for
+        assert np.all(np.asarray(point["y"]) > 0)
+
+
+@SAMPLING
+@given(SEEDS, SIZES, st.booleans())
+def test_samples_lie_on_the_sphere(seed, sizes, positive):
+    point, _ = _sampled("assume x^T x = 1; x^T A x", seed, sizes, positive, wrt="x")
+    x = _column(point["x"])
+    assert abs((x.T @ x)[0, 0] - 1) < 1e-10
+
+
+@SAMPLING
+@given(SEEDS, SIZES)
+def test_samples_solve_a_linear_system_and_a_trace(seed, sizes):
+    point, _ = _sampled("assume A x = b; assume tr(X) = 1; b^T A x + tr(X^T A)", seed, sizes, False, wrt="x")
+    a, x, b = np.asarray(point["A"]), _column(point["x"]), _column(point["b"])
+    assert np.max(np.abs(a @ x - b)) < 1e-10 * (1 + np.max(np.abs(b)))
+    assert abs(np.trace(point["X"]) - 1) < 1e-10
+
+
+@SAMPLING
+@given(SEEDS, st.sampled_from([(3, 2, 4), (4, 3, 2)]))
+def test_samples_have_orthonormal_columns(seed, sizes):
+    point, dims = _sampled("assume Q^T Q = I; tr(Q^T A Q)", seed, sizes, False, wrt="A")
+    q = np.asarray(point["Q"])
+    assert q.shape[0] > q.shape[1]        # a tall Q: the sizes where the equation can hold
+    assert np.max(np.abs(q.T @ q - np.eye(q.shape[1]))) < 1e-10
+
+
+def test_a_wide_orthonormal_sample_is_a_domain_error_so_check_tries_other_sizes():
+    with pytest.raises(DomainError):
+        _sampled("assume Q^T Q = I; tr(Q^T A Q)", 0, (2, 3, 4), False, wrt="A")
+    assert _under_assumptions("assume Q^T Q = I; tr(Q^T A Q)", "A").check().sizes == {"n": 3, "m": 2}
+
+
+@SAMPLING
+@given(SEEDS, SIZES, st.booleans())
+def test_samples_have_the_declared_structure(seed, sizes, positive):
+    point, _ = _sampled("spd S; orthogonal Q; diagonal D; tr(S Q D)", seed, sizes, positive, wrt="S")
+    s, q, d = (np.asarray(point[n]) for n in "SQD")
+    n = s.shape[0]
+    assert np.array_equal(s, s.T) and np.min(np.linalg.eigvalsh(s)) >= n - 1e-9
+    assert np.max(np.abs(q.T @ q - np.eye(n))) < 1e-12 and np.max(np.abs(q @ q.T - np.eye(n))) < 1e-12
+    assert np.array_equal(d, np.diag(np.diag(d))) and np.min(np.abs(np.diag(d))) >= 0.3
+
+
+def test_an_equation_of_no_known_form_is_refused_by_check():
+    analysis = parse("assume sum(exp(x)) = 1; x^T A x")
+    result = Derivative.of(dataclasses.replace(_stand_in(analysis, analysis.symbols["A"]),
+                                               analysis=analysis, assumptions=analysis.assumptions))
+    with pytest.raises(MatcalcError) as refused:
+        result.check()
+    assert "check() cannot sample points where assume sum(exp(x)) = 1 holds" in refused.value.message
+    assert not isinstance(refused.value, CheckError)
+
+
+def test_two_equations_in_one_symbol_that_cannot_both_be_met_are_refused():
+    analysis = parse("assume x^T x = 1; assume sum(x) = 7; x^T A x")
+    result = dataclasses.replace(_stand_in(analysis, analysis.symbols["A"]), assumptions=analysis.assumptions)
+    symbols = list(analysis.symbols.values())
+    with pytest.raises(MatcalcError, match="cannot sample points where assume"):
+        sample_point(result, symbols, concrete_sizes(symbols), np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------- check() under assumptions
+
+def _under_assumptions(text, wrt):
+    """The derivative of `text` computed without its assumptions, then resting on them."""
+    analysis = parse(text)
+    plain = derivative_of(dataclasses.replace(analysis, assumptions=()), wrt)
+    return Derivative.of(dataclasses.replace(plain, analysis=analysis, assumptions=analysis.assumptions))
+
+
+def _with_expr(d, expr):
+    return dataclasses.replace(d, expr=expr)
+
+
+def _softmax_and_y(d):
+    softmax = next(n for n in E.postorder(d.function) if n.op == "softmax")
+    return softmax, d.analysis.symbols["y"]
+
+
+def test_the_book_form_passes_where_y_sums_to_one_and_fails_elsewhere():
+    d = _under_assumptions(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    softmax, y = _softmax_and_y(d)
+    book = _with_expr(d, E.add(softmax, E.neg(y)))        # right only where sum(y) = 1
+    assert book.check().numeric > 0
+    for seed in range(3):
+        book.check(seed=seed)
+    with pytest.raises(CheckError):
+        dataclasses.replace(book, assumptions=()).check()
+
+
+def test_a_result_simplified_with_a_false_assumption_fails_under_the_true_one():
+    d = _under_assumptions(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    softmax, y = _softmax_and_y(d)
+    as_if_two = _with_expr(d, E.add(E.mul(E.number(2), softmax), E.neg(y)))    # as if sum(y) = 2
+    with pytest.raises(CheckError):
+        as_if_two.check()
+
+
+def test_the_ambient_gradient_on_the_sphere_passes_there_only():
+    d = _under_assumptions("assume x^T x = 1; (x^T x) (x^T A x)", "x")
+    x, a = d.analysis.symbols["x"], d.analysis.symbols["A"]
+    # 2 (x^T A x) x + (x^T x) (A + A^T) x with x^T x = 1
+    on_sphere = E.add(E.mul(E.number(2), E.mul(E.transpose(x), a, x), x), E.mul(E.add(a, E.transpose(a)), x))
+    assert _with_expr(d, on_sphere).check()
+    with pytest.raises(CheckError):
+        dataclasses.replace(_with_expr(d, on_sphere), assumptions=()).check()
+
+
+def test_orthogonal_q_passes_with_its_inverse_as_its_transpose_and_fails_without_structure():
+    d = _under_assumptions("orthogonal Q; tr(inv(Q) A)", "A")
+    q = d.analysis.symbols["Q"]
+    transposed = _with_expr(d, q)                          # the gradient inv(Q)^T is Q for orthogonal Q
+    assert transposed.check()
+    general = Derivative.of(dataclasses.replace(transposed, analysis=parse("tr(inv(Q) A)")))
+    with pytest.raises(CheckError):
+        general.check()
+
+
+def test_a_diagonal_matrix_is_sampled_diagonal_in_both_oracles():
+    d = _under_assumptions("diagonal D; tr(D A) + x^T D x", "A")
+    dd = d.analysis.symbols["D"]
+    assert _with_expr(d, E.diag(E.diag(dd))).check()       # D^T = diag(diag(D)) only where D is diagonal
+    general = Derivative.of(dataclasses.replace(_with_expr(d, E.diag(E.diag(dd))),
+                                                analysis=parse("D: symmetric[n]; tr(D A) + x^T D x")))
+    with pytest.raises(CheckError):
+        general.check()
+
+
+def test_the_check_of_a_result_without_assumptions_is_unchanged():
+    d = matcalc.diff(SOFTMAX_LOSS, "b")
+    assert d.assumptions == () and d.stated == ()
+    report = d.check()
+    assert report.symbolic + report.numeric == 2
+
+
+def test_an_assumption_that_does_not_hold_at_a_point_is_caught_by_the_sampler_check():
+    d = _under_assumptions(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    symbols = list(d.analysis.symbols.values())
+    dims = concrete_sizes(symbols)
+    point = sample_point(d, symbols, dims, np.random.default_rng(5))
+    (stated, assumption), = d.analysis.equations
+    from matcalc.check import _satisfied
+    assert _satisfied(d.analysis, stated, assumption, point, dims)
+    point["y"] = _column(point["y"]) * 1.5
+    assert not _satisfied(d.analysis, stated, assumption, point, dims)
+
+
+def test_the_sizes_of_a_shape_error_name_both_sides():
+    refused = _refusal("assume x^T A = x; x^T A x")
+    assert isinstance(refused, ShapeError)
+    assert "x^T A (1 x n) and x (n x 1)" in refused.message
