@@ -354,3 +354,46 @@ def test_the_sizes_of_a_shape_error_name_both_sides():
     refused = _refusal("assume x^T A = x; x^T A x")
     assert isinstance(refused, ShapeError)
     assert "x^T A (1 x n) and x (n x 1)" in refused.message
+
+
+# ---------------------------------------------------------------- through the simplifier
+
+def test_the_issue_example_is_the_book_form_where_y_sums_to_one():
+    d = matcalc.diff(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    plain = matcalc.diff(SOFTMAX_LOSS, "b")
+    assert d.expr is parse("softmax(W x + b) - y").body
+    assert d.expr is not plain.expr          # without it, sum(y) stays
+    assert d.stated == ("assume sum(y) = 1",) and d.assumptions == d.analysis.assumptions
+    assert d.check().numeric == 2
+
+
+@pytest.mark.parametrize("text, wrt, order", [
+    ("assume x^T x = 1; x^T x", "x", 1),                 # 2 x: f is not simplified to the constant 1
+    ("assume x^T x = 1; (x^T x) (x^T A x)", "x", 1),     # the ambient gradient on the sphere
+    ("assume x^T x = 1; (x^T x)^2", "x", 2),             # 4 I + 8 x x^T: the gradient is not simplified first
+    ("assume sum(y) = 1; sum(y) x^T A x", "x", 2),
+    ("assume Q^T Q = I; tr(Q^T A Q)", "A", 1),           # Q Q^T stays: a tall Q is not orthogonal
+    ("orthogonal Q; tr(inv(Q) A) + logdet(Q^T B Q)", "A", 1),
+    ("orthogonal Q; tr(inv(Q) A) + tr(Q^T B Q)", "B", 1),
+    ("diagonal D; x^T D D x", "x", 1),
+    ("spd S; logdet(S) + tr(inv(S) A)", "S", 1),
+])
+def test_results_resting_on_assumptions_pass_both_oracles(text, wrt, order):
+    d = matcalc.diff(text, wrt, order=order)
+    assert d.assumptions or d.analysis.structures
+    d.check()
+
+
+def test_an_assumption_about_the_variable_never_reaches_what_is_differentiated():
+    assert str(matcalc.diff("assume x^T x = 1; x^T x", "x")) == str(matcalc.diff("x^T x", "x"))
+    hessian = matcalc.diff("assume x^T x = 1; (x^T x)^2", "x", order=2)
+    x = hessian.analysis.symbols["x"]
+    n = x.shape[0]
+    assert hessian.expr is E.add(E.mul(E.number(4), E.identity(n)), E.mul(E.number(8), x, E.transpose(x)))
+
+
+def test_orthogonality_of_columns_is_not_orthogonality_of_rows():
+    d = matcalc.diff("assume Q^T Q = I; tr(Q^T A Q)", "A")
+    q = d.analysis.symbols["Q"]
+    assert d.expr is E.mul(q, E.transpose(q))
+    assert matcalc.diff("orthogonal Q; tr(Q^T A Q)", "A").expr is E.identity(q.shape[0])
