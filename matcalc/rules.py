@@ -2,7 +2,12 @@
 
 Contract: a rules file holds one identity a line, in the expression language,
     name : lhs => rhs  if guard(X), guard(Y)    # citation
-and `scalar a, b` lines that declare pattern variables scalar (lowercase names
+    name : lhs <=> rhs if guard(X)              # reversible: either side may replace the other
+A rule written with `<=>` is reversible (`Rule.reversible`; `Rule.reversed()` is the
+rule read right to left): its two sides must use the same pattern variables, so that
+either side binds what the other needs.  The fixed-point `Rewriter` reads every rule
+left to right only; the search (matcalc/search.py) uses a reversible rule both ways.
+Lines hold `scalar a, b` lines that declare pattern variables scalar (lowercase names
 are vectors, uppercase ones match any expression, as in user input), and
 typed declarations `N: matrix[m, n]` that name a pattern variable's dimensions
 for the rules below them (a later declaration of the name replaces it), so that
@@ -56,9 +61,15 @@ class Rule:
     line: int
     citation: str
     shares: tuple = ()     # an adjoint rule's Shares, in the order of the right side's terms
+    reversible: bool = False
 
     def __str__(self) -> str:
-        return f"{self.name} : {self.lhs} => {self.rhs}"
+        return f"{self.name} : {self.lhs} {'<=>' if self.reversible else '=>'} {self.rhs}"
+
+    def reversed(self) -> Rule:
+        """The identity read right to left, under the same name and guards."""
+        return Rule(self.name, self.rhs, self.lhs, self.guards, self.file, self.line, self.citation,
+                    reversible=True)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,7 @@ class RuleFileError(MatcalcError):
 
 
 _TARGETS = re.compile(r"\s*target\s+(\w+(?:\s*,\s*\w+)*)\s*$")
+_REVERSIBLE = "<=>"
 
 
 def load_rules(path) -> list:
@@ -89,6 +101,9 @@ def load_rules(path) -> list:
         if target_line:
             targets.update(name.strip() for name in target_line.group(1).split(","))
             continue
+        reversible = _REVERSIBLE in text
+        if reversible:      # read as `=>`, in as many characters: the syntax nodes keep their columns
+            text = text.replace(_REVERSIBLE, " =>", 1)
         try:
             parsed = parse_rule_line(text)
             if parsed[0] == "declarations":
@@ -100,6 +115,8 @@ def load_rules(path) -> list:
                 continue
             _, name, lhs_node, rhs_node, guards = parsed
             lhs, rhs, variables = analyse_rule(text, lhs_node, rhs_node, scalars, declared)
+            if reversible and _variables(lhs) != _variables(rhs):
+                raise MatcalcError("the sides of a reversible rule (<=>) must use the same pattern variables")
             shares = _shares(text, lhs_node, rhs_node, targets, scalars, declared) if targets else ()
         except MatcalcError as exc:
             raise RuleFileError(f"{path.name}:{number}: {exc.message}") from None
@@ -108,8 +125,13 @@ def load_rules(path) -> list:
             if var not in variables:
                 raise RuleFileError(f"{path.name}:{number}: guard names {var}, which the rule does not use")
             guard_exprs.append((guard, variables[var]))
-        rules.append(Rule(name, lhs, rhs, tuple(guard_exprs), path.name, number, citation.strip(), shares))
+        rules.append(Rule(name, lhs, rhs, tuple(guard_exprs), path.name, number, citation.strip(), shares,
+                          reversible))
     return rules
+
+
+def _variables(pattern: E.Expr) -> set:
+    return {n for n in postorder(pattern) if n.op == "sym"}
 
 
 def _shares(text: str, lhs_node, rhs_node, targets: set, scalars: set, declared: dict) -> tuple:
@@ -210,18 +232,20 @@ def _cached_rules(path) -> list:
 # ---------------------------------------------------------------- matching
 
 class Context:
-    """What guards may ask about: which subexpressions are constant."""
+    """What guards may ask about: which subexpressions are constant, which symmetric
+    (by default, those the constructors know: E.transpose(S) is S)."""
 
-    def __init__(self, is_constant=lambda e: True):
+    def __init__(self, is_constant=lambda e: True, is_symmetric=None):
         self.is_constant = is_constant
+        self.is_symmetric = is_symmetric or known_symmetric
 
 
-def is_symmetric(e: E.Expr) -> bool:
+def known_symmetric(e: E.Expr) -> bool:
     return e.shape[0] == e.shape[1] and E.transpose(e) is e
 
 
 _GUARDS = {
-    "symmetric": lambda e, ctx: is_symmetric(e),
+    "symmetric": lambda e, ctx: ctx.is_symmetric(e),
     "square": lambda e, ctx: e.shape[0] == e.shape[1],
     "scalar": lambda e, ctx: e.is_scalar,
     "vector": lambda e, ctx: e.shape[1] == 1,
@@ -301,7 +325,7 @@ def _match_commutative(ps: list, ss: list, b: dict, combine):
     if len(ss) > len(ps) and rest_var is None:
         return None
     fixed = ps[:-1] if rest_var is not None else ps
-    for chosen, trial in _distinct_matches(fixed, ss, b):
+    for chosen, trial in distinct_matches(fixed, ss, b):
         if rest_var is not None:
             rest = [ss[i] for i in range(len(ss)) if i not in chosen]
             trial = match(rest_var, combine(*rest), trial)
@@ -311,7 +335,7 @@ def _match_commutative(ps: list, ss: list, b: dict, combine):
     return None
 
 
-def _distinct_matches(patterns: list, subjects, b: dict):
+def distinct_matches(patterns: list, subjects, b: dict):
     """(chosen subject indices, bindings) matching each pattern to a different subject, in
     the order of permutations(range(len(subjects)), len(patterns)); a pattern that fails
     cuts its branch at once, so a sum of a thousand terms costs a thousand matches, not a
@@ -389,7 +413,7 @@ def _try_window(rule: Rule, node: E.Expr, ctx: Context):
 
 def _try_subset(rule: Rule, node: E.Expr, ctx: Context):
     combine = E.constructor(ops.of(node))
-    for chosen, b in _distinct_matches(list(rule.lhs.args), node.args, {}):
+    for chosen, b in distinct_matches(list(rule.lhs.args), node.args, {}):
         if guards_hold(rule, b, ctx):
             rest = [a for i, a in enumerate(node.args) if i not in chosen]
             return combine(instantiate(rule.rhs, b), *rest)

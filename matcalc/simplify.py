@@ -15,10 +15,17 @@ from math import gcd
 
 from . import expr as E
 from .rules import Rewriter, ruleset
+from .search import shortest
 
 
-def simplify(e: E.Expr, trace: list | None = None) -> E.Expr:
-    return Rewriter(ruleset("simplify"), trace=trace, extra=factor_sum)(e)
+def simplify(e: E.Expr, trace: list | None = None, assumptions=()) -> E.Expr:
+    """e rewritten to a fixed point, then searched for its shortest printed form
+    (matcalc/search.py), with the user's assumptions (each lhs replaced by its rhs)."""
+    rewritten = Rewriter(ruleset("simplify"), trace=trace, extra=factor_sum)(e)
+    return shortest(rewritten, assumptions, trace) if SEARCH or assumptions else rewritten
+
+
+SEARCH = False
 
 
 def factor_sum(node: E.Expr) -> E.Expr:
