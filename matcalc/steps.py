@@ -1,38 +1,60 @@
 """Show the work: the derivation of a derivative, line by line, from the engine's own rules.
 
 Contract: `derivation(d)` returns a `Derivation` whose lines are equalities that hold:
-  f = <the expression>
-  df = d(f)
-     = <d(...) nodes expanded one level, by the rules named on the line>   (repeated)
-     = <df with every d(...) expanded and simplified>
+  f = <the expression as the user typed it>
+  df = <d(f) expanded one level, by the rules named on the line>
+     = <the d(...) left expanded one more level>                       (repeated)
+     = <each 1 x 1 product with the differential first turned around, dx last>
+     = <the simplified differential, by the simplifier's rules named on the line>
      = <df in the form the derivative is read from: tr(G^T dX), g^T dx or J dx,
         by the identification rules named on the line; left out when df is in it>
   vec df = <J vec(dX), the same for a derivative with more than two axes>
   => <the derivative in the engine's convention, by identification>
   => <the derivative in the chosen layout>
-Every line before identification is an expression in d(X) and in d(Q) for parts Q
-not yet expanded; it is the same rules (rules/differentials.rules, then
-rules/identify.rules) that the engine applies, one level of the expression per line,
-so the derivation is the engine's trace, not a separate explanation.
+Where f reaches the variable through intermediates the user defined (`x = [t cos(t);
+t sin(t)]; exp(x[1] x[2]^2)`), the derivation is the chain rule of the texts: df in
+the differentials of the intermediates (df = ∂f/∂x dx, ∂f/∂x read off), one line
+`dx = ...` for each intermediate, outermost first, then their product (`df = ...`,
+by the chain rule) and the lines above from the simplification on.
+Every line keeps the order of the terms of the line before it (matcalc/reading.py):
+a rule rewrites the part it acts on and leaves the rest as it was, and the simplifier's
+canonical order is undone where the terms are the line before's.  Rules that only
+restate (a scalar's trace is itself, a sum's trace is the sum of traces) are not named.
+It is the same rules (rules/differentials.rules, the simplifier's, rules/identify.rules)
+that the engine applies, so the derivation is the engine's trace, not a separate
+explanation; tests/test_steps.py evaluates every line at random points.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import expr as E
+from . import reading
 from .differentiate import Differentiator, expand_differential
 from .identify import identify, identify_vec
 from .simplify import simplify
 
 MAX_LINES = 12
 
+# Identities that restate without changing what a reader sees as the mathematics: moving
+# scalar factors, the trace of a scalar, linearity over sums and entries.  The lines they
+# act on are still shown; their names would only crowd the rules that do the work.
+BOOKKEEPING = frozenset({
+    "trace-of-trace", "trace-product", "trace-scalar", "trace-sum", "trace-broadcast",
+    "vec-sum", "vec-broadcast", "vec-vec", "vec-scalar", "linearity",
+})
+_NOT_RULES = frozenset({"constant", "the variable"})
+SCALAR_TRANSPOSED = "a scalar is its own transpose"
+CHAIN_RULE = "chain rule"
+
 
 @dataclass(frozen=True)
 class Line:
-    lhs: str            # "f", "df", "" (a continuation) or the derivative's name
+    lhs: str            # "f", "df", "" (a continuation), "d<intermediate>" or the derivative's name
     expr: E.Expr
     reason: str
+    of: E.Expr | None = None   # for "d<intermediate>": the intermediate whose differential it is
 
 
 @dataclass
@@ -41,16 +63,17 @@ class Derivation:
     variable: E.Expr
     layout: str
     symbols: tuple = ()      # the function's symbols: their sizes spell constants (`0 x`)
+    typed_definitions: dict = field(default_factory=dict)   # name -> the definition as typed
 
     def text(self) -> str:
         from .emit_text import to_text
 
         def show(e):
-            return to_text(e, statements=False, context=self.symbols)
-        rendered = [(f"{d.value} = {show(d.args[0])}", "definition") for d in self.definitions]
+            return to_text(_differentials_named(e), statements=False, context=self.symbols)
+        rendered = [(f"{d.value} = {show(self._definition(d))}", "definition") for d in self.definitions]
         for line in self.lines:
             prefix = {"": "   = ", "=>": "=> ", "vec=>": "=> ", "vec": "vec df = "}.get(line.lhs, f"{line.lhs} = ")
-            rendered.append((prefix + show(_display(line.expr)), line.reason))
+            rendered.append((prefix + show(line.expr), line.reason))
         width = max(len(body) for body, _ in rendered)
         return "\n".join(f"{body:<{width}}   [{reason}]" if reason else body for body, reason in rendered)
 
@@ -58,20 +81,26 @@ class Derivation:
     def definitions(self) -> list:
         return [n for n in E.postorder(self.lines[0].expr) if n.op == "let"]
 
+    def _definition(self, intermediate: E.Expr) -> E.Expr:
+        return self.typed_definitions.get(intermediate.value, intermediate.args[0])
+
     def latex(self, bold_vectors: bool = True) -> str:
         from .emit_latex import name_latex, to_latex
         name = name_latex(self.variable.name, self.variable.kind, bold_vectors)
         top = self.lines[0].lhs
-        rows = [f"{name_latex(d.value, _kind(d), bold_vectors)} &= {to_latex(d.args[0], bold_vectors)}"
+        rows = [f"{name_latex(d.value, _kind(d), bold_vectors)} &= {to_latex(self._definition(d), bold_vectors)}"
                 r" && \text{definition}" for d in self.definitions]
         for line in self.lines:
-            left = {"f": "f", "df": r"\mathrm{d}f", "g": "g", "dg": r"\mathrm{d}g", "": "",
-                    "vec": r"\operatorname{vec} \mathrm{d}" + top,
-                    "=>": r"\frac{\partial " + top + r"}{\partial " + name + "}",
-                    "vec=>": r"\frac{\partial \operatorname{vec} " + top + r"}{\partial \operatorname{vec}("
-                             + name + r")^\top}"}[line.lhs]
+            fixed = {"f": "f", "df": r"\mathrm{d}f", "g": "g", "dg": r"\mathrm{d}g", "": "",
+                     "vec": r"\operatorname{vec} \mathrm{d}" + top,
+                     "=>": r"\frac{\partial " + top + r"}{\partial " + name + "}",
+                     "vec=>": r"\frac{\partial \operatorname{vec} " + top + r"}{\partial \operatorname{vec}("
+                              + name + r")^\top}"}
+            left = fixed.get(line.lhs)
+            if left is None:         # d<intermediate>
+                left = r"\mathrm{d}" + name_latex(line.of.value, _kind(line.of), bold_vectors)
             reason = r" && " + _latex_reason(line.reason) if line.reason else ""
-            rows.append(f"{left} &= {to_latex(_display(line.expr), bold_vectors)}{reason}")
+            rows.append(f"{left} &= {to_latex(_differentials_named(line.expr), bold_vectors)}{reason}")
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def __str__(self) -> str:
@@ -81,29 +110,21 @@ class Derivation:
         return self.latex()
 
 
+def _differentials_named(e: E.Expr) -> E.Expr:
+    """For printing: the differential of an intermediate u written du, as of a variable
+    (the printers write d(u) for a differential of anything but a symbol)."""
+    named = {n: E.differential(_stand_in(n.args[0])) for n in E.postorder(e)
+             if n.op == "d" and n.args[0].op == "let"}
+    return reading.transform(e, lambda node, again: named.get(node)) if named else e
+
+
+def _stand_in(u: E.Expr) -> E.Expr:
+    """A symbol in the place of the intermediate u: its name, its shape."""
+    return E.symbol(u.value, u.shape, _kind(u))
+
+
 def _kind(e: E.Expr) -> str:
     return "scalar" if e.is_scalar else ("vector" if 1 in e.shape else "matrix")
-
-
-def _display(e: E.Expr) -> E.Expr:
-    """For reading: a scalar product with a differential in it ends with the differential
-    (g^T dx rather than dx^T g); both are the same number."""
-    def replace(node, again):
-        if not node.args:
-            return node
-        if node.op == "tr":         # as it is: the read-off line keeps dX last (_trace_reading)
-            return _trace_node(again(node.args[0]))
-        rebuilt = E.rebuild(node, tuple(again(a) for a in node.args))
-        q, scalars, chain = E.mul_parts(rebuilt)
-        if rebuilt.op == "mul" and rebuilt.is_scalar and len(chain) > 1 and _has_differential(chain[0]) \
-                and not _has_differential(chain[-1]):
-            return E.mul_reading(q, scalars, [E.transpose(f) for f in reversed(chain)])
-        return rebuilt
-    return E.transform(e, replace)
-
-
-def _has_differential(e: E.Expr) -> bool:
-    return any(n.op == "d" for n in E.postorder(e))
 
 
 _FORMULAS = {"df = g^T dx": r"\mathrm{d}f = g^\top \mathrm{d}x",
@@ -123,27 +144,77 @@ def _latex_reason(reason: str) -> str:
 
 
 def _latex_text(text: str) -> str:
-    return text.replace("\\", r"\textbackslash ").replace("_", r"\_").replace("&", r"\&").replace("#", r"\#")
+    return (text.replace("\\", r"\textbackslash ").replace("_", r"\_").replace("&", r"\&")
+            .replace("#", r"\#").replace("∂", r"$\partial$"))
 
 
-def expand_once(df: E.Expr, variable: E.Expr, depends) -> tuple[E.Expr, list]:
-    """df with each outermost d(Q) expanded by one rule; the names of the rules used."""
-    used: list = []
+# ---------------------------------------------------------------- expanding d(...)
 
-    def replace(node, again):
-        if node.op == "d" and node.args[0] is not variable:
-            return _one_rule(node.args[0], variable, depends, used)
-        return None
-    return E.transform(df, replace), used
+class _Expander:
+    """d(...) expanded level by level on readings, so each line keeps the order of the last;
+    the differentials of the intermediates in `kept` are left for their own lines."""
 
+    def __init__(self, variable: E.Expr, kept=frozenset()):
+        self.variable = variable
+        self.differentiator = Differentiator(variable)
+        self.depends = self.differentiator.depends
+        self.kept = kept
 
-def _one_rule(q: E.Expr, variable: E.Expr, depends, used: list) -> E.Expr:
-    # d of a part free of the variable is 0 at once: a line never shows d(2) or dA
-    result, reason = expand_differential(
-        q, variable, depends, Differentiator(variable).ctx,
-        on_differential=lambda p: E.differential(p) if depends(p) else E.zeros(p.shape))
-    _note(used, reason if isinstance(reason, str) else reason.name)
-    return result
+    def pending(self, e: E.Expr) -> bool:
+        return any(n.op == "d" and n.args[0] is not self.variable and n.args[0] not in self.kept
+                   for n in E.postorder(e))
+
+    def once(self, e: E.Expr) -> tuple[E.Expr, list]:
+        """e with each outermost d(Q) expanded by one rule; the names of the rules used."""
+        used: list = []
+
+        def replace(node, again):
+            if node.op == "d":
+                inner = node.args[0]
+                return node if inner is self.variable or inner in self.kept else self._one_level(inner, used)
+            return None
+        return reading.transform(e, replace), used
+
+    def _one_level(self, q: E.Expr, used: list) -> E.Expr:
+        if not self.depends(q):
+            return E.zeros(q.shape)
+        if q.op == "add":
+            _note(used, "d-sum")
+            return reading.add(*(self._d(t, used) for t in q.args))
+        if q.op == "mul":
+            # the product rule on the product as written: one term for each factor that
+            # depends on the variable, that factor's differential in its place
+            _note(used, "d-product")
+            coefficient, scalars, chain = E.mul_parts(q)
+            factors = [*scalars, *chain]
+            return reading.add(*(reading.mul(E.number(coefficient), *factors[:i], self._d(f, used), *factors[i + 1:])
+                                 for i, f in enumerate(factors) if self.depends(f)))
+        if q.op == "T":
+            _note(used, "d-transpose")
+            return reading.transpose(self._d(q.args[0], used))
+        result, reason = expand_differential(q, self.variable, self.depends, self.differentiator.ctx,
+                                             on_differential=lambda p: self._d(p, used))
+        _note(used, reason if isinstance(reason, str) else reason.name)
+        return result
+
+    def _d(self, part: E.Expr, used: list) -> E.Expr:
+        """d(part), left for the next line; 0 at once for a part free of the variable (a line
+        never shows d(2) or dA), and d(U^T) = dU^T at once, as the texts write it."""
+        if not self.depends(part):
+            return E.zeros(part.shape)
+        if part.op == "T":
+            _note(used, "d-transpose")
+            return reading.transpose(self._d(part.args[0], used))
+        return E.differential(part)
+
+    def fully(self, e: E.Expr) -> tuple[E.Expr, list]:
+        """Every pending d(...) expanded, and the rules used (no line for each level)."""
+        names: list = []
+        while self.pending(e):
+            e, used = self.once(e)
+            for name in used:
+                _note(names, name)
+        return e, names
 
 
 def _note(used: list, name: str) -> None:
@@ -151,45 +222,264 @@ def _note(used: list, name: str) -> None:
         used.append(name)
 
 
+def _named(names) -> str:
+    return ", ".join(n for n in names if n not in BOOKKEEPING and n not in _NOT_RULES)
+
+
+# ---------------------------------------------------------------- the derivation
+
 def derivation(derivative) -> Derivation:
     """The derivation of a Derivative's last step, in the engine's own steps: for a second
     or higher derivative, of g, the mixed-layout derivative before it."""
     variable = derivative.variable
+    typed_definitions: dict = {}
     if derivative.order == 1:
-        f, name, reason = derivative.function, "f", ""
+        f = derivative.function
+        typed = reading.typed(derivative.analysis)
+        if typed is not None:
+            f, typed_definitions = typed
+        name, reason = "f", ""
     else:
         earlier = ", ".join(v.name for v in derivative.variables[:-1])
         f, name, reason = derivative.differentiated, "g", f"the derivative by {earlier}, mixed layout"
-    differentiator = Differentiator(variable)
     symbols = tuple(derivative.analysis.symbols.values())
-    lines = [Line(name, f, reason), Line("d" + name, E.differential(f), "")]
-    current = E.differential(f)
-    while any(n.op == "d" and n.args[0] is not variable for n in E.postorder(current)):
-        if len(lines) >= MAX_LINES:
-            current = differentiator(f)
-            lines.append(Line("", current, "the remaining rules, all at once"))
-            break
-        current, used = expand_once(current, variable, differentiator.depends)
-        lines.append(Line("", current, ", ".join(used)))
-    applied: list = []
-    simplified = simplify(current, trace=applied)
-    if simplified is not current:
-        names = []
-        for step in applied:
-            _note(names, step.rule.name)
-        lines.append(Line("", simplified, ", ".join(names + ["collecting terms"])))
-    read_off = _read_off(lines[-1].expr, variable, derivative.is_tensor)
+    assumptions = tuple(getattr(derivative, "assumptions", ()) or ())
+    lines = [Line(name, f, reason)]
+    depends = Differentiator(variable).depends
+    intermediates = [n for n in reversed(E.postorder(f)) if n.op == "let" and depends(n)]
+    if intermediates:
+        current = _chain_rule(f, variable, name, intermediates, lines, assumptions)
+    else:
+        current = _expanded(f, variable, name, lines)
+    current = _simplified(current, variable, lines, assumptions)
+    read_off = _read_off(current, variable, derivative.is_tensor)
     if read_off is not None:
         lines.append(read_off)
     if derivative.is_tensor:
         lines.append(Line("vec=>", derivative.vec().expr, "identification: vec dF = J vec dX (vec form)"))
-        return Derivation(lines, variable, derivative.layout, symbols)
+        return Derivation(lines, variable, derivative.layout, symbols, typed_definitions)
     lines.append(Line("=>", derivative.core, _identification(f, variable)))
     if derivative.expr is not derivative.core:
         lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))
     else:
         lines[-1] = Line("=>", derivative.core, lines[-1].reason + f", {derivative.layout} layout")
-    return Derivation(lines, variable, derivative.layout, symbols)
+    return Derivation(lines, variable, derivative.layout, symbols, typed_definitions)
+
+
+def _expanded(f: E.Expr, variable: E.Expr, name: str, lines: list) -> E.Expr:
+    """df, one level of rules a line, from the product rule on f as typed; past MAX_LINES
+    the rest at once, on one line naming its rules."""
+    expander = _Expander(variable)
+    current = E.differential(f)
+    lhs = "d" + name
+    if not expander.pending(current):        # f is the variable itself
+        lines.append(Line(lhs, current, ""))
+        return current
+    while expander.pending(current):
+        if len(lines) >= MAX_LINES:
+            current, used = expander.fully(current)
+            lines.append(Line(lhs if lhs else "", current, _named(used) + " (the remaining rules, all at once)"))
+            break
+        current, used = expander.once(current)
+        lines.append(Line(lhs, current, _named(used)))
+        lhs = ""
+    return current
+
+
+def _chain_rule(f: E.Expr, variable: E.Expr, name: str, intermediates: list, lines: list,
+                assumptions: tuple) -> E.Expr:
+    """df through the intermediates: df in their differentials (∂f/∂u du, read off where
+    one intermediate carries it), a line du = ... for each, then their product."""
+    kept = frozenset(intermediates)
+    expander = _Expander(variable, kept)
+    stage, used = expander.fully(E.differential(f))
+    stage, used = _stage_form(stage, used, f, variable, kept, assumptions)
+    lines.append(Line("d" + name, stage, _named(used)))
+    forms: dict = {}
+    queue = [u for u in intermediates if _differential_in(stage, u)]
+    while queue:
+        u = queue.pop(0)
+        if u in forms:
+            continue
+        expanded, used = expander.fully(E.differential(u.args[0]))
+        form, used = _stage_form(expanded, used, u, variable, kept, assumptions)
+        forms[u] = form
+        lines.append(Line("d" + u.value, form, _named(used), of=u))
+        queue.extend(v for v in intermediates if v not in forms and _differential_in(form, v))
+
+    def replace(node, again):
+        if node.op == "d" and node.args[0] in forms:
+            return again(forms[node.args[0]])
+        return None
+    product = reading.transform(stage, replace)
+    lines.append(Line("d" + name, product, CHAIN_RULE))
+    return product
+
+
+def _differential_in(e: E.Expr, u: E.Expr) -> bool:
+    return any(n.op == "d" and n.args[0] is u for n in E.postorder(e))
+
+
+def _stage_form(expanded: E.Expr, used: list, owner: E.Expr, variable: E.Expr, kept, assumptions) -> tuple:
+    """A stage of the chain rule as the texts write it: simplified, and read off as
+    ∂owner/∂u du where a single differential du carries it (dx = x' dt for the variable t)."""
+    names = list(used)
+    simplified = _simplify(reading.canonical(expanded), names, assumptions)
+    carriers = {n.args[0] for n in E.postorder(simplified) if n.op == "d"}
+    if len(carriers) != 1:
+        return _dx_last(simplified), names
+    (u,) = carriers
+    if u is variable and variable.is_scalar:
+        return _times_differential(identify(simplified, variable), E.differential(variable)), names
+    if u is variable or owner.shape[1] != 1 and not owner.is_scalar:
+        return _dx_last(simplified), names
+    stand_in = _stand_in(u)
+    line = _read_off(E.substitute(simplified, {u: stand_in}), stand_in, False)
+    if line is None:
+        return _dx_last(simplified), names
+    names.append("∂" + ("f" if owner.op != "let" else owner.value) + "/∂" + u.value)
+    back = reading.transform(line.expr, lambda node, again: u if node is stand_in else None)
+    return _scalars_out_of_literals(back), names
+
+
+def _scalars_out_of_literals(e: E.Expr) -> E.Expr:
+    """A literal whose entries share scalar factors, with them in front: exp(u) [a, b]
+    rather than [a exp(u), b exp(u)] (the constructor multiplies scalars into literals)."""
+    def replace(node, again):
+        if node.op != "lit":
+            return None
+        entries = [again(a) for a in node.args]
+        shared = list(E.mul_parts(entries[0])[1])
+        for entry in entries[1:]:
+            rest = list(E.mul_parts(entry)[1])
+            shared = [s for s in shared if s in rest and not rest.remove(s)]
+        if not shared:
+            return None
+        inner = [E.mul(E.number(q), *_without(s, shared), *c) for q, s, c in map(E.mul_parts, entries)]
+        cols = node.shape[1]
+        return reading.mul(*shared, E.literal([inner[i:i + cols] for i in range(0, len(inner), cols)]))
+    return reading.transform(e, replace)
+
+
+def _without(factors, shared: list) -> list:
+    rest = list(factors)
+    for f in shared:
+        rest.remove(f)
+    return rest
+
+
+def _times_differential(derivative: E.Expr, dt: E.Expr) -> E.Expr:
+    """F' dt with dt last, as the texts write it (the constructor puts the scalar dt first)."""
+    q, scalars, chain = E.mul_parts(derivative)
+    if chain and chain[-1].shape[1] == 1:       # a column: dt closes the chain
+        return E.mul_reading(q, scalars, (*chain, dt))
+    return E.mul_reading(q, (*scalars, dt), chain)
+
+
+def _simplify(e: E.Expr, names: list, assumptions: tuple = ()) -> E.Expr:
+    applied: list = []
+
+    def run(opened):
+        if assumptions:
+            return simplify(opened, trace=applied, assumptions=assumptions)
+        return simplify(opened, trace=applied)
+    simplified = _intermediates_kept(run, e)
+    for step in applied:
+        _note(names, getattr(step.rule, "name", str(step.rule)))
+    return simplified
+
+
+def _intermediates_kept(function, e: E.Expr) -> E.Expr:
+    """function(e) with each intermediate a symbol of its name meanwhile: the simplifier
+    would rewrite its definition (x = t [cos(t); sin(t)]), making it another node than the
+    one the lines around name."""
+    lets = {n: _stand_in(n) for n in E.postorder(e) if n.op == "let"}
+    if not lets:
+        return function(e)
+    back = {symbol: let for let, symbol in lets.items()}
+    return E.substitute(function(E.substitute(e, lets)), back)
+
+
+def _simplified(current: E.Expr, variable: E.Expr, lines: list, assumptions: tuple) -> E.Expr:
+    """The lines from the expanded df to the simplified one: dx turned last in 1 x 1
+    products, then the simplifier's result, with the terms of the line before in their order."""
+    turned = _dx_last(current)
+    if turned is not current:
+        lines.append(Line("", turned, SCALAR_TRANSPOSED))
+    names: list = []
+    simplified = _simplify(reading.canonical(turned), names, assumptions)
+    if simplified is not reading.canonical(turned):
+        shown = _with_dt_last(_dx_last(_in_order_of(simplified, turned)), variable)
+        lines.append(Line("", shown, ", ".join([*(n for n in [_named(names)] if n), "collecting terms"])))
+        return shown
+    shown = _with_dt_last(turned, variable)
+    if str(shown) != str(turned):
+        lines.append(Line("", shown, "collecting terms"))
+    return shown
+
+
+def _with_dt_last(e: E.Expr, variable: E.Expr) -> E.Expr:
+    """For a scalar variable t, df as F' dt, the form it is read from."""
+    if not variable.is_scalar or {n.args[0] for n in E.postorder(e) if n.op == "d"} != {variable}:
+        return e
+    return _times_differential(identify(reading.canonical(e), variable), E.differential(variable))
+
+
+def _dx_last(e: E.Expr) -> E.Expr:
+    """For reading: a scalar product with a differential in it ends with the differential
+    (g^T dx rather than dx^T g); both are the same number."""
+    def replace(node, again):
+        if not node.args:
+            return node
+        rebuilt = reading.rebuild(node, tuple(again(a) for a in node.args))
+        q, scalars, chain = E.mul_parts(rebuilt)
+        if rebuilt.op == "mul" and rebuilt.is_scalar and len(chain) > 1 and _has_differential(chain[0]) \
+                and not _has_differential(chain[-1]):
+            return E.mul_reading(q, scalars, [_transposed(f) for f in reversed(chain)])
+        return rebuilt
+    return reading.transform(e, replace)
+
+
+def _transposed(f: E.Expr) -> E.Expr:
+    """f^T, pushed to the leaves where f is canonical ((diag(s) - s s^T)^T is itself),
+    kept as one transpose around a reading, whose order the constructor would change."""
+    return E.transpose(f) if reading.canonical(f) is f else reading.transpose(f)
+
+
+def _has_differential(e: E.Expr) -> bool:
+    return any(n.op == "d" for n in E.postorder(e))
+
+
+def _in_order_of(e: E.Expr, before: E.Expr) -> E.Expr:
+    """e with the terms of each sum that the line before also has in the order it had
+    them; new terms keep the simplifier's order after them."""
+    position: dict = {}
+    for node in _preorder(before):
+        if node.op == "add":
+            for t in node.args:
+                position.setdefault(reading.canonical(t), len(position))
+    if not position:
+        return e
+
+    def replace(node, again):
+        if node.op != "add":
+            return None
+        terms = [again(t) for t in node.args]
+        keyed = sorted(range(len(terms)), key=lambda i: (position.get(node.args[i], len(position)), i))
+        return reading.add(*(terms[i] for i in keyed))
+    return reading.transform(e, replace)
+
+
+def _preorder(e: E.Expr) -> list:
+    order, stack, seen = [], [e], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        order.append(node)
+        stack.extend(reversed(node.args))
+    return order
 
 
 def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool) -> Line | None:
@@ -200,38 +490,55 @@ def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool) -> Line | None:
         return None
     used: list = []
     dvar = E.differential(variable)
+    if not is_tensor and _reads_off(df, dvar):
+        return None
+    canonical = reading.canonical(df)
     if is_tensor:
-        form = E.mul(simplify(identify_vec(df, variable, trace=used)), E.vec(dvar))
+        form = E.mul(_intermediates_kept(simplify, identify_vec(canonical, variable, trace=used)), E.vec(dvar))
         return Line("vec", form, _rule_names(used))
-    derivative = simplify(identify(df, variable, trace=used))
+    derivative = _intermediates_kept(simplify, identify(canonical, variable, trace=used))
     if df.is_scalar:
-        form = _trace_reading(E.transpose(derivative), dvar)
+        form = _dx_last(_trace_reading(E.transpose(derivative), dvar))
     else:
         form = E.mul(derivative, dvar)
         form = E.transpose(form) if df.is_row else form
-    return None if form is df else Line("", form, _rule_names(used))
+    form = _in_order_of(form, df)
+    if str(form) == str(df):
+        return None
+    return Line("", form, _rule_names(used) or _FORM_OF[df.is_scalar, variable.shape[1] == 1])
+
+
+_FORM_OF = {(True, True): "the form df = g^T dx", (True, False): "the form df = tr(G^T dX)",
+            (False, True): "the form df = J dx", (False, False): "the form df = J dx"}
+
+
+def _reads_off(df: E.Expr, dvar: E.Expr) -> bool:
+    """Whether df is a product ending in the differential, its only one (g^T dx, J dx,
+    c tr(G^T dX)): the derivative is read from it as it stands."""
+    if sum(1 for n in E.postorder(df) if n is dvar) != 1 or df.is_row:
+        return False
+    _, scalars, chain = E.mul_parts(df)
+    if not chain and len(scalars) == 1 and scalars[0].op == "tr":
+        _, scalars, chain = E.mul_parts(scalars[0].args[0])
+    elif df.is_scalar and dvar.shape[1] != 1:
+        return False
+    return bool(chain) and chain[-1] is dvar
 
 
 def _rule_names(rules: list) -> str:
     names: list = []
     for rule in rules:
         _note(names, rule.name)
-    return ", ".join(names)
+    return _named(names)
 
 
 def _trace_reading(adjoint: E.Expr, dvar: E.Expr) -> E.Expr:
     """tr(adjoint dX) as it is read off, dX last (a trace's canonical form may rotate it
     away); for display only."""
     if dvar.shape[1] == 1:
-        return E.mul(adjoint, dvar)        # a 1 x 1 product: _display puts dx last
+        return E.mul(adjoint, dvar)        # a 1 x 1 product: _dx_last puts dx last
     q, scalars, chain = E.mul_parts(adjoint)
-    return E.mul(E.number(q), *scalars, _trace_node(E.mul_reading(Fraction(1), (), (*chain, dvar))))
-
-
-def _trace_node(inner: E.Expr) -> E.Expr:
-    """tr(inner) with inner's factors in their order: E.trace would choose its canonical
-    cycle, which may put dX first."""
-    return E._make("tr", (inner,), None, (1, 1))
+    return E.mul(E.number(q), *scalars, reading.trace(E.mul_reading(Fraction(1), (), (*chain, dvar))))
 
 
 def _identification(f: E.Expr, variable: E.Expr) -> str:
