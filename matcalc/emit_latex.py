@@ -134,7 +134,8 @@ class _Latex:
         if operator.arity == 0:
             return operator.latex, ATOM
         if operator.arity is None:
-            if self.outside(e):      # (A ⊗ B)^T for A^T ⊗ B^T
+            if self.outside(e) and any(f.op == "T" for f in e.args):
+                # (A ⊗ B)^T for A^T ⊗ B^T; the text's kron(1^T, I)^T is 1 ⊗ I here
                 inside = [self.at(f.args[0], POWER) if f.op == "T" else
                           self.at(f, POWER) if _self_transposed(f) else self._transposed(f)[0] for f in e.args]
                 return r"\left(" + f" {operator.latex} ".join(inside) + r"\right)^\top", POSTFIX

@@ -516,9 +516,10 @@ class _Printer:
         # a call of two arguments: A ⊗ B ⊗ C is written as the call of A and the call of
         # B and C.  Its factors' sizes are left to the reader (see the module's docstring).
         plain = self._nested(operator, [self.text(f, FIXED)[0] for f in e.args])
-        if sum(f.op == "T" for f in e.args) < 2 or operator.shape != "outer":
+        if not any(f.op == "T" or _is_ones_column(f) for f in e.args) or operator.shape != "outer":
             return plain, ATOM
-        # (A ⊗ B)^T = A^T ⊗ B^T: kron(A, B)^T for kron(A^T, B^T)
+        # (A ⊗ B)^T = A^T ⊗ B^T: kron(A, B)^T for kron(A^T, B^T), kron(1^T, I)^T for the
+        # ones column, which has no shorter spelling of its own there
         inside = [self.text(f.args[0], FIXED)[0] if f.op == "T" else
                   (self.text(f, FIXED)[0] if _self_transposed(f) else self._transposed(f, FIXED)[0])
                   for f in e.args]
@@ -541,6 +542,8 @@ class _Printer:
 
     def _transposed(self, inner, fixed) -> tuple[str, int]:
         """inner^T, where `fixed` says what fixes inner's own (rows, cols)."""
+        if _is_ones_column(inner) and all(fixed):
+            return "1^T", POSTFIX
         if inner.op == "inv" and self.inverse == "call":
             return f"inv({self.text(inner.args[0], _either(fixed))[0]})^T", POSTFIX
         if inner.op == "inv":         # (X^-1)^T: X^-1^T would read alike, but not as easily

@@ -415,3 +415,63 @@ def test_numbers_print_exactly(numerator, twos, fives, threes):
     text = to_text(e)
     assert matcalc.parse(text, scalars=SCALARS) is e, text
     assert len(text) <= len(f"{q.numerator}/{q.denominator} a") + 1
+
+
+# ------------------------------------------------------------------ vec forms read back
+def _free_dims(e: E.Expr, known: dict) -> list:
+    names = set()
+    for node in E.postorder(e):
+        for dim in node.shape:
+            if isinstance(dim, str):
+                names.update(p for p in dim.split("*") if not p.isdigit() and p not in known)
+    return sorted(names)
+
+
+def _vec_rows():
+    import test_identities
+    for row in test_identities.ROWS:
+        yield pytest.param(row.expr, (row.wrt,), row.dims, row.decl, row.id, id=row.id,
+                           marks=[pytest.mark.xfail(strict=True, reason="the parser cannot equate products of "
+                                                    "unknown sizes (q*p*n*r = m*k*s) that bare I leaves")]
+                           if row.id == "identify_kron_right_in_vec" else [])
+    for hid, expr, variables, dims, _, decl in test_identities.HIGHER:
+        yield pytest.param(expr, tuple(variables), dims, decl, hid, id=hid)
+
+
+@pytest.mark.parametrize("expression, variables, dims, decl, key", list(_vec_rows()))
+def test_vec_forms_read_back_unambiguously(expression, variables, dims, decl, key):
+    """The vec form leaves the sizes of I and 1 inside kron to the reader: the text reads
+    back, and every choice of those sizes that gives the stated shape gives the same value,
+    the derivative's."""
+    from itertools import product
+
+    import oracle
+    from matcalc.evaluate_at import bind
+    d = matcalc.diff(expression, variables, **decl)
+    if not d.is_tensor:
+        pytest.skip("not a tensor")
+    if any("*" in str(dim) for s in d.analysis.symbols.values() for dim in s.shape):
+        pytest.skip("a size such as k*m cannot be declared")
+    vec = d.vec()
+    values = oracle.to_matcalc(oracle.make_values(dims, oracle.seed_for(key)), dims)
+    want = vec.evaluate(values)
+    from matcalc.api import _declaration
+    back = matcalc.parse(str(vec), declare=[_declaration(s) for s in d.analysis.symbols.values()])
+    env, known = bind(d.analysis.symbols, values)
+    free = _free_dims(back, known)
+    if len(free) > 3:
+        pytest.skip(f"{len(free)} sizes left to the reader: too many to try")
+    # a size left to the reader is a factor of one of the stated sizes
+    candidates = sorted({k for dim in want.shape for k in range(1, dim + 1) if dim % k == 0})
+    readings = []
+    for sizes in product(candidates, repeat=len(free)):
+        try:
+            with np.errstate(all="ignore"):
+                got = evaluate(back, env, {**known, **dict(zip(free, sizes))})
+        except (MatcalcError, ValueError):      # sizes that do not fit together
+            continue
+        if got.shape == want.shape:
+            readings.append(got)
+    assert readings, f"{vec} reads back with no sizes of the shape {want.shape}"
+    for got in readings:
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=str(vec))
