@@ -45,6 +45,10 @@ BOOKKEEPING = frozenset({
     "vec-sum", "vec-broadcast", "vec-vec", "vec-scalar", "linearity",
 })
 _NOT_RULES = frozenset({"constant", "the variable"})
+# The simplifier's moves that grow an expression on its way to a shorter one (rules/search.rules):
+# a line of the simplification closes at an identity, not at these.
+EXPANDING = frozenset({"distribute-left", "distribute-right", "distribute-hadamard", "transpose-of-sum"})
+MAX_SIMPLIFICATION_LINES = 3
 SCALAR_TRANSPOSED = "a scalar is its own transpose"
 CHAIN_RULE = "chain rule"
 
@@ -389,6 +393,76 @@ def _simplify(e: E.Expr, names: list, assumptions: tuple = ()) -> E.Expr:
     return simplified
 
 
+def _simplification(e: E.Expr, assumptions: tuple) -> list:
+    """The simplifier's way from e to its result, as (expression, reason) pairs: its moves
+    replayed on e, a line closing at each identity that does the work (not at the moves that
+    expand a product or restate), at most MAX_SIMPLIFICATION_LINES of them; one line where
+    the moves do not replay (a rewrite inside a part already rewritten)."""
+    lets = {n: _stand_in(n) for n in E.postorder(e) if n.op == "let"}
+    back = {symbol: let for let, symbol in lets.items()}
+    opened = E.substitute(e, lets) if lets else e
+    applied: list = []
+    if assumptions:
+        result = simplify(opened, trace=applied, assumptions=assumptions)
+    else:
+        result = simplify(opened, trace=applied)
+    if result is opened:
+        return []
+    names = [getattr(step.rule, "name", str(step.rule)) for step in applied]
+    groups, replayed = _replayed(opened, applied, names)
+    if not groups or groups[-1][0] is not result:
+        groups.append((result, names[replayed:]))
+    groups = _merged(groups, MAX_SIMPLIFICATION_LINES)
+    restore = (lambda x: E.substitute(x, back)) if back else (lambda x: x)
+    return [(restore(state), _simplification_reason(used, last=i == len(groups) - 1))
+            for i, (state, used) in enumerate(groups)]
+
+
+def _replayed(e: E.Expr, applied: list, names: list) -> tuple[list, int]:
+    """[(state, names)] after each group of moves, as far as the moves replay (a move whose
+    part is not in the expression it is replayed on ends it: the rewriter's unrecorded
+    factoring came between), and how many moves those groups hold."""
+    groups: list = []
+    state, pending, done = e, [], 0
+    for step, name in zip(applied, names):
+        if not any(n is step.before for n in E.postorder(state)):
+            break
+        state = E.substitute(state, {step.before: step.after})
+        pending.append(name)
+        if name not in BOOKKEEPING and name not in EXPANDING:
+            groups.append((state, pending))
+            done += len(pending)
+            pending = []
+    else:
+        if pending and groups:
+            groups[-1] = (state, groups[-1][1] + pending)
+            done += len(pending)
+    return groups, done
+
+
+def _merged(groups: list, most: int) -> list:
+    """At most `most` groups, neighbours merged: each keeps its last state, all names."""
+    if len(groups) <= most:
+        return groups
+    size = -(-len(groups) // most)
+    merged = []
+    for start in range(0, len(groups), size):
+        chunk = groups[start:start + size]
+        merged.append((chunk[-1][0], [n for _, used in chunk for n in used]))
+    return merged
+
+
+def _simplification_reason(used: list, last: bool) -> str:
+    """The identities of a group of moves; `expanding` for the moves that distribute, and
+    `collecting terms` for the last line (the simplifier collects like terms throughout)."""
+    names: list = []
+    for name in used:
+        _note(names, name)
+    expanding = "expanding" if any(n in EXPANDING for n in names) else ""
+    named = _named(n for n in names if n not in EXPANDING)
+    return ", ".join(filter(None, [expanding, named, "collecting terms" if last or not named else ""]))
+
+
 def _intermediates_kept(function, e: E.Expr) -> E.Expr:
     """function(e) with each intermediate a symbol of its name meanwhile: the simplifier
     would rewrite its definition (x = t [cos(t); sin(t)]), making it another node than the
@@ -406,11 +480,13 @@ def _simplified(current: E.Expr, variable: E.Expr, lines: list, assumptions: tup
     turned = _dx_last(current)
     if turned is not current:
         lines.append(Line("", turned, SCALAR_TRANSPOSED))
-    names: list = []
-    simplified = _simplify(reading.canonical(turned), names, assumptions)
-    if simplified is not reading.canonical(turned):
-        shown = _with_dt_last(_dx_last(_in_order_of(simplified, turned)), variable)
-        lines.append(Line("", shown, ", ".join([*(n for n in [_named(names)] if n), "collecting terms"])))
+    shown = turned
+    for simplified, reason in _simplification(reading.canonical(turned), assumptions):
+        step = _with_dt_last(_dx_last(_in_order_of(simplified, shown)), variable)
+        if str(step) != str(shown):
+            lines.append(Line("", step, reason))
+            shown = step
+    if shown is not turned:
         return shown
     shown = _with_dt_last(turned, variable)
     if str(shown) != str(turned):
