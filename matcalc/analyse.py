@@ -248,6 +248,10 @@ class _Analyser:
         if name in self.structures:
             raise error_at(MatcalcError, f"{name} is declared {self.structures[name][0]} already",
                            source, offset)
+        dims = self.declared_dims.get(name)
+        if dims is not None and dims[0] != dims[1]:
+            raise error_at(ShapeError, f"{structure} {name}: {name} is {dims[0]} x {dims[1]}, not square",
+                           source, offset)
         if declared != "symmetric":
             self.kinds[name] = STRUCTURE_KINDS[structure]
         self.structures[name] = (structure, offset, source)

@@ -33,7 +33,6 @@ from typing import NamedTuple
 
 from . import expr as E
 
-STRUCTURES = ("orthogonal", "diagonal", "spd")
 # the kind a structure gives its symbol: a diagonal or symmetric positive definite matrix is symmetric
 STRUCTURE_KINDS = {"orthogonal": "matrix", "diagonal": "symmetric", "spd": "symmetric"}
 

@@ -20,8 +20,10 @@ false assumption is caught at the points where it fails:
                  `Q^T Q = I` (`Q Q^T = I`) takes Q with orthonormal columns (rows), from a QR;
                  an equation of 1 x 1 sides of which one is homogeneous of degree k in s and
                  the other free of it (`sum(y) = 1`, `x^T x = 1`) scales s by the k-th root of
-                 their ratio, keeping its signs; an equation affine in the entries of s (`sum(y) =
-                 1`, `A x = b`, `tr(X) = 1`) adds to s the least-squares (smallest) correction.
+                 their ratio, keeping its signs (first where that grows s at most fourfold: a
+                 sum near zero is shifted instead); an equation affine in the entries of s
+                 (`sum(y) = 1`, `A x = b`, `tr(X) = 1`) adds to s the least-squares (smallest)
+                 correction.
                  Where none applies (`sum(exp(x)) = 1`) check() refuses, saying it cannot sample
                  the equation.
 Every point is then confirmed to satisfy every equation to 1e-10, both as the engine
@@ -91,7 +93,7 @@ def concrete_sizes(symbols, sizes=SIZES) -> dict:
 
 
 ASSUMPTION_TOLERANCE = 1e-10   # how nearly a sampled point satisfies each equation (relative)
-_SCALES_KEPT = (0.25, 4.0)     # a scaling of s by more than this is tried after a shift
+MAX_SCALE = 4.0                # a scaling of s by more than this is tried after a shift
 
 
 def sample_point(derivative, symbols, dims: dict, rng, positive: bool = False) -> dict:
@@ -162,7 +164,7 @@ def _moved_onto(assumption, symbol, values: dict, dims: dict, rng):
     start = np.asarray(values[symbol.name], dtype=float).reshape(rows, cols)
     at_start = _at(env[symbol.name], start)
     scaled = _scaled(left, right, unknowns, start, at_start)
-    if scaled is not None and _SCALES_KEPT[0] <= scaled[1] <= _SCALES_KEPT[1]:
+    if scaled is not None and scaled[1] <= MAX_SCALE:
         return scaled[0]
     shifted = _shifted(left - right, unknowns, env[symbol.name], start, at_start)
     if shifted is not None:

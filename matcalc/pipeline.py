@@ -48,7 +48,7 @@ class Result:
     @property
     def stated(self) -> tuple:
         """The user's statements behind `assumptions`, as written (`assume sum(y) = 1`, `spd S`)."""
-        return self.analysis.stated if self.assumptions or self.analysis.structures else ()
+        return self.analysis.stated
 
     @property
     def function(self) -> E.Expr:
@@ -81,7 +81,8 @@ class Result:
         """J = d vec F / d (vec X)^T (Magnus and Neudecker), F being what the last variable
         differentiates; vec stacks columns.  Computed on first use for a non-tensor."""
         if self.vec_form is None:
-            self.vec_form = call_deep(vec_derivative, self.differentiated, self.variable, self.symmetric_as)
+            self.vec_form = call_deep(vec_derivative, self.differentiated, self.variable, self.symmetric_as,
+                                      self.assumptions)
         return self.vec_form
 
 

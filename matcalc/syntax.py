@@ -341,8 +341,13 @@ class ToNodes(Transformer_NonRecursive):
         return [("declare", n, "vector", None, p) for n, p in names]
 
     def declare_typed(self, meta, token, kind_dims):
+        name = subscripts_as_suffix(str(token))
+        if kind_dims[0] == "structure":     # S: spd[n] is spd S with its size: a square matrix
+            _, kind, dims = kind_dims
+            sized = [("declare", name, "matrix", dims, token.start_pos)] if dims else []
+            return sized + [("structure", name, kind, token.start_pos)]
         kind, dims = kind_dims
-        return [("declare", subscripts_as_suffix(str(token)), kind, dims, token.start_pos)]
+        return [("declare", name, kind, dims, token.start_pos)]
 
     def scalar_type(self, meta):
         return "scalar", None
@@ -355,6 +360,9 @@ class ToNodes(Transformer_NonRecursive):
 
     def symmetric_type(self, meta, *dims):
         return "symmetric", (size_of(dims[0]), size_of(dims[0])) if dims else None
+
+    def structure_type(self, meta, kind, *dims):
+        return "structure", kind, (size_of(dims[0]), size_of(dims[0])) if dims else None
 
     def assumption(self, meta, lhs, rhs=None):
         return [("assume", *self.equation(meta, lhs, rhs))]

@@ -73,6 +73,20 @@ def test_structure_declares_square_matrices_of_their_kind():
                         (E.hadamard(d, E.identity(n)), d)}
 
 
+def test_a_structure_may_be_a_type_with_its_size():
+    typed = parse("S: spd[k]; Q: orthogonal[3]; D: diagonal; tr(S) + tr(Q) + tr(D)")
+    assert typed.structures == {"S": "spd", "Q": "orthogonal", "D": "diagonal"}
+    assert typed.symbols["S"].shape == ("k", "k") and typed.symbols["Q"].shape == (3, 3)
+    assert typed.symbols["S"].kind == typed.symbols["D"].kind == "symmetric"
+    assert typed.stated == ("spd S", "orthogonal Q", "diagonal D")
+
+
+def test_a_structure_of_a_matrix_whose_sizes_differ_is_refused():
+    refused = _refusal("x: vector[3]; y: vector[2]; orthogonal A; x^T A y")
+    assert "orthogonal A: A is 3 x 2, not square" in refused.message
+    assert "not square" in _refusal("S: spd[n]; S: matrix[n,m]; tr(S)").message
+
+
 def test_orthogonal_makes_its_matrix_square_where_the_expression_did_not():
     analysis = parse("orthogonal Q; x^T Q y")
     assert analysis.symbols["x"].shape == analysis.symbols["y"].shape
