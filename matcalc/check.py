@@ -16,7 +16,8 @@ false assumption is caught at the points where it fails:
                  R's diagonal (Q R with R's diagonal positive);
   diagonal D     diag(d) for a random d, entries at least 0.3 from zero;
   an equation    moved onto by one of its symbols s (not one fixed by a structure or an earlier
-                 equation; symbols other than the variables first), the others kept:
+                 equation; those of fewer equations first, then those that are not variables),
+                 the others kept, and solved again in turn while a later one breaks it:
                  `Q^T Q = I` (`Q Q^T = I`) takes Q with orthonormal columns (rows), from a QR;
                  an equation of 1 x 1 sides of which one is homogeneous of degree k in s and
                  the other free of it (`sum(y) = 1`, `x^T x = 1`) scales s by the k-th root of
@@ -108,20 +109,33 @@ def sample_point(derivative, symbols, dims: dict, rng, positive: bool = False) -
         return values
     fixed = set(analysis.structures)
     variables = {v.name for v in derivative.variables}
-    for stated, assumption in equations:
-        names = E.symbols_in(assumption.lhs) | E.symbols_in(assumption.rhs)
-        for name in sorted(names - fixed, key=lambda n: (n in variables, n)):
+    mentions = [E.symbols_in(a.lhs) | E.symbols_in(a.rhs) for _, a in equations]
+    chosen = []
+
+    def fewest_equations(name):     # a symbol of one equation first, then not a variable
+        return sum(name in other for other in mentions), name in variables, name
+    for (stated, assumption), names in zip(equations, mentions):
+        for name in sorted(names - fixed, key=fewest_equations):
             moved = _moved_onto(assumption, analysis.symbols[name], values, dims, rng)
-            if moved is not None:
+            if moved is not None and _satisfied(analysis, stated, assumption, {**values, name: moved}, dims):
                 values[name] = moved
                 fixed.add(name)
+                chosen.append(name)
                 break
         else:
             raise _cannot_sample(stated)
-    for stated, assumption in equations:
-        if not _satisfied(analysis, stated, assumption, values, dims):
-            raise _cannot_sample(stated)
-    return values
+    # a later equation may move a symbol an earlier one was solved with (a^T x = 1, then
+    # x^T x = 1 scales x): solve each again for its own symbol, until all hold at once
+    for _ in equations:
+        broken = [k for k, (stated, a) in enumerate(equations) if not _satisfied(analysis, stated, a, values, dims)]
+        if not broken:
+            return values
+        for k in range(broken[0], len(equations)):
+            moved = _moved_onto(equations[k][1], analysis.symbols[chosen[k]], values, dims, rng)
+            if moved is None:
+                break
+            values[chosen[k]] = moved
+    raise _cannot_sample(next(stated for stated, a in equations if not _satisfied(analysis, stated, a, values, dims)))
 
 
 def _cannot_sample(stated) -> MatcalcError:

@@ -411,3 +411,11 @@ def test_orthogonality_of_columns_is_not_orthogonality_of_rows():
     q = d.analysis.symbols["Q"]
     assert d.expr is E.mul(q, E.transpose(q))
     assert matcalc.diff("orthogonal Q; tr(Q^T A Q)", "A").expr is E.identity(q.shape[0])
+
+
+@SAMPLING
+@given(SEEDS, SIZES)
+def test_equations_sharing_a_symbol_are_met_together(seed, sizes):
+    point, _ = _sampled("assume a^T x = 1; assume x^T x = 1; x^T A x + a^T b", seed, sizes, False, wrt="A")
+    a, x = _column(point["a"]), _column(point["x"])
+    assert abs((a.T @ x)[0, 0] - 1) < 1e-10 and abs((x.T @ x)[0, 0] - 1) < 1e-10
