@@ -19,12 +19,12 @@ a result that is a multiple of the ones vector: `c 1` reads back as the number c
 equal to the result once broadcast to the shape stated beside it (as `0` is).
 
 One spelling: an inverse is written one way throughout a text, `inverse="postfix"`
-(`X^-1`, `(A B)^-1`, `(X^-1)^T`) or `inverse="call"` (`inv(X)`, `inv(A B)`,
+(`X^-1`, `(A B)^-1`, `X^-T`) or `inverse="call"` (`inv(X)`, `inv(A B)`,
 `inv(X)^T`); a result takes the spelling its input used (`inverse_spelling`).
 
 Display: a product whose factors are mostly transposes is written as the transpose of
-the reversed product where that takes fewer tokens (`-(X^-1 C A X^-1)^T` for
-`-(X^-1)^T A^T C^T (X^-1)^T`, `kron(A, B)^T` for `kron(A^T, B^T)`); it reads back as
+the reversed product where that reads shorter (`display_cost`: `-(X^-1 C A X^-1)^T` for
+`-X^-T A^T C^T X^-T`, `kron(A, B)^T` for `kron(A^T, B^T)`); it reads back as
 the same canonical expression, since the constructors push the transpose back in.
 """
 from __future__ import annotations
@@ -58,12 +58,22 @@ INVERSE_SPELLINGS = ("postfix", "call")
 
 # The lexical tokens of the language, as its grammar splits text (for choosing the shorter
 # of two spellings; the printer must not load the parser)
-_TOKEN = re.compile(r"\^\s*(?:-\s*1|\(\s*-\s*1\s*\))|\^T|\.\^|\.\*|\./|\|\|(?:_\w+)?"
+_TOKEN = re.compile(r"\^\s*(?:-\s*[1T]|\(\s*-\s*[1T]\s*\))|\^T|\.\^|\.\*|\./|\|\|(?:_\w+)?"
                     r"|[^\W\d]\w*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\S")
+
+
+_TRANSPOSE_MARK = re.compile(r"\^\s*(?:-\s*)?T(?![A-Za-z0-9_])|\^\(\s*-\s*T\s*\)")
 
 
 def token_count(text: str) -> int:
     return len(_TOKEN.findall(text))
+
+
+def display_cost(text: str) -> int:
+    """What the display pass minimises: tokens, each transpose mark counting twice (a mark
+    to read past, and the orientation to keep in mind): `(X^-1 C A X^-1)^T` (9 tokens, one
+    mark) reads easier than `X^-T A^T C^T X^-T` (8 tokens, four marks)."""
+    return token_count(text) + len(_TRANSPOSE_MARK.findall(text))
 
 
 def inverse_spelling(program) -> str:
@@ -448,7 +458,7 @@ class _Printer:
             chain_words = ["1"]      # c 1: the number c, broadcast to the shape stated beside it
         elif chain_words:
             outside = self._chain_transposed(chain, fixed)
-            if outside is not None and token_count(outside) < token_count(" ".join(chain_words)):
+            if outside is not None and display_cost(outside) < display_cost(" ".join(chain_words)):
                 self.outside[e] = True
                 chain_words = [outside]
         if (words or q < 0) and chain_words and chain_words[0] == "1" and not broadcast:
@@ -472,7 +482,7 @@ class _Printer:
 
     def _chain_transposed(self, chain, fixed) -> str | None:
         """A matrix chain whose factors are mostly transposes, written as the transpose of
-        the reversed chain of their transposes: `(X^-1 C A)^T` for `(X^-1)^T A^T C^T`; None
+        the reversed chain of their transposes: `(X C A)^T` for `A^T C^T X^T`; None
         where that is not a candidate (fewer than two transposes, a constant whose size its
         neighbours give, a chain that is a number)."""
         if len(chain) < 2 or sum(f.op == "T" or f.is_row for f in chain) < 2 \
@@ -524,7 +534,7 @@ class _Printer:
                   (self.text(f, FIXED)[0] if _self_transposed(f) else self._transposed(f, FIXED)[0])
                   for f in e.args]
         outside = self._nested(operator, inside) + "^T"
-        if token_count(outside) < token_count(plain):
+        if display_cost(outside) < display_cost(plain):
             self.outside[e] = True
             return outside, POSTFIX
         return plain, ATOM
@@ -546,8 +556,9 @@ class _Printer:
             return "1^T", POSTFIX
         if inner.op == "inv" and self.inverse == "call":
             return f"inv({self.text(inner.args[0], _either(fixed))[0]})^T", POSTFIX
-        if inner.op == "inv":         # (X^-1)^T: X^-1^T would read alike, but not as easily
-            return f"({self.text(inner, fixed)[0]})^T", POSTFIX
+        if inner.op == "inv":         # X^-T, (A B)^-T
+            text, level = self.text(inner.args[0], _either(fixed))
+            return (text if level >= POSTFIX else f"({text})") + "^-T", POSTFIX
         return self.at(inner, POSTFIX, fixed) + "^T", POSTFIX
 
     def _inv(self, e, fixed):
@@ -575,7 +586,7 @@ class _Printer:
     def _mpow(self, e, fixed):
         base = e.args[0]
         text = self.at(base, POSTFIX, _either(fixed))
-        if base.op == "inv" and self.inverse == "postfix":
+        if self.inverse == "postfix" and (base.op == "inv" or base.op == "T" and base.args[0].op == "inv"):
             text = f"({text})"        # (X^-1)^2, not X^-1^2
         return f"{text}^{self._exponent(e.args[1])}", POWER
 
