@@ -3,7 +3,7 @@
 Contract: an `Assumption(lhs, rhs, text)` says that `lhs` may be replaced by `rhs`
 anywhere; both are concrete expressions (no pattern variables) of one shape, and
 `text` is the statement it comes from, as the user wrote it (`assume sum(y) = 1`,
-`orthogonal Q`).  `oriented` turns an equation into one, replacing the larger side
+`orthogonal Q`).  `violated` says which one values at a point do not satisfy.  `oriented` turns an equation into one, replacing the larger side
 by the smaller (sum(y) -> 1, Q^T Q -> I; on a tie, the left side by the right, as
 written), so a rewrite with it never grows the expression.  `of_structure` gives what
 a declaration says:
@@ -62,6 +62,18 @@ def of_structure(symbol: E.Expr, structure: str) -> tuple:
         return (Assumption(E.diag(E.diag(symbol)), symbol, text),
                 Assumption(E.hadamard(symbol, E.identity(symbol.shape[0])), symbol, text))
     return ()
+
+
+def violated(assumptions: tuple, env: dict, dims: dict, tolerance: float = 1e-8):
+    """The first assumption that values do not satisfy (each side's entries within `tolerance`,
+    relative to the right side), or None; env and dims as evaluate_numpy.evaluate takes them."""
+    import numpy as np
+    from .evaluate_numpy import evaluate
+    for assumption in assumptions:
+        left, right = np.broadcast_arrays(evaluate(assumption.lhs, env, dims), evaluate(assumption.rhs, env, dims))
+        if np.max(np.abs(left - right)) > tolerance * (1 + np.max(np.abs(right))):
+            return assumption
+    return None
 
 
 def usable(assumptions: tuple, variables) -> tuple:

@@ -43,10 +43,11 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 from . import expr as E
 from . import ops
 from .as_typed import NUMPY, SYMPY, typed_sides, typed_value
+from .assumptions import violated
 from .budget import spend
 from .errors import CheckError, LimitError, MatcalcError
 from .evaluate_at import bind, evaluate_at, tensor_from_vec_form
-from .evaluate_numpy import DomainError, evaluate, size_of
+from .evaluate_numpy import DomainError, size_of
 from .evaluate_sympy import symbol_matrix, to_sympy
 from .expr import postorder
 from .layout import axis_dims, layout_order, variable_axes
@@ -245,13 +246,10 @@ def _shifted(residual, unknowns, matrix, start, at_start):
 def _satisfied(analysis, stated, assumption, values: dict, dims: dict) -> bool:
     """Whether the point satisfies the equation, read by the engine and as typed."""
     env, bound = bind(analysis.symbols, values)
-    pairs = [(evaluate(assumption.lhs, env, bound), evaluate(assumption.rhs, env, bound)),
-             typed_sides(analysis, stated, env, bound, NUMPY)]
-    for left, right in pairs:
-        left, right = np.broadcast_arrays(np.asarray(left, dtype=float), np.asarray(right, dtype=float))
-        if np.max(np.abs(left - right)) > ASSUMPTION_TOLERANCE * (1 + np.max(np.abs(right))):
-            return False
-    return True
+    if violated((assumption,), env, bound, ASSUMPTION_TOLERANCE):
+        return False
+    left, right = np.broadcast_arrays(*typed_sides(analysis, stated, env, bound, NUMPY))
+    return np.max(np.abs(left - right)) <= ASSUMPTION_TOLERANCE * (1 + np.max(np.abs(right)))
 
 
 # Some expressions are undefined at some sizes (X^T X is singular when X is 2 x 3):

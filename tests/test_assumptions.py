@@ -419,3 +419,16 @@ def test_equations_sharing_a_symbol_are_met_together(seed, sizes):
     point, _ = _sampled("assume a^T x = 1; assume x^T x = 1; x^T A x + a^T b", seed, sizes, False, wrt="A")
     a, x = _column(point["a"]), _column(point["x"])
     assert abs((a.T @ x)[0, 0] - 1) < 1e-10 and abs((x.T @ x)[0, 0] - 1) < 1e-10
+
+
+def test_violated_names_the_assumption_values_break():
+    from matcalc.assumptions import violated
+    from matcalc.evaluate_at import bind
+    analysis = parse("orthogonal Q; assume sum(y) = 1; y^T Q x")
+    q = np.linalg.qr(np.array([[1.0, 2.0], [3.0, 4.0]]))[0]
+    good = {"Q": q, "y": [0.25, 0.75], "x": [1.0, 2.0]}
+    assert violated(analysis.assumptions, *bind(analysis.symbols, good)) is None
+    broken = violated(analysis.assumptions, *bind(analysis.symbols, {**good, "y": [0.25, 0.5]}))
+    assert broken.text == "assume sum(y) = 1"
+    broken = violated(analysis.assumptions, *bind(analysis.symbols, {**good, "Q": 2 * q}))
+    assert broken.text == "orthogonal Q"
