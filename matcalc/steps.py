@@ -527,21 +527,34 @@ def _has_differential(e: E.Expr) -> bool:
 
 
 def _in_order_of(e: E.Expr, before: E.Expr) -> E.Expr:
-    """e with the terms of each sum that the line before also has in the order it had
-    them; new terms keep the simplifier's order after them."""
+    """e with the terms of each sum in the order the line before had them: terms it also
+    has where they were, and a sum of new terms (what collecting made of them) by where
+    the line before first names their symbols, so that w^T x + x^T A x collects to
+    (w + (A + A^T) x)^T dx, not to ((A + A^T) x + w)^T dx.  Ties keep the simplifier's order."""
+    order = _preorder(before)
     position: dict = {}
-    for node in _preorder(before):
+    for node in order:
         if node.op == "add":
             for t in node.args:
                 position.setdefault(reading.canonical(t), len(position))
-    if not position:
-        return e
+    first_seen: dict = {}
+    for node in order:
+        if node.op == "sym":
+            first_seen.setdefault(node, len(first_seen))
+
+    def where(term: E.Expr) -> int:
+        seen = [first_seen[n] for n in E.postorder(term) if n in first_seen]
+        return min(seen) if seen else len(first_seen)
 
     def replace(node, again):
         if node.op != "add":
             return None
         terms = [again(t) for t in node.args]
-        keyed = sorted(range(len(terms)), key=lambda i: (position.get(node.args[i], len(position)), i))
+        if all(t in position for t in node.args):
+            key = [position[t] for t in node.args]
+        else:
+            key = [where(t) for t in node.args]
+        keyed = sorted(range(len(terms)), key=lambda i: (key[i], i))
         return reading.add(*(terms[i] for i in keyed))
     return reading.transform(e, replace)
 

@@ -1,9 +1,15 @@
-"""Every line of a derivation is an equality that holds, at random points and directions."""
+"""Every line of a derivation is an equality that holds, at random points and directions;
+the derivation reads as the texts write it (f as typed, terms in their order, the chain rule)."""
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import matcalc
 from matcalc import expr as E
+from matcalc import steps
 from matcalc.check import concrete_sizes, random_values
 from matcalc.evaluate_numpy import evaluate
 from matcalc.evaluate_at import bind
@@ -186,3 +192,133 @@ def test_every_line_holds_for_derivatives_in_turn(text, variables):
     env, dims, name, direction = _point(d, seed=9)
     _assert_lines_hold(d, derivation, env, dims, name, direction)
     assert derivation.latex().startswith("\\begin{align*}")
+
+
+# ---------------------------------------------------------------- steps that follow (issue 9)
+
+@pytest.mark.parametrize("text, wrt, first", [
+    ("x^T A x", "x", "f = x^T A x"),
+    ("tr(X^T A X)", "X", "f = tr(X^T A X)"),
+    ("-y^T log(softmax(W x + b))", "b", "f = -y^T log(softmax(W x + b))"),
+    ("w^T x + x^T A x", "x", "f = w^T x + x^T A x"),
+    ("x^T A x + w^T x", "x", "f = x^T A x + w^T x"),
+])
+def test_the_first_line_is_f_as_typed(text, wrt, first):
+    d = matcalc.diff(text, wrt)
+    lines = str(d.steps()).splitlines()
+    assert lines[0] == first
+    assert d.function is not d.steps().lines[0].expr or str(d.function) == first[4:]
+
+
+def test_the_first_latex_row_is_f_as_typed():
+    latex = matcalc.diff("tr(X^T A X)", "X").steps().latex()
+    assert latex.splitlines()[1] == r"f &= \operatorname{tr}\left(X^\top A X\right) \\"
+
+
+def test_a_quadratic_form_starts_from_the_product_rule_as_a_student_writes_it():
+    lines = str(matcalc.diff("x^T A x", "x").steps()).splitlines()
+    assert lines[1].startswith("df = dx^T A x + x^T A dx ") and "d-product" in lines[1]
+    assert lines[2].startswith("   = x^T A^T dx + x^T A dx ") and "a scalar is its own transpose" in lines[2]
+    assert any(line.startswith("   = x^T (A + A^T) dx ") for line in lines[3:])
+
+
+MARKED_TERMS = {"w^T x": "w^T", "x^T A x": "A", "||B x||^2": "B", "sum(exp(x))": "exp",
+                "c^T tanh(x)": "tanh", "(u^T x)^2": "u^T"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.permutations(sorted(MARKED_TERMS)), st.integers(2, len(MARKED_TERMS)))
+def test_terms_keep_the_order_they_were_typed_in(terms, count):
+    """The line after f differentiates each term where it was typed: each term's mark
+    (a name only it has) comes in the typed order."""
+    chosen = terms[:count]
+    text = " + ".join(chosen)
+    lines = str(matcalc.diff(text, "x").steps()).splitlines()
+    assert lines[0] == f"f = {text}"
+    df = lines[1]
+    positions = [df.index(MARKED_TERMS[t]) for t in chosen]
+    assert positions == sorted(positions), df
+
+
+CHAIN_RULE_SEED = "scalar t; x = [t cos(t); t sin(t)]; exp(x[1] x[2]^2)"
+
+
+def test_the_scalar_chain_rule_reads_as_the_lecture_notes():
+    """df = ∂f/∂x dx, dx = x' dt, then the product: a few short lines."""
+    derivation = matcalc.diff(CHAIN_RULE_SEED, "t").steps()
+    assert [line.lhs for line in derivation.lines] == ["f", "df", "dx", "df", "", "=>"]
+    text = str(derivation).splitlines()
+    assert text[0] == "x = [t cos(t); t sin(t)]" + text[0][len("x = [t cos(t); t sin(t)]"):]
+    df, dx, product = text[2], text[3], text[4]
+    assert df.startswith("df = exp(x[1] x[2]^2) [x[2]^2, 2 x[1] x[2]] dx ") and "∂f/∂x" in df
+    assert dx.startswith("dx = [cos(t) - t sin(t); sin(t) + t cos(t)] dt ")
+    assert product.startswith("df = exp(x[1] x[2]^2) [x[2]^2, 2 x[1] x[2]] [cos(t) - t sin(t); sin(t) + t cos(t)] dt ")
+    assert "[chain rule]" in product
+    assert all(len(line[:line.index("   [")].rstrip() if "   [" in line else line) <= 90 for line in text)
+
+
+def test_a_network_reads_as_backpropagation():
+    """df in dyhat, then each intermediate's differential in the next one's, outermost first."""
+    derivation = matcalc.diff("H1 = W1^T x; H2 = W2^T H1; yhat = W3^T H2; 1/2 ||yhat - y||^2", "W1").steps()
+    assert [line.lhs for line in derivation.lines][:6] == ["f", "df", "dyhat", "dH2", "dH1", "df"]
+    text = str(derivation).splitlines()
+    assert text[4].startswith("df = (yhat - y)^T dyhat ")
+    assert text[5].startswith("dyhat = W3^T dH2 ")
+    assert text[8].startswith("df = (yhat - y)^T W3^T W2^T dW1^T x ")
+
+
+def _named_rules(derivation) -> set:
+    return {name for line in derivation.lines if line.reason for name in line.reason.split(", ")}
+
+
+@pytest.mark.parametrize("text, wrt", CORPUS)
+def test_no_bookkeeping_rule_is_named(text, wrt):
+    derivation = matcalc.diff(text, wrt, symmetric=("S",)).steps()
+    assert not _named_rules(derivation) & steps.BOOKKEEPING
+
+
+def test_the_rules_kept_off_the_lines_are_rules():
+    names = {r.name for stem in ("identify", "simplify", "search", "differentials") for r in ruleset(stem)}
+    assert (steps.BOOKKEEPING | steps.EXPANDING) - {"linearity"} <= names
+
+
+def test_a_differential_of_an_intermediate_prints_as_du():
+    text = str(matcalc.diff("scalar t; U = A + t B; logdet(U)", "t").steps())
+    assert "tr(U^-1 dU)" in text and "d(U)" not in text
+
+
+# random programs: every line, every intermediate's line, at random points and directions
+
+_VECTOR_TERMS = ["x^T A x", "w^T x", "||B x - c||^2", "sum(exp(A x))", "c^T tanh(B x)", "(w^T x)^2",
+                 "log(1 + (w^T x)^2)", "sin(w^T x) (c^T x)"]
+_COMBINE = [" + ", " - "]
+
+
+@st.composite
+def _scalar_programs(draw):
+    terms = draw(st.lists(st.sampled_from(_VECTOR_TERMS), min_size=1, max_size=3))
+    signs = draw(st.lists(st.sampled_from(_COMBINE), min_size=len(terms) - 1, max_size=len(terms) - 1))
+    body = terms[0] + "".join(s + t for s, t in zip(signs, terms[1:]))
+    if draw(st.booleans()):          # through an intermediate: the chain rule's lines
+        inner = draw(st.sampled_from(["A x", "tanh(A x)", "x + B x", "exp(x) .* x"]))
+        return f"u = {inner}; " + re.sub(r"\bx\b", "u", body)
+    return body
+
+
+@settings(max_examples=20, deadline=None)
+@given(_scalar_programs(), st.integers(0, 1000))
+def test_every_line_holds_for_random_programs(program, seed):
+    d = matcalc.diff(program, "x")
+    env, dims, name, direction = _point(d, seed=seed)
+    _assert_lines_hold(d, d.steps(), env, dims, name, direction, atol=1e-6)
+
+
+_MATRIX_TERMS = ["tr(X^T A X)", "tr(A X)", "||X w||^2", "logdet(X^T X + I)", "sum(exp(X))", "w^T X^T A X w"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from(_MATRIX_TERMS), min_size=1, max_size=3), st.integers(0, 1000))
+def test_every_line_holds_for_random_matrix_functions(terms, seed):
+    d = matcalc.diff(" + ".join(terms), "X")
+    env, dims, name, direction = _point(d, seed=seed)
+    _assert_lines_hold(d, d.steps(), env, dims, name, direction, atol=1e-6)
