@@ -87,7 +87,8 @@ class Derivative(Result):
         else:
             rows, cols = self.shape
             where, size = "", f"{rows} x {cols}"
-        return f"{self.layout} layout · {where}{size}{convention}" + (f" · {kinds}" if kinds else "")
+        stated = "".join(f" · {text}" for text in self.stated)
+        return f"{self.layout} layout · {where}{size}{convention}{stated}" + (f" · {kinds}" if kinds else "")
 
     def latex(self, equation: bool = False, bold_vectors: bool = True) -> str:
         """LaTeX of the result; with equation=True the whole equation, its layout noted:
@@ -212,11 +213,13 @@ def _declaration(symbol: E.Expr) -> str:
 def diff(text: str, wrt: str | Sequence[str], *more_wrt: str, layout: str = "mixed", order: int = 1,
          scalars: str | Sequence[str] | None = (), symmetric: str | Sequence[str] | None = (),
          declare: str | Sequence[str] | None = (), symmetric_as: str = "gradient",
-         time_limit: float | None = DEFAULT_SECONDS) -> Derivative:
+         time_limit: float | None = DEFAULT_SECONDS, assume: str | Sequence[str] | None = ()) -> Derivative:
     """∂(text)/∂(wrt) in the given layout. See docs/language.md for the language.
 
     diff(f, "x", "y") (or wrt=("x", "y")) differentiates by x, then by y: the mixed
     second derivative. symmetric_as="entries" takes S_ij = S_ji as one variable.
+    assume: equations the result may rest on ("sum(y) = 1", or a sequence of them), as
+    the program's own `assume` statements.
     A computation that takes longer than time_limit seconds (None: no limit) stops
     with a LimitError."""
     variables = _names(wrt, split=False, what="the variable") + _names(more_wrt, split=False,
@@ -225,18 +228,20 @@ def diff(text: str, wrt: str | Sequence[str], *more_wrt: str, layout: str = "mix
     def run():
         with within(time_limit):
             analysis = analyse_text(text, scalars=_names(scalars), symmetric=_names(symmetric),
-                                    declare=_names(declare, split=False, what="a declaration"))
+                                    declare=_names(declare, split=False, what="a declaration"),
+                                    assume=_names(assume, split=False, what="an assumption"))
             return Derivative.of(derivative_of(analysis, variables, layout, order, symmetric_as))
     return call_deep(run)
 
 
 
 def parse(text: str, scalars: str | Sequence[str] | None = (), symmetric: str | Sequence[str] | None = (),
-          declare: str | Sequence[str] | None = ()) -> Expr:
+          declare: str | Sequence[str] | None = (), assume: str | Sequence[str] | None = ()) -> Expr:
     """The expression of `text` (its last statement), canonical and well-shaped; declarations
-    as for `diff` ("a, b", a sequence of names, or None)."""
+    and assumptions as for `diff` ("a, b", a sequence of names, or None)."""
     names = dict(scalars=_names(scalars), symmetric=_names(symmetric),
-                 declare=_names(declare, split=False, what="a declaration"))
+                 declare=_names(declare, split=False, what="a declaration"),
+                 assume=_names(assume, split=False, what="an assumption"))
     return call_deep(lambda: analyse_text(text, **names).body)
 
 

@@ -82,6 +82,8 @@ _DIFF_OPTIONS = (
                          help="comma-separated names of symmetric matrices")),
     ("--declare", dict(action="append", default=[], metavar="DECL",
                        help='a declaration such as "x: vector[n]" or "A: matrix[n,m]"')),
+    ("--assume", dict(action="append", default=[], metavar="EQUATION",
+                      help='an equation the result may rest on, such as "sum(y) = 1" (repeatable)')),
     ("--format", dict(choices=FORMATS, default="text",
                       help="how to print the result (default: text); numpy, jax, torch: a Python function "
                            "computing it, sympy: SymPy matrix expressions building it, json: one object "
@@ -293,7 +295,7 @@ def _respond(argv: list, as_json: str | None) -> tuple:
     d = diff(source, args.wrt, layout=args.layout, order=args.order,
              scalars=_names(args.scalar), symmetric=_names(args.symmetric),
              declare=tuple(args.declare), symmetric_as=args.symmetric_as or "gradient",
-             time_limit=args.time_limit)
+             time_limit=args.time_limit, assume=tuple(args.assume))
     if args.symmetric_as and not any(v.kind == "symmetric" for v in d.variables):
         raise UsageError("--symmetric-as applies to a derivative by a symmetric matrix, and no variable is "
                          "one: declare it with --symmetric S")
@@ -320,6 +322,8 @@ def _module(args) -> str:
     orders = [order for order, wanted in ((1, gradient), (2, args.hessian)) if wanted]
     results = [diff(source, args.wrt, order=order, **options) for order in orders]
     base = results[0] if results else diff(source, args.wrt, **options)
+    if args.self_test and base.assumptions:
+        raise UsageError(f"--self-test samples random data, where {' and '.join(base.stated)} does not hold")
     return module_code(results, value=value, dialect=args.format, sizes=_sizes(args.sizes),
                        self_test=args.self_test, scipy=args.scipy, base=base)
 
@@ -415,7 +419,7 @@ def _json_result(encoding: str, source: str, args, d, vec, report, derivation, w
     bold = not args.plain_vectors
     return _json_document(
         encoding, True, expression=source, wrt=list(args.wrt), result=str(d), layout=d.layout, order=d.order,
-        shape=_dims(d.shape), tensor=d.is_tensor, description=d.describe(),
+        shape=_dims(d.shape), tensor=d.is_tensor, description=d.describe(), assumptions=list(d.stated),
         symbols={s.name: {"kind": s.kind, "shape": _dims(s.shape)} for s in d.analysis.symbols.values()},
         latex=d.latex(bold_vectors=bold), equation=d.latex(equation=True, bold_vectors=bold),
         vec=None if vec is None else {"result": str(vec), "shape": _dims(vec.shape), "heading": vec.heading(),

@@ -475,3 +475,35 @@ def test_vec_forms_read_back_unambiguously(expression, variables, dims, decl, ke
     assert readings, f"{vec} reads back with no sizes of the shape {want.shape}"
     for got in readings:
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=str(vec))
+
+
+# ------------------------------------------------------------------ assumptions in what is printed
+SOFTMAX_LOSS = "-y^T log(softmax(W x + b))"
+
+
+def test_an_assumption_given_apart_reads_as_the_statement_and_is_named_in_the_note():
+    from matcalc.commands import answer
+    inline = matcalc.diff(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    apart = matcalc.diff(SOFTMAX_LOSS, "b", assume="sum(y) = 1")
+    assert apart.expr is inline.expr and str(apart) == str(inline)
+    assert "· assume sum(y) = 1 ·" in apart.describe() and "assume" not in matcalc.diff(SOFTMAX_LOSS, "b").describe()
+    status, out, err = answer(["diff", SOFTMAX_LOSS, "b", "--assume", "sum(y) = 1"])
+    assert status == 0 and out.splitlines() == [str(inline), "# " + inline.describe()], err
+    import json
+    status, out, _ = answer(["diff", SOFTMAX_LOSS, "b", "--assume", "sum(y) = 1", "--format", "json"])
+    document = json.loads(out)
+    assert status == 0 and document["assumptions"] == ["assume sum(y) = 1"] and document["result"] == str(inline)
+
+
+def test_a_bad_assumption_is_a_located_one_line_error():
+    from matcalc.commands import answer
+    status, out, err = answer(["diff", SOFTMAX_LOSS, "b", "--assume", "sum(y = 1"])
+    assert status == 2 and out == "" and err.startswith("matcalc: ") and "^" in err
+
+
+def test_codegen_self_test_is_refused_for_a_result_resting_on_an_assumption():
+    from matcalc.commands import answer
+    status, out, err = answer(["codegen", f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b", "--self-test"])
+    assert status == 2 and out == "" and err.count("\n") == 1 and "assume sum(y) = 1" in err
+    status, out, _ = answer(["codegen", f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b"])
+    assert status == 0 and "def evaluate(" in out
