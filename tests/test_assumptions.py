@@ -432,3 +432,19 @@ def test_violated_names_the_assumption_values_break():
     assert broken.text == "assume sum(y) = 1"
     broken = violated(analysis.assumptions, *bind(analysis.symbols, {**good, "Q": 2 * q}))
     assert broken.text == "orthogonal Q"
+
+
+TERMS = ["sum(y) z^T A z", "(1^T y) sum(z .* z)", "y^T z + sum(y) sum(z)", "sum(y)^2 z^T z",
+         "-y^T log(softmax(A z))", "sum(y) y^T softmax(z)", "(y^T y) (z^T z)", "y^T A z / (y^T y)",
+         "sum(y) ||z - y||^2", "sum(y) exp(1^T z)"]
+ASSUMED = ["sum(y) = 1", "y^T y = 1", "sum(y) = 2", "1 = y^T y"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TERMS), min_size=1, max_size=3, unique=True), st.sampled_from(ASSUMED),
+       st.sampled_from([("z", 1), ("y", 1), ("z", 2)]))
+def test_random_results_resting_on_an_assumption_pass_both_oracles(terms, assumed, by):
+    wrt, order = by
+    d = matcalc.diff(f"assume {assumed}; " + " + ".join(terms), wrt, order=order)
+    assert d.stated == (f"assume {assumed}",)
+    d.check()
