@@ -271,7 +271,13 @@ class _Analyser:
         known = set(self.symbol_shapes)
         for stated in self.stated:
             with self._reading(stated.source):
+                entries = len(self.indexed)
                 left, right = self.infer(stated.lhs), self.infer(stated.rhs)
+                if any(isinstance(self.dims.find(d), _Var) for d, _ in self.indexed[entries:]):
+                    entry = next(n for side in (stated.lhs, stated.rhs) for n in _nodes(side) if n.op == "entry")
+                    raise self._fail(entry, "an entry in an assumption needs a size the expression or a "
+                                            "declaration fixes (x: vector[3]): an assumption does not size "
+                                            "the expression", MatcalcError)
                 unknown = [n for side in (stated.lhs, stated.rhs) for n in _name_nodes(side)
                            if n.value not in known and n.value in self.symbol_shapes]
                 if unknown:
@@ -774,10 +780,10 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=(), assume=()) -
     for definition in program.definitions:
         analyser.infer(definition.node, (definition.name,))
     analyser.infer(program.body)
-    analyser.infer_assumptions()
-    analyser.square_structures()
     analyser.refuse_matrix_operands()
     analyser.concrete_sizes_from_entries()
+    analyser.infer_assumptions()
+    analyser.square_structures()
     analyser.var_names = analyser.names_for_vars()
     body = analyser.build(program.body)
     definitions = {definition.name: analyser.build(definition.node) for definition in program.definitions}
@@ -829,14 +835,17 @@ def analyse_rule(source: str, lhs: Node, rhs: Node, scalars, declared=None) -> t
     return built[0], built[1], {name: analyser.symbol(name) for name in analyser.symbol_shapes}
 
 
-def _name_nodes(node: Node):
+def _nodes(node: Node):
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.op == "name":
-            yield current
+        yield current
         for a in current.args:
             stack.extend(a if isinstance(a, tuple) else (a,))
+
+
+def _name_nodes(node: Node):
+    return (n for n in _nodes(node) if n.op == "name")
 
 
 def _names(node: Node):

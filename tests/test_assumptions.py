@@ -136,6 +136,9 @@ def test_an_equation_is_oriented_to_shrink_however_it_is_written(equation):
     ("spd I; tr(I)", "spd I: I is not a variable", 5),
     ("spd S; spd S; tr(S)", "S is declared spd already", 12),
     ("assume A x = A; x^T A x", "the two sides of an assumption have different shapes", 12),
+    ("assume x[2] = 1; x^T A x", "an entry in an assumption needs a size the expression or a declaration "
+                                 "fixes", 9),
+    ("assume x[3] = 1; x[1] x[2]^2", "index 3 is out of range for x (2 x 1)", 9),
 ])
 def test_what_cannot_be_used_is_refused_at_its_place(text, message, column):
     refused = _refusal(text)
@@ -447,4 +450,10 @@ def test_random_results_resting_on_an_assumption_pass_both_oracles(terms, assume
     wrt, order = by
     d = matcalc.diff(f"assume {assumed}; " + " + ".join(terms), wrt, order=order)
     assert d.stated == (f"assume {assumed}",)
+    d.check()
+
+
+def test_an_entry_in_an_assumption_of_a_sized_vector_is_sampled():
+    d = matcalc.diff("x: vector[3]; assume x[2] = 1; x[2] x^T A x", "A")
+    assert d.expr is E.mul(d.analysis.symbols["x"], E.transpose(d.analysis.symbols["x"]))
     d.check()
