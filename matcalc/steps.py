@@ -190,7 +190,9 @@ class _Expander:
             # depends on the variable, that factor's differential in its place
             _note(used, "d-product")
             coefficient, scalars, chain = E.mul_parts(q)
-            factors = [*scalars, *chain]
+            # in the order they are printed, as typed: x / ||x|| differentiates x first
+            denominators = [s for s in scalars if s.op == "pow" and E.is_number(s.args[1]) and s.args[1].value < 0]
+            factors = [*(s for s in scalars if s not in denominators), *chain, *denominators]
             return reading.add(*(reading.mul(E.number(coefficient), *factors[:i], self._d(f, used), *factors[i + 1:])
                                  for i, f in enumerate(factors) if self.depends(f)))
         if q.op == "T":
