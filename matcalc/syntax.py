@@ -448,7 +448,7 @@ def parse_text(text: str, start: str, grammar=None):
     try:
         tree = build.parse(text, start=start)
     except UnexpectedInput as exc:
-        raise _parse_error(exc, text) from None
+        raise _parse_error(exc, text, start) from None
     except MatcalcError as exc:     # raised by the postlexer, which does not see the text
         raise _with_source(exc, text) from None
     _tree_depth_check(tree, text)
@@ -475,7 +475,7 @@ _UNICODE_HINTS = {"√": "write sqrt(x) for √x", "∑": "write sum(x) for the 
 _FOREIGN_PREFIX = re.compile(r"(?<![\w.])(np|numpy|jnp|torch|tf|math|sp|sympy)\.$")
 
 
-def _parse_error(exc: UnexpectedInput, text: str) -> ParseError:
+def _parse_error(exc: UnexpectedInput, text: str, start: str = "program") -> ParseError:
     line, column = getattr(exc, "line", None), getattr(exc, "column", None)
     at_end = isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
     if isinstance(exc, UnexpectedEOF) or at_end or line in (None, -1):
@@ -492,7 +492,7 @@ def _parse_error(exc: UnexpectedInput, text: str) -> ParseError:
     else:
         message = "syntax error"
     offset = offset_of(text, line, column)
-    hint = _hint(text, offset, exc)
+    hint = _hint(text, offset, exc, start)
     if hint:
         message, line, column = hint[0], *line_column(text, hint[1])
     return ParseError(message, source=text, line=line, column=column)
@@ -503,7 +503,7 @@ def offset_of(text: str, line: int, column: int) -> int:
     return starts[min(line, len(starts)) - 1] + column - 1
 
 
-def _hint(text: str, offset: int, exc) -> tuple | None:
+def _hint(text: str, offset: int, exc, start: str = "program") -> tuple | None:
     """Other tools' spellings, said in matcalc's: (message, offset to point at) or None."""
     before = text[:offset + 1]
     prefix = _FOREIGN_PREFIX.search(before[:offset + 1]) if text[offset:offset + 1] == "." else None
@@ -514,7 +514,8 @@ def _hint(text: str, offset: int, exc) -> tuple | None:
     if method and re.search(r"[\w)\]]$", text[:offset]):
         return (f".{method.group(1)}(...) is a NumPy method, not matcalc's: write A x for A.dot(x), "
                 f"sum(x) for x.sum(), x^T for x.T", offset)
-    if text[offset:offset + 1] in "<>≤≥≠" and re.search(r"(^|;)\s*assume\b[^;]*$", text[:offset]):
+    in_assumption = start == "equation" or re.search(r"(^|;)\s*assume\b[^;]*$", text[:offset])
+    if text[offset:offset + 1] in "<>≤≥≠" and in_assumption:
         return ("an assumption is an equation (assume sum(y) = 1): matcalc cannot use an inequality",
                 offset)
     if text[offset:offset + 1] in _UNICODE_HINTS:

@@ -457,3 +457,47 @@ def test_an_entry_in_an_assumption_of_a_sized_vector_is_sampled():
     d = matcalc.diff("x: vector[3]; assume x[2] = 1; x[2] x^T A x", "A")
     assert d.expr is E.mul(d.analysis.symbols["x"], E.transpose(d.analysis.symbols["x"]))
     d.check()
+
+
+# ---------------------------------------------------------------- the API and the command line
+
+def test_the_api_takes_assumptions_apart_from_the_text():
+    apart = matcalc.diff(SOFTMAX_LOSS, "b", assume="sum(y) = 1")
+    inline = matcalc.diff(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    assert apart.expr is inline.expr and apart.stated == inline.stated == ("assume sum(y) = 1",)
+    assert "· assume sum(y) = 1 ·" in apart.describe()
+    assert matcalc.diff("x^T S x", "x", declare="spd S").stated == ("spd S",)
+
+
+def _cli(*args):
+    import contextlib
+    import io
+
+    from matcalc import cli
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.run(list(args))
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_the_command_line_notes_the_assumption_and_checks_under_it():
+    status, out, _ = _cli("diff", "--assume", "sum(y) = 1", "--check", SOFTMAX_LOSS, "b")
+    result, note, checked = out.splitlines()
+    assert status == 0
+    assert matcalc.parse(result, assume="sum(y) = 1") is matcalc.parse("softmax(W x + b) - y")
+    assert note.startswith("# mixed layout · n x 1 · assume sum(y) = 1 · ")
+    assert checked.startswith("# checked: ")
+
+
+@pytest.mark.parametrize("args, message, caret_line", [
+    (("diff", "x^T A x", "x", "--assume", "sum(x) = A"), "the two sides of an assumption have different shapes",
+     "         ^"),
+    (("diff", "assume sum(y); y^T x", "x"), "an assumption is an equation", "               ^"),
+    (("diff", "x^T A x", "x", "--assume", "x^T x >= 1"), "matcalc cannot use an inequality", None),
+])
+def test_the_command_line_refuses_with_a_caret_and_status_2(args, message, caret_line):
+    status, out, err = _cli(*args)
+    assert status == 2 and out == ""
+    assert message in err.splitlines()[0]
+    if caret_line:
+        assert err.splitlines()[2] == caret_line
