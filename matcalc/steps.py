@@ -68,22 +68,55 @@ class Derivation:
     layout: str
     symbols: tuple = ()      # the function's symbols: their sizes spell constants (`0 x`)
     typed_definitions: dict = field(default_factory=dict)   # name -> the definition as typed
+    inverse: str = "postfix"  # the one spelling of an inverse (emit_text.INVERSE_SPELLINGS): the result's
 
     def text(self) -> str:
         from .emit_text import to_text
+        names, repeated = self._repeats()
 
         def show(e):
-            return to_text(_differentials_named(e), statements=False, context=self.symbols)
+            return to_text(_differentials_named(e), statements=False, context=self.symbols, inverse=self.inverse)
         rendered = [(f"{d.value} = {show(self._definition(d))}", "definition") for d in self.definitions]
-        for line in self.lines:
+        for i, line in enumerate(self.lines):
             prefix = {"": "   = ", "=>": "=> ", "vec=>": "=> ", "vec": "vec df = "}.get(line.lhs, f"{line.lhs} = ")
-            rendered.append((prefix + show(line.expr), line.reason))
+            rendered.append((prefix + show(_renamed(line.expr, _names_on(line, names)) if i else line.expr),
+                             line.reason))
+            if i == 0:
+                rendered += [(f"{u.value} = {show(shown)}", REPEATED) for u, shown in repeated]
         width = max(len(body) for body, _ in rendered)
         return "\n".join(f"{body:<{width}}   [{reason}]" if reason else body for body, reason in rendered)
 
     @property
     def definitions(self) -> list:
         return [n for n in E.postorder(self.lines[0].expr) if n.op == "let"]
+
+    def _repeats(self) -> tuple[dict, list]:
+        """Names for the parts a line below f repeats (u1 = softmax(W x + b)), as the result's
+        text names them: {canonical part: its name as an intermediate}, and [(that
+        intermediate, the part as first shown with the names before it)], smaller first."""
+        taken = {s.name for s in self.symbols} | {d.value for d in self.definitions}
+        first_shown: dict = {}
+        for line in self.lines[1:]:
+            for part in _repeated_parts(line.expr):
+                first_shown.setdefault(reading.canonical(part), part)
+        # the result's own names first, numbered as its text numbers them (inner first), so
+        # that the last line reads as the result; then the others, the smaller first, so that
+        # each definition can use the names before it
+        result = set(_repeated_parts(self.lines[-1].expr))
+        ordered = [n for n in E.postorder(self.lines[-1].expr) if n in result and n in first_shown]
+        ordered += sorted((k for k in first_shown if k not in ordered), key=lambda k: k.size)
+        names: dict = {}
+        counter = 0
+        for key in ordered:
+            counter += 1
+            while f"u{counter}" in taken:
+                counter += 1
+            names[key] = E.named(f"u{counter}", key)
+        repeated = []
+        for key in sorted(ordered, key=lambda k: k.size):     # a definition after the names it uses
+            smaller = {k: u for k, u in names.items() if k.size < key.size}
+            repeated.append((names[key], _renamed(first_shown[key], smaller)))
+        return names, repeated
 
     def _definition(self, intermediate: E.Expr) -> E.Expr:
         return self.typed_definitions.get(intermediate.value, intermediate.args[0])
@@ -94,7 +127,8 @@ class Derivation:
         top = self.lines[0].lhs
         rows = [f"{name_latex(d.value, _kind(d), bold_vectors)} &= {to_latex(self._definition(d), bold_vectors)}"
                 r" && \text{definition}" for d in self.definitions]
-        for line in self.lines:
+        names, repeated = self._repeats()
+        for i, line in enumerate(self.lines):
             fixed = {"f": "f", "df": r"\mathrm{d}f", "g": "g", "dg": r"\mathrm{d}g", "": "",
                      "vec": r"\operatorname{vec} \mathrm{d}" + top,
                      "=>": r"\frac{\partial " + top + r"}{\partial " + name + "}",
@@ -104,7 +138,12 @@ class Derivation:
             if left is None:         # d<intermediate>
                 left = r"\mathrm{d}" + name_latex(line.of.value, _kind(line.of), bold_vectors)
             reason = r" && " + _latex_reason(line.reason) if line.reason else ""
-            rows.append(f"{left} &= {to_latex(_differentials_named(line.expr), bold_vectors)}{reason}")
+            shown = _renamed(line.expr, _names_on(line, names)) if i else line.expr
+            rows.append(f"{left} &= {to_latex(_differentials_named(shown), bold_vectors)}{reason}")
+            if i == 0:
+                rows += [f"{name_latex(u.value, _kind(u), bold_vectors)} &= "
+                         f"{to_latex(_differentials_named(part), bold_vectors)} && " + _latex_reason(REPEATED)
+                         for u, part in repeated]
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def __str__(self) -> str:
@@ -112,6 +151,49 @@ class Derivation:
 
     def _repr_latex_(self) -> str:
         return self.latex()
+
+
+REPEATED = "repeated below"
+
+
+def _repeated_parts(e: E.Expr) -> list:
+    """The parts e prints more than once, free of differentials, large enough to be worth a
+    name (emit_text.SHARED_SIZE, as the result's text decides), outermost first."""
+    from .emit_text import SHARED_SIZE
+    order = E.postorder(e)
+    counts = {e: 1}
+    parts = []
+    for node in reversed(order):
+        count = counts.get(node, 0)
+        if node.op == "let":
+            continue
+        if count >= 2 and node.size >= SHARED_SIZE and node.op not in ("sym", "num") \
+                and not _has_differential(node) and not _is_denominator(node):
+            parts.append(node)
+            count = 1
+        for a in node.args:
+            counts[a] = counts.get(a, 0) + count
+    return parts
+
+
+def _names_on(line: Line, names: dict) -> dict:
+    """The names a line prints: a derivative (=>) only those of the parts it repeats itself,
+    so that it reads as the result's text, which names only those."""
+    if line.lhs not in ("=>", "vec=>"):
+        return names
+    own = {reading.canonical(p) for p in _repeated_parts(line.expr)}
+    return {k: u for k, u in names.items() if k in own}
+
+
+def _is_denominator(e: E.Expr) -> bool:
+    return e.op == "pow" and E.is_number(e.args[1]) and e.args[1].value < 0
+
+
+def _renamed(e: E.Expr, names: dict) -> E.Expr:
+    """For printing: each part that has a name (by its canonical form) as that intermediate."""
+    if not names:
+        return e
+    return reading.transform(e, lambda node, again: names.get(reading.canonical(node)) if node.args else None)
 
 
 def _differentials_named(e: E.Expr) -> E.Expr:
@@ -191,7 +273,7 @@ class _Expander:
             _note(used, "d-product")
             coefficient, scalars, chain = E.mul_parts(q)
             # in the order they are printed, as typed: x / ||x|| differentiates x first
-            denominators = [s for s in scalars if s.op == "pow" and E.is_number(s.args[1]) and s.args[1].value < 0]
+            denominators = [s for s in scalars if _is_denominator(s)]
             factors = [*(s for s in scalars if s not in denominators), *chain, *denominators]
             return reading.add(*(reading.mul(E.number(coefficient), *factors[:i], self._d(f, used), *factors[i + 1:])
                                  for i, f in enumerate(factors) if self.depends(f)))
@@ -249,6 +331,7 @@ def derivation(derivative) -> Derivation:
         earlier = ", ".join(v.name for v in derivative.variables[:-1])
         f, name, reason = derivative.differentiated, "g", f"the derivative by {earlier}, mixed layout"
     symbols = tuple(derivative.analysis.symbols.values())
+    inverse = derivative.inverse_spelling
     assumptions = tuple(getattr(derivative, "assumptions", ()) or ())
     lines = [Line(name, f, reason)]
     depends = Differentiator(variable).depends
@@ -263,13 +346,13 @@ def derivation(derivative) -> Derivation:
         lines.append(read_off)
     if derivative.is_tensor:
         lines.append(Line("vec=>", derivative.vec().expr, "identification: vec dF = J vec dX (vec form)"))
-        return Derivation(lines, variable, derivative.layout, symbols, typed_definitions)
+        return Derivation(lines, variable, derivative.layout, symbols, typed_definitions, inverse)
     lines.append(Line("=>", derivative.core, _identification(f, variable)))
     if derivative.expr is not derivative.core:
         lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))
     else:
         lines[-1] = Line("=>", derivative.core, lines[-1].reason + f", {derivative.layout} layout")
-    return Derivation(lines, variable, derivative.layout, symbols, typed_definitions)
+    return Derivation(lines, variable, derivative.layout, symbols, typed_definitions, inverse)
 
 
 def _expanded(f: E.Expr, variable: E.Expr, name: str, lines: list) -> E.Expr:

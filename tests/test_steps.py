@@ -322,3 +322,20 @@ def test_every_line_holds_for_random_matrix_functions(terms, seed):
     d = matcalc.diff(" + ".join(terms), "X")
     env, dims, name, direction = _point(d, seed=seed)
     _assert_lines_hold(d, d.steps(), env, dims, name, direction, atol=1e-6)
+
+
+@pytest.mark.parametrize("text, wrt", [("-y^T log(softmax(W x + b))", "b"), ("||W3 tanh(W2 tanh(W1 x)) - y||^2", "W1"),
+                                       ("sum(log(1 + exp(-y .* (X w))))", "w"), ("x^T A x", "x")])
+def test_repeated_parts_are_named_and_the_last_line_reads_as_the_result(text, wrt):
+    """A part a line repeats is named once (u1 = softmax(W x + b), as the result names it);
+    the derivative's line names only what the result's text names."""
+    d = matcalc.diff(text, wrt)
+    lines = str(d.steps()).splitlines()
+    result = str(d).split("; ")[-1]
+    assert lines[-1].startswith(f"=> {result} ")
+    named = [line for line in lines if line.endswith(f"[{steps.REPEATED}]")]
+    for line in named:
+        name = line.split(" = ")[0]
+        assert any(re.search(rf"\b{name}\b", later) for later in lines[lines.index(line) + 1:])
+    bodies = [line.split("   [")[0].rstrip() for line in lines if not line.startswith("=> ")]
+    assert all(len(body) < 90 for body in bodies), bodies
