@@ -3,7 +3,8 @@
 Contract: `shortest(e, assumptions=(), trace=None)` returns an expression equal to `e`
 (where `e` is defined, and where the assumptions hold) whose printed text
 (emit_text.to_text) has fewer tokens than e's, or `e` itself when the search finds
-none.  A move applies one identity at one place:
+none.  It starts from e with the names of e's intermediates (`let`s) written where
+their definitions reappear (`with_names`).  A move applies one identity at one place:
   - a rule of rules/search.rules or rules/simplify.rules (a reversible one, `<=>`, in
     either direction), with its guards, at any subexpression, any window of a product's
     matrix chain (its scalar factors stay outside), any window of a trace's chain read
@@ -14,7 +15,8 @@ none.  A move applies one identity at one place:
   - a common factor pulled out of a sum (simplify.factor_sum), or a common Hadamard
     factor with its least power (`a .* b .^ 2 - b .* a .^ 2` -> `a .* b .* (b - a)`).
 The search keeps the BEAM cheapest states by printed tokens (the project's lexer,
-matcalc.syntax; a pair of parentheses counts once) and stops after MAX_EXPANSIONS expansions or MAX_STATES states, so
+matcalc.syntax; a pair of parentheses counts once) and stops after MAX_EXPANSIONS expansions, MAX_STATES states or
+PATIENCE expansions without a shorter form, so
 its answer depends on its input alone; a wall-clock limit (TIME_LIMIT) guards against
 a slow machine and returns the best found so far.  Each move on the path from `e` to
 the answer is appended to `trace` as a rules.Step(rule, before, after) of the
@@ -41,7 +43,8 @@ from .rules import (Context, Rule, Step, distinct_matches, guards_hold, instanti
 
 BEAM = 8
 MAX_EXPANSIONS = 40
-MAX_STATES = 1_500
+MAX_STATES = 400
+PATIENCE = 10                    # expansions without a shorter form before the search gives up
 TIME_LIMIT = 2.0                 # seconds; a safety net, never reached on the identity table
 MAX_CYCLIC_CHAIN = 8             # a trace of a longer chain is not rotated
 
@@ -446,12 +449,14 @@ class _Search:
     def run(self, e: E.Expr) -> tuple:
         """(the cheapest state found, the steps from e to it)."""
         deadline = time.perf_counter() + TIME_LIMIT
+        improved_at = 0
         best, best_cost = e, cost(e, self.costs)
         came_from = {e: None}
         frontier = [(best_cost, 0, e)]
         order = 1
         expansions = 0
-        while frontier and expansions < MAX_EXPANSIONS and len(came_from) < MAX_STATES:
+        while (frontier and expansions < MAX_EXPANSIONS and len(came_from) < MAX_STATES
+               and expansions - improved_at < PATIENCE):
             if time.perf_counter() > deadline:
                 break
             _, _, state = heapq.heappop(frontier)
@@ -463,6 +468,7 @@ class _Search:
                 c = cost(candidate, self.costs)
                 if c < best_cost:
                     best, best_cost = candidate, c
+                    improved_at = expansions
                 heapq.heappush(frontier, (c, order, candidate))
                 order += 1
                 if len(came_from) >= MAX_STATES:
@@ -477,6 +483,7 @@ class _Search:
 
 
 def shortest(e: E.Expr, assumptions=(), trace: list | None = None) -> E.Expr:
+    e = with_names(e)
     key = (e, tuple((a.lhs, a.rhs, a.text) for a in assumptions))
     found = _results.get(key)
     if found is None:
@@ -488,6 +495,20 @@ def shortest(e: E.Expr, assumptions=(), trace: list | None = None) -> E.Expr:
     if trace is not None:
         trace.extend(path)
     return best
+
+
+def with_names(e: E.Expr) -> E.Expr:
+    """e with each intermediate's name (a `let` in it) written where its definition
+    reappears: one spelling of a thing, so that sigmoid(z) ./ p cancels where p = sigmoid(z)."""
+    lets = {n.args[0]: n for n in E.postorder(e) if n.op == "let"}
+    if not lets:
+        return e
+
+    def replace(node, again):
+        if node.op == "let":
+            return node                  # a definition keeps its own body
+        return lets.get(node)
+    return E.transform(e, replace)
 
 
 # a search is a pure function of its input: results kept for the pipeline's repeated calls

@@ -117,6 +117,7 @@ FIRING_CORPUS = [
     ("tr(kron(A, X))", "X", {}), ("diag(x x^T)", "x", {}), ("vec(x x^T)", "x", {}), ("vec(X A)", "X", {}),
     ("sum(abs(x) .* x)", "x", {"order": 2}), ("sum(relu(x) .* x)", "x", {"order": 2}),
     ("kron(x, y^T) z", "z", {}), ("kron(y^T, x) z", "z", {}), ("sum(erf(x))", "x", {}),
+    ("sum(sign(x))", "x", {}), ("sum(diag(x) diag(y))", "x", {}),
 ]
 
 
@@ -254,3 +255,45 @@ def test_a_damaged_rules_cache_is_rebuilt(tmp_path, monkeypatch, damage):
     again = R._cached_rules(path)
     assert [str(r) for r in again] == [str(r) for r in fresh]
     assert [str(r) for r in pickle.loads(stored.read_bytes())] == [str(r) for r in fresh]
+
+
+def test_reversible_rules_read_both_ways(tmp_path):
+    """`<=>` marks a rule the search uses in both directions: reversed, it is the same
+    identity under the same name and guards."""
+    both = tmp_path / "both.rules"
+    both.write_text("scalar k\nswap-rule : inv(A B) <=> B^-1 A^-1  if square(A), square(B)  # MC 1.1\n"
+                    "one-way : X^k X => X^(k + 1)  if integer(k)\n", encoding="utf-8")
+    swap, one_way = load_rules(both)
+    assert swap.reversible and not one_way.reversible
+    back = swap.reversed()
+    assert (back.lhs, back.rhs, back.name, back.guards) == (swap.rhs, swap.lhs, swap.name, swap.guards)
+    assert str(swap) == f"swap-rule : {swap.lhs} <=> {swap.rhs}" and "<=>" not in str(one_way)
+
+
+def test_reversible_rule_sides_bind_the_same_variables(tmp_path):
+    broken = tmp_path / "lopsided.rules"
+    broken.write_text("lop-sided : X^-1 X <=> I\n", encoding="utf-8")
+    with pytest.raises(RuleFileError, match=r"lopsided\.rules:1: .*same pattern variables"):
+        load_rules(broken)
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.guards], ids=lambda r: f"{r.file}:{r.line}:{r.name}")
+def test_guards_are_needed_where_they_are_written(rule):
+    """A guard is not decoration: where a symmetric() or square() guard fails, the sides
+    differ or one of them does not exist (a rule true without its guard says so by
+    dropping it)."""
+    kinds = {g for g, _ in rule.guards}
+    if not kinds & {"symmetric", "square"}:
+        pytest.skip("integer, positive, constant guards fix what the sampler gives")
+    rng = np.random.default_rng(11)
+    values, directions, dims = _pattern_values(rule, rng)
+    for guard, variable in rule.guards:
+        if guard == "symmetric":
+            values[variable.name] = values[variable.name] + np.triu(rng.uniform(1, 2, values[variable.name].shape), 1)
+    if "square" in kinds:
+        pytest.skip("a square guard is checked by the shapes: the sides do not exist otherwise")
+    if rule.lhs.op == "d":
+        pytest.skip("differential rules are checked above")
+    left = evaluate(rule.lhs, values, dims)
+    right = _with_differentials(rule.rhs, values, directions, dims)
+    assert not np.allclose(left, right, rtol=1e-6, atol=1e-7), f"{rule} holds without its guard"
