@@ -31,7 +31,7 @@ TEXTBOOK = [
     ("x^T A x", "x", {"order": 2}, "A + A^T"),
     ("||A x - b||^2", "x", {"order": 2}, "2 A^T A"),
     ("logsumexp(x)", "x", {}, "softmax(x)"),
-    ("logdet(X)", "X", {}, "inv(X)^T"),
+    ("logdet(X)", "X", {}, "X^-T"),
     ("tr(X^3)", "X", {}, "3 (X^2)^T"),
     ("sum(log(1 + exp(-y .* (X w))))", "w", {}, "-X^T (y .* sigmoid(-(y .* (X w))))"),
 ]
@@ -171,7 +171,7 @@ def test_tensor_axes_follow_the_layout(layout, axes):
 def test_vec_forms_of_the_textbook():
     assert str(matcalc.diff("A X B", "X").vec()) == "kron(B^T, A)"
     assert str(matcalc.diff("X^T", "X").vec()) == "commutation(n, m)"
-    assert str(matcalc.diff("X^-1", "X").vec()) == "-kron(inv(X)^T, X^-1)"
+    assert str(matcalc.diff("X^-1", "X").vec()) == "-kron(X^-T, X^-1)"
     assert str(matcalc.diff("tr(X^T A X)", "X", order=2).vec()) == "kron(I, A + A^T)"
     assert str(matcalc.diff("x^T A x", "x").vec()) == "x^T (A + A^T)"    # a gradient's vec form is a row
 

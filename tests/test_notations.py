@@ -235,13 +235,14 @@ def _reads_back(latex: str, expected: E.Expr, **declarations):
 
 @pytest.mark.parametrize("row", list(_identity_rows()))
 def test_identity_table_latex_reads_back(row):
-    declare = tuple(f"{n}: {spec.split()[0]}" for n, spec in row.dims.items())
-    d = matcalc.diff(row.expr, row.wrt, declare=declare, **row.decl)
+    options = dict(row.decl)
+    declare = tuple(f"{n}: {spec.split()[0]}" for n, spec in row.dims.items()) + tuple(options.pop("declare", ()))
+    d = matcalc.diff(row.expr, row.wrt, declare=declare, **options)
     if d.is_tensor:
         pytest.skip("index notation is not an expression")
-    _reads_back(d.latex(equation=True), d.expr, declare=declare, **row.decl)
+    _reads_back(d.latex(equation=True), d.expr, declare=declare, **options)
     if not any(n.op == "let" for n in E.postorder(d.expr)):
-        _reads_back(d.latex(), d.expr, declare=declare, **row.decl)
+        _reads_back(d.latex(), d.expr, declare=declare, **options)
 
 
 # random well-shaped expressions over vectors (n), matrices (n x n) and scalars
