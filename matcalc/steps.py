@@ -347,12 +347,32 @@ def derivation(derivative) -> Derivation:
     if derivative.is_tensor:
         lines.append(Line("vec=>", derivative.vec().expr, "identification: vec dF = J vec dX (vec form)"))
         return Derivation(lines, variable, derivative.layout, symbols, typed_definitions, inverse)
-    lines.append(Line("=>", derivative.core, _identification(f, variable)))
-    if derivative.expr is not derivative.core:
+    lines = _intermediates_named(lines, f)
+    core = _intermediates_named([Line("=>", derivative.core, "")], f)[0].expr
+    lines.append(Line("=>", core, _identification(f, variable)))
+    if str(derivative.expr) != str(core):
         lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))
     else:
-        lines[-1] = Line("=>", derivative.core, lines[-1].reason + f", {derivative.layout} layout")
+        lines[-1] = Line("=>", derivative.expr, lines[-1].reason + f", {derivative.layout} layout")
     return Derivation(lines, variable, derivative.layout, symbols, typed_definitions, inverse)
+
+
+def _intermediates_named(lines: list, f: E.Expr) -> list:
+    """The lines after the first with each intermediate's definition, where it reappears,
+    written as its name, as the result writes it (layout.named_intermediates):
+    dp = (diag(p) - p p^T) V dh, not softmax(V h) three times."""
+    lets = {n.args[0]: n for n in E.postorder(f) if n.op == "let"}
+    if not lets:
+        return lines
+
+    def replace(node, again):
+        return lets.get(reading.canonical(node)) if node.args else None
+    return [lines[0] if i == 0 and line.lhs in ("f", "g") else
+            _with_expr(line, reading.transform(line.expr, replace)) for i, line in enumerate(lines)]
+
+
+def _with_expr(line: Line, expr: E.Expr) -> Line:
+    return Line(line.lhs, expr, line.reason, line.of)
 
 
 def _expanded(f: E.Expr, variable: E.Expr, name: str, lines: list) -> E.Expr:

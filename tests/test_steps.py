@@ -339,3 +339,12 @@ def test_repeated_parts_are_named_and_the_last_line_reads_as_the_result(text, wr
         assert any(re.search(rf"\b{name}\b", later) for later in lines[lines.index(line) + 1:])
     bodies = [line.split("   [")[0].rstrip() for line in lines if not line.startswith("=> ")]
     assert all(len(body) < 90 for body in bodies), bodies
+
+
+def test_intermediates_are_written_by_their_names_where_their_definitions_reappear():
+    derivation = matcalc.diff("h = tanh(W x); p = softmax(V h); -y^T log(p)", "W").steps()
+    text = str(derivation).splitlines()
+    assert [line.lhs for line in derivation.lines][:5] == ["f", "df", "dp", "dh", "df"]
+    assert text[4].startswith("dp = (diag(p) - p p^T) V dh ")
+    assert text[5].startswith("dh = (dW x) .* (1 - h .^ 2) ")
+    assert not any("softmax(V h)" in line or "tanh(W x)" in line for line in text[3:])
