@@ -16,6 +16,7 @@ shows the engine's).
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 from . import expr as E
 from . import ops
@@ -108,9 +109,13 @@ def transform(e: E.Expr, replace) -> E.Expr:
     return again(e)
 
 
+@lru_cache(maxsize=1 << 14)
 def canonical(e: E.Expr) -> E.Expr:
-    """The same value through the canonical constructors: what the engine computes with."""
-    return E.transform(e, lambda node, again: None)
+    """The same value through the canonical constructors: what the engine computes with.
+    Each node once (derivations ask it of every part of every line), within a bounded cache."""
+    if not e.args:
+        return e
+    return E.rebuild(e, tuple(canonical(a) for a in e.args))
 
 
 def typed(analysis) -> tuple[E.Expr, dict] | None:
