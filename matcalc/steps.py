@@ -5,7 +5,8 @@ Contract: `derivation(d)` returns a `Derivation` whose lines are equalities that
   df = <d(f) expanded one level, by the rules named on the line>
      = <the d(...) left expanded one more level>                       (repeated)
      = <each 1 x 1 product with the differential first turned around, dx last>
-     = <the simplified differential, by the simplifier's rules named on the line>
+     = <the simplified differential, its moves replayed: a line for each identity
+        that does the work, named on it (at most MAX_SIMPLIFICATION_LINES)>
      = <df in the form the derivative is read from: tr(G^T dX), g^T dx or J dx,
         by the identification rules named on the line; left out when df is in it>
   vec df = <J vec(dX), the same for a derivative with more than two axes>
@@ -20,6 +21,9 @@ Every line keeps the order of the terms of the line before it (matcalc/reading.p
 a rule rewrites the part it acts on and leaves the rest as it was, and the simplifier's
 canonical order is undone where the terms are the line before's.  Rules that only
 restate (a scalar's trace is itself, a sum's trace is the sum of traces) are not named.
+For reading, not for computing: a part that a line repeats is named once below f
+(`u1 = softmax(W x + b)`, numbered as the result's text numbers its own names), and an
+intermediate's definition that reappears is written by its name, as the result writes it.
 It is the same rules (rules/differentials.rules, the simplifier's, rules/identify.rules)
 that the engine applies, so the derivation is the engine's trace, not a separate
 explanation; tests/test_steps.py evaluates every line at random points.
