@@ -582,6 +582,14 @@ class Identity:
               used to check the oracle itself
     guard     predicate on oracle-form values (keep kinks away, etc.)
     flags     free-form tags: "seed", "cookbook", "wiki", "tensor", ...
+    ref       where the identity is printed (Matrix Cookbook section, a book's equation)
+    book      the book's form of the mixed-layout result, transcribed into the language;
+              read by matcalc it must equal the derivative, and it is
+              the yardstick of benchmarks/textbook_form.py (tokens of matcalc's answer
+              over tokens of this).  A source printing another layout is transposed into
+              mixed, and ``ref`` says so.
+    book_layouts  layout -> the book's form in that layout, for rows whose every layout
+              is measured (the issue's table); mixed is ``book``
     """
 
     id: str
@@ -595,6 +603,8 @@ class Identity:
     guard: Callable | None = None
     flags: tuple = ()
     ref: str = ""
+    book: str | None = None
+    book_layouts: dict = field(default_factory=dict)
 
     @property
     def symmetric_names(self):
@@ -641,7 +651,8 @@ def _mixed_tensor_symbolic(fn, dims, variables):
         T = D
         axis_counts.append(len(v_axes))
     syms = [s for (_, _, _, s) in order_list]
-    lam = sp.lambdify(syms, list(T.reshape(-1)), modules="numpy")
+    # the second derivative of abs is DiracDelta, zero at the points drawn (away from kinks)
+    lam = sp.lambdify(syms, list(T.reshape(-1)), modules=[{"DiracDelta": lambda *_: 0.0}, "numpy"])
     entry = (lam, order_list, T.shape, axis_counts)
     _SYMPY_CACHE[key] = entry
     return entry
