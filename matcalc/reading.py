@@ -3,8 +3,9 @@
 Contract: the canonical constructors (expr.py) order the terms of sums, rotate traces
 and turn 1 x 1 products around; a derivation that is read line by line wants the
 order of the input instead.  A reading is an Expr of the same operators whose sums,
-products, transposes and traces keep the order they are given (`add`, `mul`,
-`transpose`, `trace`); every other operator is built by its canonical constructor.
+products, elementwise products, transposes and traces keep the order they are given
+(`add`, `mul`, `hadamard`, `transpose`, `trace`); every other operator is built by its
+canonical constructor.
 A reading is equal in value to its canonical form (`canonical(e)`), and the
 printers and evaluators read it like any Expr; it is never handed to the rules,
 the simplifier or identification, which see `canonical(e)`.
@@ -65,6 +66,38 @@ def mul(*factors: E.Expr) -> E.Expr:
     return E.mul_reading(coefficient, scalars, chain)
 
 
+def hadamard(*operands: E.Expr) -> E.Expr:
+    """The constructor's elementwise product (powers of one base folded, s .* (y ./ s) = y),
+    its operands left in the order given."""
+    flat: list = []
+    for f in operands:
+        flat.extend(f.args if f.op == "had" else (f,))
+    built = E.hadamard(*flat)
+    if built.op != "had":
+        return built
+    place = {f: i for i, f in reversed(list(enumerate(flat)))}
+    ordered = sorted(built.args, key=lambda f: place.get(f, len(flat)))
+    return E._make("had", tuple(ordered), None, built.shape)
+
+
+def hadamard_as_typed(*operands: E.Expr) -> E.Expr:
+    """An elementwise product exactly as typed, nothing folded (tanh(x) .* tanh(x) stays);
+    with a scalar operand (a broadcast), the constructor's."""
+    flat: list = []
+    for f in operands:
+        flat.extend(f.args if f.op == "had" else (f,))
+    if any(f.is_scalar for f in flat) or any(f.shape != flat[0].shape for f in flat):
+        return E.hadamard(*flat)
+    return E._make("had", tuple(flat), None, flat[0].shape)
+
+
+def elementwise_divide_as_typed(a: E.Expr, b: E.Expr) -> E.Expr:
+    """a ./ b as typed: a .* b.^-1, not folded into a .^ (p - 1) (x .^ 2 ./ x stays)."""
+    if a.is_scalar or b.is_scalar:
+        return E.elementwise_divide(a, b)
+    return hadamard_as_typed(a, b.reciprocal())
+
+
 def transpose(a: E.Expr) -> E.Expr:
     """A^T as it is read: on a leaf the constructor's (x^T, S^T = S, (A^T)^T = A), around a
     product or a sum kept as one transpose."""
@@ -90,6 +123,8 @@ def rebuild(node: E.Expr, args: tuple) -> E.Expr:
         return transpose(args[0])
     if node.op == "tr":
         return trace(args[0])
+    if node.op == "had":
+        return hadamard(*args)
     return E.rebuild(node, args)
 
 
@@ -102,8 +137,12 @@ def transform(e: E.Expr, replace) -> E.Expr:
         found = memo.get(node)
         if found is None:
             found = node if node.op == "let" else replace(node, again)
-            if found is None:
-                found = rebuild(node, tuple(again(a) for a in node.args)) if node.args else node
+            if found is None and node.args:
+                args = tuple(again(a) for a in node.args)
+                # a part nothing changed is left as it was: no line refolds what the last printed
+                found = node if all(new is old for new, old in zip(args, node.args)) else rebuild(node, args)
+            elif found is None:
+                found = node
             memo[node] = found
         return found
     return again(e)
@@ -213,5 +252,7 @@ class _Typed:
         if op == "divide":
             return E.divide(*kids)
         if op == "elementwise_divide":
-            return E.elementwise_divide(*kids)
+            return elementwise_divide_as_typed(*kids)
+        if op == "hadamard":
+            return hadamard_as_typed(*kids)
         return E.constructor(ops.SYNTAX[op])(*kids)

@@ -115,7 +115,7 @@ class Derivation:
             counter += 1
             while f"u{counter}" in taken:
                 counter += 1
-            names[key] = E.named(f"u{counter}", key)
+            names[key] = E.named(f"u{counter}", first_shown[key])   # printed by name; its body, the spelling
         repeated = []
         for key in sorted(ordered, key=lambda k: k.size):     # a definition after the names it uses
             smaller = {k: u for k, u in names.items() if k.size < key.size}
@@ -194,10 +194,19 @@ def _is_denominator(e: E.Expr) -> bool:
 
 
 def _renamed(e: E.Expr, names: dict) -> E.Expr:
-    """For printing: each part that has a name (by its canonical form) as that intermediate."""
+    """For printing: each part that has a name as that intermediate, where it is the named
+    part or prints as it does (a reading as typed, tanh(x) .* tanh(x), keeps its spelling)."""
     if not names:
         return e
-    return reading.transform(e, lambda node, again: names.get(reading.canonical(node)) if node.args else None)
+
+    def replace(node, again):
+        if not node.args:
+            return None
+        key = reading.canonical(node)
+        if key in names and (node is key or str(node) in (str(key), str(names[key].args[0]))):
+            return names[key]
+        return None
+    return reading.transform(e, replace)
 
 
 def _differentials_named(e: E.Expr) -> E.Expr:
@@ -284,6 +293,11 @@ class _Expander:
         if q.op == "T":
             _note(used, "d-transpose")
             return reading.transpose(self._d(q.args[0], used))
+        if q.op == "had":     # the product rule again, operand by operand as written
+            _note(used, "d-hadamard")
+            operands = q.args
+            return reading.add(*(reading.hadamard(*operands[:i], self._d(f, used), *operands[i + 1:])
+                                 for i, f in enumerate(operands) if self.depends(f)))
         result, reason = expand_differential(q, self.variable, self.depends, self.differentiator.ctx,
                                              on_differential=lambda p: self._d(p, used))
         _note(used, reason if isinstance(reason, str) else reason.name)
@@ -614,9 +628,10 @@ def _dx_last(e: E.Expr) -> E.Expr:
     """For reading: a scalar product with a differential in it ends with the differential
     (g^T dx rather than dx^T g); both are the same number."""
     def replace(node, again):
-        if not node.args:
+        if not node.args or node.op == "let":
             return node
-        rebuilt = reading.rebuild(node, tuple(again(a) for a in node.args))
+        args = tuple(again(a) for a in node.args)
+        rebuilt = node if all(new is old for new, old in zip(args, node.args)) else reading.rebuild(node, args)
         q, scalars, chain = E.mul_parts(rebuilt)
         if rebuilt.op == "mul" and rebuilt.is_scalar and len(chain) > 1 and _has_differential(chain[0]) \
                 and not _has_differential(chain[-1]):

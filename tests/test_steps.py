@@ -202,6 +202,9 @@ def test_every_line_holds_for_derivatives_in_turn(text, variables):
     ("-y^T log(softmax(W x + b))", "b", "f = -y^T log(softmax(W x + b))"),
     ("w^T x + x^T A x", "x", "f = w^T x + x^T A x"),
     ("x^T A x + w^T x", "x", "f = x^T A x + w^T x"),
+    ("sum(x .^ 2 ./ x)", "x", "f = sum(x .^ 2 ./ x)"),
+    ("sum(1 - tanh(x) .* tanh(x))", "x", "f = sum(1 - tanh(x) .* tanh(x))"),
+    ("a^T (X .* C) b", "X", "f = a^T (X .* C) b"),
 ])
 def test_the_first_line_is_f_as_typed(text, wrt, first):
     d = matcalc.diff(text, wrt)
