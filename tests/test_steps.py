@@ -208,9 +208,10 @@ def test_every_line_holds_for_derivatives_in_turn(text, variables):
 ])
 def test_the_first_line_is_f_as_typed(text, wrt, first):
     d = matcalc.diff(text, wrt)
-    lines = str(d.steps()).splitlines()
-    assert lines[0] == first
-    assert d.function is not d.steps().lines[0].expr or str(d.function) == first[4:]
+    derivation = d.steps()
+    assert str(derivation).splitlines()[0] == first
+    env, dims, name, direction = _point(d, seed=3)
+    _assert_lines_hold(d, derivation, env, dims, name, direction)     # the typed f is the engine's f
 
 
 def test_the_first_latex_row_is_f_as_typed():
