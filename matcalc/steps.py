@@ -329,7 +329,14 @@ def _note(used: list, name: str) -> None:
 
 
 def _named(names) -> str:
-    return ", ".join(n for n in names if n not in BOOKKEEPING and n not in _NOT_RULES)
+    return ", ".join(_shown_name(n) for n in names if n not in BOOKKEEPING and n not in _NOT_RULES)
+
+
+def _shown_name(name: str) -> str:
+    """A rule's name on a line; the simplifier names a use of the user's assumption
+    `assumption assume sum(y) = 1`, shown as the statement itself."""
+    stated = name.removeprefix("assumption ")
+    return stated if stated.startswith("assume ") else name
 
 
 # ---------------------------------------------------------------- the derivation
@@ -359,7 +366,7 @@ def derivation(derivative) -> Derivation:
     else:
         current = _expanded(f, variable, name, lines)
     current = _simplified(current, variable, lines, assumptions)
-    read_off = _read_off(current, variable, derivative.is_tensor)
+    read_off = _read_off(current, variable, derivative.is_tensor, assumptions)
     if read_off is not None:
         lines.append(read_off)
     if derivative.is_tensor:
@@ -695,10 +702,11 @@ def _preorder(e: E.Expr) -> list:
     return order
 
 
-def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool) -> Line | None:
+def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool, assumptions: tuple = ()) -> Line | None:
     """df moved into the form the derivative is read from, by the identification rules
-    (rules/identify.rules) that move it there, named in the order they are first used;
-    None where df is in that form already, or the variable is a scalar (df = F' dt)."""
+    (rules/identify.rules) that move it there and the simplifier's after them, named in the
+    order they are first used; None where df is in that form already, or the variable is a
+    scalar (df = F' dt)."""
     if variable.is_scalar:
         return None
     used: list = []
@@ -706,10 +714,17 @@ def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool) -> Line | None:
     if not is_tensor and _reads_off(df, dvar):
         return None
     canonical = reading.canonical(df)
+
+    def simplified(e):
+        if assumptions:
+            return simplify(e, trace=moves, assumptions=assumptions)
+        return simplify(e, trace=moves)
+    moves: list = []
     if is_tensor:
-        form = E.mul(_intermediates_kept(simplify, identify_vec(canonical, variable, trace=used)), E.vec(dvar))
-        return Line("vec", form, _rule_names(used))
-    derivative = _intermediates_kept(simplify, identify(canonical, variable, trace=used))
+        form = E.mul(_intermediates_kept(simplified, identify_vec(canonical, variable, trace=used)), E.vec(dvar))
+        return Line("vec", form, _rule_names(used + [m.rule for m in moves]))
+    derivative = _intermediates_kept(simplified, identify(canonical, variable, trace=used))
+    used += [m.rule for m in moves]
     if df.is_scalar:
         form = _dx_last(_trace_reading(E.transpose(derivative), dvar))
     else:
@@ -741,8 +756,8 @@ def _reads_off(df: E.Expr, dvar: E.Expr) -> bool:
 def _rule_names(rules: list) -> str:
     names: list = []
     for rule in rules:
-        _note(names, rule.name)
-    return _named(names)
+        _note(names, getattr(rule, "name", str(rule)))
+    return _named(n for n in names if n not in EXPANDING)
 
 
 def _trace_reading(adjoint: E.Expr, dvar: E.Expr) -> E.Expr:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import matcalc
 from matcalc import expr as E
 from matcalc import steps
-from matcalc.check import concrete_sizes, random_values
+from matcalc.check import concrete_sizes, random_values, sample_point
 from matcalc.evaluate_numpy import evaluate
 from matcalc.evaluate_at import bind
 from matcalc.expr import postorder
@@ -33,7 +33,11 @@ def _point(d, seed):
     symbols = list(d.analysis.symbols.values())
     dims = concrete_sizes(symbols)
     # logdet(A + t B), log(1 + exp(...)): the corpus needs a point where they are defined
-    values = random_values(symbols, dims, np.random.default_rng(seed), positive=True)
+    rng = np.random.default_rng(seed)
+    if d.assumptions:      # a point where the user's assumptions hold (check's own sampler)
+        values = sample_point(d, symbols, dims, rng, positive=True)
+    else:
+        values = random_values(symbols, dims, rng, positive=True)
     env, bound = bind(d.analysis.symbols, values)
     name = d.variable.name
     direction = np.random.default_rng(seed + 1).normal(size=env[name].shape)
@@ -352,3 +356,19 @@ def test_intermediates_are_written_by_their_names_where_their_definitions_reappe
     assert text[4].startswith("dp = (diag(p) - p p^T) V dh ")
     assert text[5].startswith("dh = (dW x) .* (1 - h .^ 2) ")
     assert not any("softmax(V h)" in line or "tanh(W x)" in line for line in text[3:])
+
+
+@pytest.mark.parametrize("text, wrt, stated", [
+    ("assume sum(y) = 1; -y^T log(softmax(W x + b))", "b", "assume sum(y) = 1"),
+    ("assume x^T x = 1; x^T A x + (x^T x) (w^T x)", "w", "assume x^T x = 1"),
+])
+def test_an_assumption_is_named_where_it_acts(text, wrt, stated):
+    """The line where the simplifier uses the user's equation names it; every line holds at
+    points where it does."""
+    d = matcalc.diff(text, wrt)
+    derivation = d.steps()
+    lines = str(derivation).splitlines()
+    assert any(stated in line[line.index("   ["):] for line in lines if "   [" in line)
+    assert lines[-1].startswith(f"=> {str(d).split('; ')[-1]} ")
+    env, dims, name, direction = _point(d, seed=4)
+    _assert_lines_hold(d, derivation, env, dims, name, direction, atol=1e-6)
