@@ -21,8 +21,12 @@ tests/test_rules.py proves on random arrays.  A shared subexpression is visited 
 the work stays linear in the size of df.
 
 What is not a rule: the entries of a literal and an indexed entry (unit vectors written
-out at the literal's size), and a scalar inside a vector's df (identified in the trace
-form, then stacked).  The identities that need the commutation matrix of the target's
+out at the literal's size), a scalar inside a vector's df (identified in the trace
+form, then stacked), and finding the parts that the rules through a Kronecker product or
+a vec in a scalar's df are bound to: the adjoint as a sum of Kronecker products of the
+factors' sizes, or as the vec of a matrix (matcalc/kronecker.py, a search over sizes).
+Where there is none, the gradient is a partial trace or an unvec, which the language
+does not write, and the derivative is refused.  The identities that need the commutation matrix of the target's
 sizes, vec(N^T) = K vec(N) (MN 3.7) and vec(L ⊗ R) (MN 3.10), are rules whose typed
 declarations name those sizes; the rule's commutation matrix and identities take them
 from the operands bound to its names.
@@ -36,6 +40,7 @@ from . import expr as E
 from . import ops
 from .budget import spend
 from .errors import LimitError, NotDifferentiableError
+from .kronecker import as_vec, kronecker_terms
 from .rules import ruleset
 
 # The derivative of an entry x[i] is a unit vector written out entry by entry (a literal).
@@ -295,6 +300,13 @@ class _Walk:
                     yield self.share("trace-hadamard", A=A, N=factor, U=_others(node, i))
         elif op == "tr":
             yield self.share("trace-of-trace", s=A, N=node.args[0])
+        elif op == "sum" and _kron_of_matrices(node.args[0]):
+            kron = node.args[0]
+            left, right = kron.args[0], E.kron(*kron.args[1:])
+            if self.involves(left):
+                yield self.share("trace-of-sum-kron-left", s=A, N=left, R=right)
+            if self.involves(right):
+                yield self.share("trace-of-sum-kron-right", s=A, L=left, N=right)
         elif op == "sum":
             yield self.share("trace-of-sum", s=A, N=node.args[0])
         elif op == "diagv":
@@ -303,6 +315,14 @@ class _Walk:
             yield self.share("trace-diagonal-matrix", A=A, n=node.args[0])
         elif op == "kron":
             yield from self.push_kron(node, A, trace_form=True)
+        elif op == "vec":
+            matrix = node.args[0]
+            M = as_vec(E.transpose(A), *matrix.shape)
+            if M is None:
+                raise _unsupported(node, f"its adjoint {_describe(A)} is not the vec of a matrix "
+                                         f"expression (the gradient is then its unvec, which matcalc "
+                                         f"does not write)")
+            yield self.share("trace-vec", M=M, N=matrix)
         elif op == "entry":
             yield node.args[0], _unit_adjoint(node, A)
         elif op == "lit":
@@ -321,16 +341,30 @@ class _Walk:
             yield (self.share("trace-kron-rows", a=A, n=n, v=v) if trace_form
                    else self.share("vec-kron-rows", A=A, n=n, v=v))
             return
-        if not all(f.shape[1] == 1 for f in node.args):
-            if trace_form:
-                raise _unsupported(node, "a Kronecker product of matrices that depend on the variable")
-            yield from self.push_kron_matrices(node, A)
+        if _kron_of_matrices(node):
+            yield from (self.push_kron_matrices_trace_form(node, A) if trace_form
+                        else self.push_kron_matrices(node, A))
             return
         for i, factor in enumerate(node.args):
             if self.involves(factor):
                 u, w = _run("kron", node.args[:i]), _run("kron", node.args[i + 1:])
                 yield (self.share("trace-kron", a=_Row(A), u=u, n=factor, w=w) if trace_form
                        else self.share("vec-kron", A=A, u=u, n=factor, w=w))
+
+    def push_kron_matrices_trace_form(self, node: E.Expr, A: E.Expr):
+        """tr(A (L ⊗ R)) for L the first factor and R the Kronecker product of the others,
+        A written as a sum of Kronecker products P ⊗ Q of the sizes of L^T and R^T."""
+        left, right = node.args[0], E.kron(*node.args[1:])
+        terms = kronecker_terms(A, (left.shape[1], right.shape[1]), (left.shape[0], right.shape[0]))
+        if terms is None:
+            raise _unsupported(node, f"its adjoint {_describe(A)} is not a Kronecker product of the "
+                                     f"factors' sizes (the gradient is then a partial trace, which "
+                                     f"matcalc does not write)")
+        for P, Q in terms:
+            if self.involves(left):
+                yield self.share("trace-kron-left", P=P, Q=Q, N=left, R=right)
+            if self.involves(right):
+                yield self.share("trace-kron-right", P=P, Q=Q, L=left, N=right)
 
     def push_kron_matrices(self, node: E.Expr, A: E.Expr):
         """vec(L ⊗ R) for L the first factor and R the Kronecker product of the others."""
@@ -492,6 +526,12 @@ class _Walk:
             return [self.share("vec-product-of-hadamard-transposed-hadamard", **around, U=U, N=first,
                                V=_run("had", rest))]
         return None
+
+
+def _kron_of_matrices(node: E.Expr) -> bool:
+    """A Kronecker product that is neither of columns only nor of rows only."""
+    return (node.op == "kron" and not all(f.shape[1] == 1 for f in node.args)
+            and not all(f.shape[0] == 1 for f in node.args))
 
 
 def _others(node: E.Expr, i: int) -> E.Expr:
