@@ -180,6 +180,9 @@ def _applied(chain: tuple, rows, cols) -> E.Expr | None:
         return None if inner is None else E.transpose(inner)
     if first.op == "I":
         return _applied(rest, rows, cols)
+    if first.op == "add":           # (F + G) c = F c + G c
+        parts = [_applied((term, *rest), rows, cols) for term in first.args]
+        return None if any(p is None for p in parts) else E.add(*parts)
     if first.op == "kron":          # (P ⊗ Q) vec(M) = vec(Q M P^T) (MN 2.4, theorem 2)
         factors = first.args
         for j in range(1, len(factors)):

@@ -287,15 +287,19 @@ def test_kronecker_terms_sum_to_the_expression(sizes, seed, form):
 @settings(max_examples=25, deadline=None)
 @given(sizes=st.lists(st.integers(2, 4), min_size=4, max_size=4), seed=st.integers(0, 2**31))
 def test_as_vec_is_the_inverse_of_vec(sizes, seed):
-    """as_vec(c) = M with vec(M) = c, for (P ⊗ Q) vec(Y), K vec(Y), u ⊗ w and their sums."""
+    """as_vec(c) = M with vec(M) = c, for (P ⊗ Q) vec(Y), K vec(Y), u ⊗ w, their sums and
+    products of sums."""
     a, b, c, d = sizes
     rng = np.random.default_rng(seed)
     P, Q, Y = E.symbol("P", (b, d), "matrix"), E.symbol("Q", (a, c), "matrix"), E.symbol("Y", (c, d), "matrix")
     Z = E.symbol("Z", (b, a), "matrix")
     u, w = E.symbol("u", (b, 1), "vector"), E.symbol("w", (a, 1), "vector")
     values = {s.name: _random(s.shape, rng) for s in (P, Q, Y, Z, u, w)}
+    S, T = E.symbol("S", (c, c), "matrix"), E.symbol("T", (d, d), "matrix")
+    values.update({s.name: _random(s.shape, rng) for s in (S, T)})
     columns = [E.mul(E.kron(P, Q), E.vec(Y)), E.mul(E.commutation(b, a), E.vec(Z)), E.kron(u, w),
-               E.add(E.mul(E.number(2), E.kron(P, Q), E.vec(Y)), E.kron(u, w))]
+               E.add(E.mul(E.number(2), E.kron(P, Q), E.vec(Y)), E.kron(u, w)),
+               E.mul(E.kron(P, Q), E.add(E.kron(T, S), E.transpose(E.kron(T, S))), E.vec(Y))]
     for column in columns:
         M = as_vec(column, a, b)
         assert M is not None and M.shape == (a, b), str(column)
@@ -304,10 +308,18 @@ def test_as_vec_is_the_inverse_of_vec(sizes, seed):
 
 # ---------------------------------------------------------------- what has no closed form
 
+def test_steps_of_a_vec_quadratic_form():
+    """--steps identifies the factored differential vec(X)^T (K + K^T) vec(dX) as well."""
+    d = matcalc.diff("vec(X)^T kron(A, B) vec(X)", "X", declare=["X: matrix[n,m]", "A: matrix[m,m]", "B: matrix[n,n]"])
+    text = str(d.steps())
+    assert "[trace-vec]" in text and text.splitlines()[-1].startswith(f"=> {d}")
+
+
 @pytest.mark.parametrize("text,wrt,why", [
     ("tr(B kron(A, X))", "X", "partial trace"),
     ("a^T vec(X)", "X", "unvec"),
     ("vec(X)^T C vec(X)", "X", "unvec"),
+    ("scalar a; a .^ x", "x", "exponent must be a scalar"),
 ])
 def test_no_closed_form_is_refused_in_one_line(text, wrt, why):
     with pytest.raises(matcalc.MatcalcError) as refused:
