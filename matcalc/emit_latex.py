@@ -28,7 +28,7 @@ import unicodedata
 from fractions import Fraction
 
 from . import ops
-from .emit_text import _self_transposed, join_terms, transposes_outside
+from .emit_text import is_self_transposed, join_terms, transposes_outside
 from .ops import ATOM, POSTFIX, POWER, PREFIX, PRODUCT, SUM
 from .trees import mul_parts
 
@@ -137,7 +137,7 @@ class _Latex:
             if self.outside(e) and any(f.op == "T" for f in e.args):
                 # (A ⊗ B)^T for A^T ⊗ B^T; the text's kron(1^T, I)^T is 1 ⊗ I here
                 inside = [self.at(f.args[0], POWER) if f.op == "T" else
-                          self.at(f, POWER) if _self_transposed(f) else self._transposed(f)[0] for f in e.args]
+                          self.at(f, POWER) if is_self_transposed(f) else self._transposed(f)[0] for f in e.args]
                 return r"\left(" + f" {operator.latex} ".join(inside) + r"\right)^\top", POSTFIX
             return f" {operator.latex} ".join(self.at(f, POWER) for f in e.args), PRODUCT
         template = operator.latex_scalar if e.is_scalar and operator.latex_scalar else operator.latex
@@ -189,7 +189,7 @@ class _Latex:
             words.append(self.at(f, POWER) if f.op != "mul" else r"\left(" + self.text(f)[0] + r"\right)")
         if chain and self.outside(e):      # the transpose of the reversed chain of transposes
             inside = [self.at(f.args[0], POWER) if f.op == "T" else
-                      self.at(f, POWER) if _self_transposed(f) else self._transposed(f)[0]
+                      self.at(f, POWER) if is_self_transposed(f) else self._transposed(f)[0]
                       for f in reversed(chain)]
             words.append(r"\left(" + " ".join(inside) + r"\right)^\top")
         else:

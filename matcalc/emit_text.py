@@ -48,7 +48,7 @@ def _is_ones_column(e) -> bool:
     return e.op == "ones" and e.shape[1] == 1
 
 
-def _self_transposed(e) -> bool:
+def is_self_transposed(e) -> bool:
     """What the constructors keep without a transpose: a symmetric symbol, I, diag(v)."""
     return e.op in ("I", "diagm") or (e.op == "sym" and e.kind == "symmetric")
 
@@ -60,8 +60,6 @@ INVERSE_SPELLINGS = ("postfix", "call")
 # of two spellings; the printer must not load the parser)
 _TOKEN = re.compile(r"\^\s*(?:-\s*[1T]|\(\s*-\s*[1T]\s*\))|\^T|\.\^|\.\*|\./|\|\|(?:_\w+)?"
                     r"|[^\W\d]\w*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\S")
-
-
 _TRANSPOSE_MARK = re.compile(r"\^\s*(?:-\s*)?T(?![A-Za-z0-9_])|\^\(\s*-\s*T\s*\)")
 
 
@@ -88,8 +86,6 @@ def inverse_spelling(program) -> str:
         node = stack.pop()
         if isinstance(node, tuple):       # a literal's rows
             stack.extend(node)
-            continue
-        if not hasattr(node, "op"):
             continue
         calls += node.op == "call" and node.value == "inv"
         postfix += node.op == "inverse"
@@ -192,6 +188,10 @@ def join_terms(e, show) -> str:
 
 
 # ---------------------------------------------------------------- which sizes the text fixes
+
+def _swapped(pair) -> tuple:
+    return (pair[1], pair[0])
+
 
 def _either(pair) -> tuple:
     both = pair[0] or pair[1]
@@ -484,7 +484,7 @@ class _Printer:
         """A matrix chain whose factors are mostly transposes, written as the transpose of
         the reversed chain of their transposes: `(X C A)^T` for `A^T C^T X^T`; None
         where that is not a candidate (fewer than two transposes, a constant whose size its
-        neighbours give, a chain that is a number)."""
+        neighbours give, a chain that is a number, whose orientation the constructors choose)."""
         if len(chain) < 2 or sum(f.op == "T" or f.is_row for f in chain) < 2 \
                 or chain[0].shape[0] == 1 and chain[-1].shape[1] == 1 \
                 or any(f.op in ("I", "ones", "zero", "mul") for f in chain):
@@ -494,15 +494,15 @@ class _Printer:
             if f.op == "T":
                 factors.append((f.args[0], False))
             else:
-                factors.append((f, not _self_transposed(f)))
-        own = [(lambda r_c: (r_c[1], r_c[0]))(self.fixed(f)) if flip else self.fixed(f) for f, flip in factors]
+                factors.append((f, not is_self_transposed(f)))
+        own = [_swapped(self.fixed(f)) if flip else self.fixed(f) for f, flip in factors]
         inner = [a[1] or b[0] for a, b in zip(own, own[1:])]
         edges = [fixed[1], *inner, fixed[0]]
         words = []
         for i, (f, flip) in enumerate(factors):
             context = (edges[i], edges[i + 1])
             if flip:
-                words.append(self._transposed(f, (context[1], context[0]))[0])
+                words.append(self._transposed(f, _swapped(context))[0])
             else:
                 words.append(self.at(f, POWER, context))
         return "(" + " ".join(words) + ")^T"
@@ -531,7 +531,7 @@ class _Printer:
         # (A ⊗ B)^T = A^T ⊗ B^T: kron(A, B)^T for kron(A^T, B^T), kron(1^T, I)^T for the
         # ones column, which has no shorter spelling of its own there
         inside = [self.text(f.args[0], FIXED)[0] if f.op == "T" else
-                  (self.text(f, FIXED)[0] if _self_transposed(f) else self._transposed(f, FIXED)[0])
+                  (self.text(f, FIXED)[0] if is_self_transposed(f) else self._transposed(f, FIXED)[0])
                   for f in e.args]
         outside = self._nested(operator, inside) + "^T"
         if display_cost(outside) < display_cost(plain):
@@ -548,7 +548,7 @@ class _Printer:
 
     # postfix and powers
     def _T(self, e, fixed):
-        return self._transposed(e.args[0], (fixed[1], fixed[0]))
+        return self._transposed(e.args[0], _swapped(fixed))
 
     def _transposed(self, inner, fixed) -> tuple[str, int]:
         """inner^T, where `fixed` says what fixes inner's own (rows, cols)."""
