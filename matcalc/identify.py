@@ -316,8 +316,11 @@ class _Walk:
         elif op == "kron":
             yield from self.push_kron(node, A, trace_form=True)
         elif op == "vec":
-            matrix = node.args[0]
-            M = as_vec(E.transpose(A), *matrix.shape)
+            matrix, column = node.args[0], E.transpose(A)
+            if matrix.op == "T":     # vec(N^T) = K_{r,c} vec(N) for r x c N (MN 3.7): A vec(N^T) = (K_{c,r} A^T)^T vec(N)
+                rows, cols = matrix.args[0].shape
+                matrix, column = matrix.args[0], E.mul(E.commutation(cols, rows), column)
+            M = as_vec(column, *matrix.shape)
             if M is None:
                 raise _unsupported(node, f"its adjoint {_describe(A)} is not the vec of a matrix "
                                          f"expression (the gradient is then its unvec, which matcalc "

@@ -166,6 +166,9 @@ VEC = [
     ("vec(X)^T kron(A, B) kron(C, D) vec(X)", "X", {"X": "matrix[a,b]", "A": "matrix[b,c]", "B": "matrix[a,d]",
                                                     "C": "matrix[c,b]", "D": "matrix[d,a]"},
      lambda B_, X, A, B, C, D: _vec(B_, X).T @ B_.kron(A, B) @ B_.kron(C, D) @ _vec(B_, X), None),
+    ("vec(X^T)^T vec(Y)", "X", {"X": "matrix[a,b]", "Y": "matrix[b,a]"},   # tr(X Y): vec(X^T) = K vec(X), MN 3.7
+     lambda B, X, Y: _vec(B, X.T).T @ _vec(B, Y), "Y^T"),
+    ("vec(X^T)^T vec(X)", "X", {"X": "matrix[a,a]"}, lambda B, X: _vec(B, X.T).T @ _vec(B, X), "2 X^T"),
     ("sum(exp(vec(X)))", "X", {"X": "matrix[a,b]"}, lambda B, X: B.sum(B.exp(_vec(B, X))), None),
     ("1^T vec(X)", "X", {"X": "matrix[a,b]"}, lambda B, X: B.sum(X), "1 1^T"),
 ]
@@ -319,6 +322,7 @@ def test_steps_of_a_vec_quadratic_form():
     ("tr(B kron(A, X))", "X", "partial trace"),
     ("a^T vec(X)", "X", "unvec"),
     ("vec(X)^T C vec(X)", "X", "unvec"),
+    ("vec(X^T)^T vec(X)", "X", "unvec"),        # X is n x m: its entries meet those of X^T reshaped
     ("scalar a; a .^ x", "x", "exponent must be a scalar"),
 ])
 def test_no_closed_form_is_refused_in_one_line(text, wrt, why):
