@@ -159,7 +159,12 @@ class VecForm:
         return self.expr.shape
 
     def __str__(self) -> str:
-        return _text(self.expr, self.derivative.analysis, self.derivative.inverse_spelling)
+        """The vec form, its identities and ones bare inside kron(...) (`kron(I, A)`) where
+        reading the text back fits them one way; spelled with their sizes where it does not."""
+        d = self.derivative
+        bare = _text(self.expr, d.analysis, d.inverse_spelling)
+        sized = _text(self.expr, d.analysis, d.inverse_spelling, sized=True)
+        return bare if sized == bare or _reads_back(bare, d.analysis) else sized
 
     def __repr__(self) -> str:
         return f"<VecForm {self} · {self.describe()}>"
@@ -191,11 +196,22 @@ class VecForm:
         return evaluate_expression(self.derivative, self.expr, values)
 
 
-def _text(e: E.Expr, analysis: Analysis, inverse: str) -> str:
+def _text(e: E.Expr, analysis: Analysis, inverse: str, sized: bool = False) -> str:
     """A result as text; a constant no neighbour sizes (a zero vector) may be sized by the
     function's symbols, which a reader has from the same declarations."""
     from .emit_text import to_text
-    return call_deep(to_text, e, context=tuple(analysis.symbols.values()), inverse=inverse)
+    return call_deep(to_text, e, context=tuple(analysis.symbols.values()), inverse=inverse, sized=sized)
+
+
+def _reads_back(text: str, analysis: Analysis) -> bool:
+    """Whether text reads as an expression, with the declarations of the function's symbols."""
+    declarations = [_declaration(s) for s in analysis.symbols.values()
+                    if not any("*" in str(dim) for dim in s.shape)]
+    try:
+        parse(text, declare=declarations)
+    except MatcalcError:
+        return False
+    return True
 
 
 def _declaration(symbol: E.Expr) -> str:

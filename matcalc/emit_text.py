@@ -100,22 +100,24 @@ def transposes_outside():
     return _Printer({}, ()).transposed_outside
 
 
-def to_text(e, statements: bool = True, context=(), inverse: str = "postfix") -> str:
+def to_text(e, statements: bool = True, context=(), inverse: str = "postfix", sized: bool = False) -> str:
     """The expression; subexpressions it repeats are named first: `u1 = ...; u2 = ...; body`.
     With statements=False, intermediates print by name only and nothing else is named.
     `context`: further symbols (those of the function differentiated) whose sizes the text
     may use to spell a constant whose size nothing else fixes.  `inverse`: one of
-    INVERSE_SPELLINGS, the one spelling of every inverse in the text."""
+    INVERSE_SPELLINGS, the one spelling of every inverse in the text.  `sized`: the
+    constants inside a Kronecker product or a vec spelled with their sizes too, for the
+    rare text whose bare `I`s leave reading back more than one way to fit them."""
     if inverse not in INVERSE_SPELLINGS:
         raise ValueError(f"the inverse is spelled {' or '.join(INVERSE_SPELLINGS)}, not {inverse!r}")
     order = postorder(e)
     symbols = [n for n in order if n.op == "sym"] + list(context)
     if not statements:
-        return _Printer({n: n.value for n in order if n.op == "let"}, symbols, inverse).top(e)
+        return _Printer({n: n.value for n in order if n.op == "let"}, symbols, inverse, sized).top(e)
     shared = _shared(e, order)
     names = {n: n.value for n in order if n.op == "let"}
     if not shared and not names:
-        return _Printer({}, symbols, inverse).top(e)
+        return _Printer({}, symbols, inverse, sized).top(e)
     taken = {n.name for n in order if n.op == "sym"} | set(names.values())
     counter = 0
     for node in order:
@@ -124,7 +126,7 @@ def to_text(e, statements: bool = True, context=(), inverse: str = "postfix") ->
             while f"u{counter}" in taken:
                 counter += 1
             names[node] = f"u{counter}"
-    printer = _Printer(names, symbols, inverse)
+    printer = _Printer(names, symbols, inverse, sized)
     # a definition stands alone: nothing around it fixes the size of a constant in it
     definitions = [f"{names[n]} = " + (printer.text(n.args[0], FREE)[0] if n.op == "let"
                                        else printer.text(n, FREE, defining=True)[0])
@@ -326,10 +328,11 @@ class _Sizes:
 
 
 class _Printer:
-    def __init__(self, names: dict, symbols, inverse: str = "postfix"):
+    def __init__(self, names: dict, symbols, inverse: str = "postfix", sized: bool = False):
         self.memo: dict = {}
         self.names = names
         self.inverse = inverse
+        self.inside_kron = FREE if sized else FIXED     # what fixes sizes in kron(...) and vec(...)
         self.norm_depth = 0
         self.fixed = _Fixed()
         self.sizes = _Sizes(symbols)
@@ -525,13 +528,14 @@ class _Printer:
     def _nested_call(self, operator, e):
         # a call of two arguments: A ⊗ B ⊗ C is written as the call of A and the call of
         # B and C.  Its factors' sizes are left to the reader (see the module's docstring).
-        plain = self._nested(operator, [self.text(f, FIXED)[0] for f in e.args])
+        inner = self.inside_kron
+        plain = self._nested(operator, [self.text(f, inner)[0] for f in e.args])
         if not any(f.op == "T" or _is_ones_column(f) for f in e.args) or operator.shape != "outer":
             return plain, ATOM
         # (A ⊗ B)^T = A^T ⊗ B^T: kron(A, B)^T for kron(A^T, B^T), kron(1^T, I)^T for the
         # ones column, which has no shorter spelling of its own there
-        inside = [self.text(f.args[0], FIXED)[0] if f.op == "T" else
-                  (self.text(f, FIXED)[0] if is_self_transposed(f) else self._transposed(f, FIXED)[0])
+        inside = [self.text(f.args[0], inner)[0] if f.op == "T" else
+                  (self.text(f, inner)[0] if is_self_transposed(f) else self._transposed(f, inner)[0])
                   for f in e.args]
         outside = self._nested(operator, inside) + "^T"
         if display_cost(outside) < display_cost(plain):
@@ -603,7 +607,7 @@ class _Printer:
         size fixes both, and nothing outside a scalar of a vector or matrix (sum) fixes any."""
         argument = e.args[0]
         context = {"same": fixed, "column": fixed, "square-scalar": _either(self.fixed(argument)),
-                   "stacked": FIXED}.get(operator.shape, FREE)
+                   "stacked": self.inside_kron}.get(operator.shape, FREE)
         return f"{operator.text}({self.text(argument, context)[0]})", ATOM
 
     def _diagm(self, e, fixed):

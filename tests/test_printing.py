@@ -430,10 +430,7 @@ def _free_dims(e: E.Expr, known: dict) -> list:
 def _vec_rows():
     import test_identities
     for row in test_identities.ROWS:
-        yield pytest.param(row.expr, (row.wrt,), row.dims, row.decl, row.id, id=row.id,
-                           marks=[pytest.mark.xfail(strict=True, reason="the parser cannot equate products of "
-                                                    "unknown sizes (q*p*n*r = m*k*s) that bare I leaves")]
-                           if row.id == "identify_kron_right_in_vec" else [])
+        yield pytest.param(row.expr, (row.wrt,), row.dims, row.decl, row.id, id=row.id)
     for hid, expr, variables, dims, _, decl in test_identities.HIGHER:
         yield pytest.param(expr, tuple(variables), dims, decl, hid, id=hid)
 
