@@ -14,7 +14,8 @@ sizes are left to the reader, who has the shape on the next line: the outermost
 shape of the whole text (`2 I` stays `2 I`, a result that is zero is `0`), and the
 sizes of `I` and `1` inside a Kronecker product or a vec (`A ⊗ I` written as a call),
 which reading back may leave unknown (an error when evaluated, never another
-value); spelled out they would bury the vec forms they occur in.  The same holds for
+value); spelled out they would bury the vec forms they occur in (`sized=True` spells
+them, for the vec form whose bare text would not read back).  The same holds for
 a result that is a multiple of the ones vector: `c 1` reads back as the number c,
 equal to the result once broadcast to the shape stated beside it (as `0` is).
 
