@@ -119,8 +119,16 @@ class Derivative(Result):
 
     def evaluate(self, values: Mapping[str, ArrayLike]) -> float | np.ndarray:
         """The derivative at a point, as NumPy: a float for a scalar, a 2-D array for a
-        result with one or two axes, an ndarray with the layout's axis order for a tensor."""
+        result with one or two axes, an ndarray with the layout's axis order for a tensor.
+        Values that break an assumption the result rests on are refused: there the formula
+        is not the derivative."""
         from .evaluate_at import evaluate_at
+        if self.assumptions:
+            from .assumptions import violated
+            from .evaluate_at import bind
+            broken = violated(self.assumptions, *bind(self.analysis.symbols, values))
+            if broken is not None:
+                raise MatcalcError(f"the values do not satisfy {broken.text}, on which the result rests")
         try:
             return evaluate_at(self, values)
         except MemoryError:

@@ -504,3 +504,15 @@ def test_codegen_self_test_is_refused_for_a_result_resting_on_an_assumption():
     assert status == 2 and out == "" and err.count("\n") == 1 and "assume sum(y) = 1" in err
     status, out, _ = answer(["codegen", f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b"])
     assert status == 0 and "def evaluate(" in out
+
+
+def test_evaluating_where_an_assumption_fails_is_refused():
+    d = matcalc.diff(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    rng = np.random.default_rng(5)
+    W, x, b = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=3)
+    y = rng.uniform(0.1, 1.0, size=3)
+    with pytest.raises(MatcalcError, match=r"assume sum\(y\) = 1"):
+        d.evaluate({"W": W, "x": x, "b": b, "y": y})
+    y = y / y.sum()
+    s = np.exp(W @ x + b) / np.exp(W @ x + b).sum()
+    np.testing.assert_allclose(d.evaluate({"W": W, "x": x, "b": b, "y": y}).ravel(), s - y, rtol=1e-12)
