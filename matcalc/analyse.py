@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 from . import expr as E
 from . import ops
-from .assumptions import STRUCTURE_KINDS, Assumption, of_structure, oriented
+from .assumptions import STRUCTURE_KINDS, of_structure, oriented
 from .errors import MatcalcError, ShapeError, UnknownNameError
-from .syntax import Node, Program, Stated, error_at, function_names, is_latex, parse_equation, parse_program
+from .syntax import Node, Program, error_at, function_names, is_latex, parse_equation, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 RESERVED = {"I"}
@@ -782,8 +782,8 @@ def analyse(program: Program, scalars=(), symmetric=(), declare=(), assume=()) -
     analyser.infer(program.body)
     analyser.refuse_matrix_operands()
     analyser.concrete_sizes_from_entries()
-    analyser.infer_assumptions()
     analyser.square_structures()
+    analyser.infer_assumptions()
     analyser.var_names = analyser.names_for_vars()
     body = analyser.build(program.body)
     definitions = {definition.name: analyser.build(definition.node) for definition in program.definitions}

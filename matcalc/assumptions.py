@@ -3,10 +3,10 @@
 Contract: an `Assumption(lhs, rhs, text)` says that `lhs` may be replaced by `rhs`
 anywhere; both are concrete expressions (no pattern variables) of one shape, and
 `text` is the statement it comes from, as the user wrote it (`assume sum(y) = 1`,
-`orthogonal Q`).  `violated` says which one values at a point do not satisfy.  `oriented` turns an equation into one, replacing the larger side
-by the smaller (sum(y) -> 1, Q^T Q -> I; on a tie, the left side by the right, as
-written), so a rewrite with it never grows the expression.  `of_structure` gives what
-a declaration says:
+`orthogonal Q`).  `violated` says which one values at a point do not satisfy.
+`oriented` turns an equation into one, replacing the larger side by the smaller
+(sum(y) -> 1, Q^T Q -> I; on a tie, the left side by the right, as written), so a
+rewrite with it never grows the expression.  `of_structure` gives what a declaration says:
 
   orthogonal Q   Q^T Q -> I, Q Q^T -> I, inv(Q) -> Q^T   (Q square: each follows from the others)
   diagonal D     diag(diag(D)) -> D, D .* I -> D          (D is also of the symmetric kind: D^T is D)

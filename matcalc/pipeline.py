@@ -110,7 +110,7 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
         raise MatcalcError(f"at most {MAX_ORDER} derivatives in a row")
     _refuse_structured_variables(analysis, variables)
     assumptions = analysis.assumptions
-    current = _simplify(analysis.body, usable(assumptions, variables))
+    current = simplify(analysis.body, assumptions=usable(assumptions, variables))
     current_axes = axis_dims(current)
     is_vec_form = False
     for step, variable in enumerate(variables):
@@ -121,11 +121,13 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
         if not is_vec_form and len(current_axes) + len(v_axes) <= 2:
             core = _derivative(current, variable, symmetric_as, now)
             if last:
-                expr = named_intermediates(_simplify(arrange(core, current, variable, layout), now), analysis)
+                arranged = simplify(arrange(core, current, variable, layout), assumptions=now)
+                expr = named_intermediates(arranged, analysis)
                 return Result(analysis=analysis, variables=variables, layout=layout, symmetric_as=symmetric_as,
                               differentiated=current, f_axes=current_axes, core=core, expr=expr,
                               vec_form=None, differentiated_is_vec_form=False, assumptions=assumptions)
-            current, current_axes = _simplify(arrange(core, current, variable, "mixed"), now), current_axes + v_axes
+            current = simplify(arrange(core, current, variable, "mixed"), assumptions=now)
+            current_axes = current_axes + v_axes
             continue
         jacobian = vec_derivative(current, variable, symmetric_as, now)
         if last:
@@ -140,18 +142,14 @@ def derivative_of(analysis: Analysis, wrt, layout: str = "mixed", order: int = 1
 
 def vec_derivative(f: E.Expr, variable: E.Expr, symmetric_as: str, assumptions: tuple = ()) -> E.Expr:
     """d vec f / d (vec v)^T in the engine's convention, simplified."""
-    return _simplify(symmetrised_vec(identify_vec(differential(f, variable), variable), variable, symmetric_as),
-                     assumptions)
+    return simplify(symmetrised_vec(identify_vec(differential(f, variable), variable), variable, symmetric_as),
+                    assumptions=assumptions)
 
 
 def _derivative(f: E.Expr, variable: E.Expr, symmetric_as: str, assumptions: tuple = ()) -> E.Expr:
     """The first derivative in the engine's convention, simplified."""
-    return _simplify(symmetrised(identify(differential(f, variable), variable), variable, symmetric_as),
-                     assumptions)
-
-
-def _simplify(e: E.Expr, assumptions: tuple) -> E.Expr:
-    return simplify(e, assumptions=assumptions) if assumptions else simplify(e)
+    return simplify(symmetrised(identify(differential(f, variable), variable), variable, symmetric_as),
+                    assumptions=assumptions)
 
 
 _STRUCTURED_VARIABLE = {

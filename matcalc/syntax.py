@@ -103,8 +103,8 @@ class NormBars:
 
     always_accept = ("NORM_BARS",)
     # the terminals an operand can end with (grammar/matcalc.lark's atoms and postfixes)
-    _operand_end = {"NAME", "NUMBER", "RPAR", "RSQB", "NORM_CLOSE", "TRANSPOSE", "INVERSE", "INVERSE_TRANSPOSE", "SUPERSCRIPT",
-                    "EYE"}
+    _operand_end = {"NAME", "NUMBER", "RPAR", "RSQB", "NORM_CLOSE", "TRANSPOSE", "INVERSE", "INVERSE_TRANSPOSE",
+                    "SUPERSCRIPT", "EYE"}
 
     def process(self, stream):
         depth = 0
