@@ -15,9 +15,11 @@ false assumption is caught at the points where it fails:
   orthogonal Q   the Q of a QR factorisation of a random matrix, its columns' signs fixed by
                  R's diagonal (Q R with R's diagonal positive);
   diagonal D     diag(d) for a random d, entries at least 0.3 from zero;
-  an equation    moved onto by one of its symbols s (not one fixed by a structure or an earlier
-                 equation; those of fewer equations first, then those that are not variables),
-                 the others kept, and solved again in turn while a later one breaks it:
+  an equation    moved onto by one of its symbols s (not an orthogonal one, nor one an earlier
+                 equation was solved for; first those without structure, then those of fewer
+                 equations, then those that are not variables), the others kept, and solved
+                 again in turn while a later one breaks it; an spd or diagonal s is only
+                 scaled (spd by a positive factor: `spd S; assume tr(S) = 1`):
                  `Q^T Q = I` (`Q Q^T = I`) takes Q with orthonormal columns (rows), from a QR;
                  an equation of 1 x 1 sides of which one is homogeneous of degree k in s and
                  the other free of it (`sum(y) = 1`, `x^T x = 1`) scales s by the k-th root of
@@ -108,16 +110,20 @@ def sample_point(derivative, symbols, dims: dict, rng, positive: bool = False) -
     equations = [(stated, a) for stated, a in analysis.equations if a in derivative.assumptions]
     if not equations:
         return values
-    fixed = set(analysis.structures)
+    # an orthogonal matrix stays as sampled; an spd or diagonal one may only be scaled
+    fixed = {name for name, structure in analysis.structures.items() if structure == "orthogonal"}
     variables = {v.name for v in derivative.variables}
     mentions = [E.symbols_in(a.lhs) | E.symbols_in(a.rhs) for _, a in equations]
     chosen = []
 
-    def fewest_equations(name):     # a symbol of one equation first, then not a variable
-        return sum(name in other for other in mentions), name in variables, name
+    def fewest_equations(name):     # a symbol without structure, of one equation, not a variable first
+        return name in analysis.structures, sum(name in other for other in mentions), name in variables, name
+
+    def moved_onto(assumption, name):
+        return _moved_onto(assumption, analysis.symbols[name], values, dims, rng, analysis.structures.get(name))
     for (stated, assumption), names in zip(equations, mentions):
         for name in sorted(names - fixed, key=fewest_equations):
-            moved = _moved_onto(assumption, analysis.symbols[name], values, dims, rng)
+            moved = moved_onto(assumption, name)
             if moved is not None and _satisfied(analysis, stated, assumption, {**values, name: moved}, dims):
                 values[name] = moved
                 fixed.add(name)
@@ -132,7 +138,7 @@ def sample_point(derivative, symbols, dims: dict, rng, positive: bool = False) -
         if not broken:
             return values
         for k in range(broken[0], len(equations)):
-            moved = _moved_onto(equations[k][1], analysis.symbols[chosen[k]], values, dims, rng)
+            moved = moved_onto(equations[k][1], chosen[k])
             if moved is None:
                 break
             values[chosen[k]] = moved
@@ -161,9 +167,10 @@ def _orthonormal_columns(rows: int, cols: int, rng) -> np.ndarray:
     return q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
 
-def _moved_onto(assumption, symbol, values: dict, dims: dict, rng):
+def _moved_onto(assumption, symbol, values: dict, dims: dict, rng, structure: str | None = None):
     """A new value of `symbol` with which the equation holds, the other symbols kept; None
-    where the equation is none of the forms sample_point knows in this symbol."""
+    where the equation is none of the forms sample_point knows in this symbol.  A symbol
+    with a structure is only scaled, as that keeps it diagonal (spd: by a positive factor)."""
     lhs, rhs, _ = assumption
     rows, cols = (size_of(d, dims) for d in symbol.shape)
     if rhs.op == "I" and lhs in (E.mul(E.transpose(symbol), symbol), E.mul(symbol, E.transpose(symbol))):
@@ -179,6 +186,8 @@ def _moved_onto(assumption, symbol, values: dict, dims: dict, rng):
     start = np.asarray(values[symbol.name], dtype=float).reshape(rows, cols)
     at_start = _at(env[symbol.name], start)
     scaled = _scaled(left, right, unknowns, start, at_start)
+    if structure is not None:
+        return scaled[0] if scaled is not None and (scaled[2] > 0 or structure == "diagonal") else None
     if scaled is not None and scaled[1] <= MAX_SCALE:
         return scaled[0]
     shifted = _shifted(left - right, unknowns, env[symbol.name], start, at_start)
@@ -211,7 +220,7 @@ def _polynomials(entries, unknowns):
 
 
 def _scaled(left, right, unknowns, start, at_start):
-    """(c s, |c|) with which a 1 x 1 equation holds, one side homogeneous of degree k in s."""
+    """(c s, |c|, c) with which a 1 x 1 equation holds, one side homogeneous of degree k in s."""
     if left.shape != (1, 1):
         return None
     moving, other = (left, right) if left[0, 0].free_symbols & set(unknowns) else (right, left)
@@ -228,7 +237,7 @@ def _scaled(left, right, unknowns, start, at_start):
     if ratio < 0 and degree % 2 == 0:
         return None
     c = np.sign(ratio) * abs(ratio) ** (1 / degree)
-    return c * start, abs(c)
+    return c * start, abs(c), c
 
 
 def _shifted(residual, unknowns, matrix, start, at_start):

@@ -501,3 +501,22 @@ def test_the_command_line_refuses_with_a_caret_and_status_2(args, message, caret
     assert message in err.splitlines()[0]
     if caret_line:
         assert err.splitlines()[2] == caret_line
+
+
+@SAMPLING
+@given(SEEDS, SIZES, st.booleans())
+def test_a_structured_matrix_is_scaled_onto_an_equation_and_keeps_its_structure(seed, sizes, positive):
+    # the traces of S and of D D are positive at every sampled point: a positive scaling exists
+    point, _ = _sampled("spd S; diagonal D; assume tr(S) = 1; assume tr(D D) = 2; tr(S A) + tr(D A)", seed, sizes,
+                        positive, wrt="A")
+    s, d = np.asarray(point["S"]), np.asarray(point["D"])
+    assert abs(np.trace(s) - 1) < 1e-10 and np.array_equal(s, s.T) and np.min(np.linalg.eigvalsh(s)) > 0
+    assert abs(np.trace(d @ d) - 2) < 1e-10 and np.array_equal(d, np.diag(np.diag(d)))
+
+
+def test_an_equation_only_in_an_orthogonal_matrix_cannot_be_sampled():
+    analysis = parse("orthogonal Q; assume tr(Q) = 1; tr(Q A)")
+    result = dataclasses.replace(_stand_in(analysis, analysis.symbols["A"]), assumptions=analysis.assumptions)
+    symbols = list(analysis.symbols.values())
+    with pytest.raises(MatcalcError, match="cannot sample points where assume tr\\(Q\\) = 1"):
+        sample_point(result, symbols, concrete_sizes(symbols), np.random.default_rng(0))
