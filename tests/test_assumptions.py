@@ -520,3 +520,16 @@ def test_an_equation_only_in_an_orthogonal_matrix_cannot_be_sampled():
     symbols = list(analysis.symbols.values())
     with pytest.raises(MatcalcError, match="cannot sample points where assume tr\\(Q\\) = 1"):
         sample_point(result, symbols, concrete_sizes(symbols), np.random.default_rng(0))
+
+
+def test_evaluate_refuses_values_that_break_what_the_result_rests_on():
+    d = matcalc.diff(f"assume sum(y) = 1; {SOFTMAX_LOSS}", "b")
+    point = {"y": [0.25, 0.75], "W": [[1.0, 2.0], [3.0, 4.0]], "x": [1.0, -1.0], "b": [0.5, 0.0]}
+    z = np.array([[1.0, 2.0], [3.0, 4.0]]) @ np.array([1.0, -1.0]) + np.array([0.5, 0.0])
+    softmax = np.exp(z) / np.sum(np.exp(z))
+    assert np.allclose(d.evaluate(point).ravel(), softmax - np.array(point["y"]))
+    with pytest.raises(MatcalcError, match="do not satisfy assume sum\\(y\\) = 1"):
+        d.evaluate({**point, "y": [0.25, 0.5]})
+    rotation = matcalc.diff("orthogonal Q; tr(inv(Q) A)", "A")
+    with pytest.raises(MatcalcError, match="do not satisfy orthogonal Q"):
+        rotation.evaluate({"Q": [[2.0, 0.0], [0.0, 1.0]], "A": np.eye(2)})
