@@ -49,6 +49,11 @@ def _is_ones_column(e) -> bool:
     return e.op == "ones" and e.shape[1] == 1
 
 
+def _integer_power(e) -> bool:
+    """X^k for a whole k > 1: its inverse is written X^-k."""
+    return e.op == "mpow" and e.args[1].op == "num" and e.args[1].value.denominator == 1 and e.args[1].value > 1
+
+
 def is_self_transposed(e) -> bool:
     """What the constructors keep without a transpose: a symmetric symbol, I, diag(v)."""
     return e.op in ("I", "diagm") or (e.op == "sym" and e.kind == "symmetric")
@@ -561,6 +566,8 @@ class _Printer:
             return "1^T", POSTFIX
         if inner.op == "inv" and self.inverse == "call":
             return f"inv({self.text(inner.args[0], _either(fixed))[0]})^T", POSTFIX
+        if inner.op == "inv" and _integer_power(inner.args[0]):     # (X^-3)^T
+            return f"({self.text(inner, fixed)[0]})^T", POSTFIX
         if inner.op == "inv":         # X^-T, (A B)^-T
             text, level = self.text(inner.args[0], _either(fixed))
             return (text if level >= POSTFIX else f"({text})") + "^-T", POSTFIX
@@ -571,6 +578,9 @@ class _Printer:
         text, level = self.text(inner, _either(fixed))
         if self.inverse == "call":
             return f"inv({text})", ATOM
+        if _integer_power(inner):        # X^-3, as the language reads it
+            base, k = inner.args
+            return f"{self.at(base, POSTFIX, _either(fixed))}^-{k.value}", POWER
         return (text if level >= POSTFIX else f"({text})") + "^-1", POSTFIX
 
     def _exponent(self, p) -> str:
@@ -590,8 +600,9 @@ class _Printer:
 
     def _mpow(self, e, fixed):
         base = e.args[0]
-        text = self.at(base, POSTFIX, _either(fixed))
-        if self.inverse == "postfix" and (base.op == "inv" or base.op == "T" and base.args[0].op == "inv"):
+        text, level = self.text(base, _either(fixed))
+        if level < POSTFIX or self.inverse == "postfix" and (
+                base.op == "inv" or base.op == "T" and base.args[0].op == "inv"):
             text = f"({text})"        # (X^-1)^2, not X^-1^2
         return f"{text}^{self._exponent(e.args[1])}", POWER
 
