@@ -277,9 +277,9 @@ class _Expander:
     def _one_level(self, q: E.Expr, used: list) -> E.Expr:
         if not self.depends(q):
             return E.zeros(q.shape)
-        if q.op == "add":
+        if q.op == "add":      # d is linear: each term's own rule on the same line, as the texts write it
             _note(used, "d-sum")
-            return reading.add(*(self._d(t, used) for t in q.args))
+            return reading.add(*(self._in_place(t, used) for t in q.args))
         if q.op == "mul":
             # the product rule on the product as written: one term for each factor that
             # depends on the variable, that factor's differential in its place
@@ -288,8 +288,11 @@ class _Expander:
             # in the order they are printed, as typed: x / ||x|| differentiates x first
             denominators = [s for s in scalars if _is_denominator(s)]
             factors = [*(s for s in scalars if s not in denominators), *chain, *denominators]
-            return reading.add(*(reading.mul(E.number(coefficient), *factors[:i], self._d(f, used), *factors[i + 1:])
-                                 for i, f in enumerate(factors) if self.depends(f)))
+            dependent = [i for i, f in enumerate(factors) if self.depends(f)]
+            # one factor alone depends: d(c A) = c dA says nothing; A's own rule on the same line
+            differential = self._in_place if len(dependent) == 1 else self._d
+            return reading.add(*(reading.mul(E.number(coefficient), *factors[:i], differential(factors[i], used),
+                                             *factors[i + 1:]) for i in dependent))
         if q.op == "T":
             _note(used, "d-transpose")
             return reading.transpose(self._d(q.args[0], used))
@@ -302,6 +305,13 @@ class _Expander:
                                              on_differential=lambda p: self._d(p, used))
         _note(used, reason if isinstance(reason, str) else reason.name)
         return result
+
+    def _in_place(self, part: E.Expr, used: list) -> E.Expr:
+        """d(part) expanded by its own rule on this line (the variable's and a kept
+        intermediate's differential as they are)."""
+        if part is self.variable or part in self.kept or not self.depends(part):
+            return self._d(part, used)
+        return self._one_level(part, used)
 
     def _d(self, part: E.Expr, used: list) -> E.Expr:
         """d(part), left for the next line; 0 at once for a part free of the variable (a line
