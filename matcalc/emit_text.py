@@ -54,6 +54,22 @@ def _integer_power(e) -> bool:
     return e.op == "mpow" and e.args[1].op == "num" and e.args[1].value.denominator == 1 and e.args[1].value > 1
 
 
+def _may_transpose_outside_chain(chain) -> bool:
+    """A matrix chain the display pass considers: two transposes or more, no constant whose
+    size its neighbours give, not a number (whose orientation the constructors choose)."""
+    return len(chain) >= 2 and sum(f.op == "T" or f.is_row for f in chain) >= 2 \
+        and not (chain[0].shape[0] == 1 and chain[-1].shape[1] == 1) \
+        and not any(f.op in ("I", "ones", "zero", "mul") for f in chain)
+
+
+def _may_transpose_outside(e) -> bool:
+    """A product, or Kronecker product with a transpose or ones column, that the display pass
+    considers writing as a transpose."""
+    if e.op == "mul":
+        return _may_transpose_outside_chain(mul_parts(e)[2])
+    return ops.of(e).shape == "outer" and any(f.op == "T" or _is_ones_column(f) for f in e.args)
+
+
 def is_self_transposed(e) -> bool:
     """What the constructors keep without a transpose: a symmetric symbol, I, diag(v)."""
     return e.op in ("I", "diagm") or (e.op == "sym" and e.kind == "symmetric")
@@ -359,6 +375,8 @@ class _Printer:
 
     def transposed_outside(self, e) -> bool:
         """Whether the product (or Kronecker product) e is printed as a transpose."""
+        if not _may_transpose_outside(e):
+            return False
         self.text(e, FIXED)
         return self.outside.get(e, False)
 
@@ -492,11 +510,8 @@ class _Printer:
     def _chain_transposed(self, chain, fixed) -> str | None:
         """A matrix chain whose factors are mostly transposes, written as the transpose of
         the reversed chain of their transposes: `(X C A)^T` for `A^T C^T X^T`; None
-        where that is not a candidate (fewer than two transposes, a constant whose size its
-        neighbours give, a chain that is a number, whose orientation the constructors choose)."""
-        if len(chain) < 2 or sum(f.op == "T" or f.is_row for f in chain) < 2 \
-                or chain[0].shape[0] == 1 and chain[-1].shape[1] == 1 \
-                or any(f.op in ("I", "ones", "zero", "mul") for f in chain):
+        where the display pass does not consider it."""
+        if not _may_transpose_outside_chain(chain):
             return None
         factors = []          # (node, printed transposed), reversed
         for f in reversed(chain):
@@ -536,7 +551,7 @@ class _Printer:
         # B and C.  Its factors' sizes are left to the reader (see the module's docstring).
         inner = self.inside_kron
         plain = self._nested(operator, [self.text(f, inner)[0] for f in e.args])
-        if not any(f.op == "T" or _is_ones_column(f) for f in e.args) or operator.shape != "outer":
+        if not _may_transpose_outside(e):
             return plain, ATOM
         # (A ⊗ B)^T = A^T ⊗ B^T: kron(A, B)^T for kron(A^T, B^T), kron(1^T, I)^T for the
         # ones column, which has no shorter spelling of its own there
