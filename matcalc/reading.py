@@ -36,8 +36,8 @@ def add(*terms: E.Expr) -> E.Expr:
         return E.zeros(shape)
     if len(kept) == 1 and kept[0].shape == shape:
         return kept[0]
-    if any(t.shape != shape for t in kept):      # a broadcast scalar: the constructor says how
-        return E.add(*kept)
+    if any(t.shape != shape for t in kept):      # a broadcast scalar: the constructor says how,
+        return E.add(*flat)                     # at the sum's shape (a zero term may carry it)
     return E._make("add", kept, None, shape)
 
 

@@ -26,6 +26,7 @@ CORPUS = [
     ("sum(log(1 + exp(-y .* (X w))))", "w"), ("logdet(X)", "X"), ("tr(X^-1 A)", "X"),
     ("softmax(x)", "x"), ("tanh(W x + b)", "x"), ("||W3 tanh(W2 tanh(W1 x)) - y||^2", "W1"),
     ("scalar t; U = A + t B; logdet(U)", "t"), ("x / ||x||", "x"), ("kron(x, y)", "x"),
+    ("scalar t; x - t", "t"), ("scalar t; A (x - t)", "t"),      # d(x - t) is -dt broadcast: a vector
 ]
 
 
