@@ -373,3 +373,27 @@ def test_an_assumption_is_named_where_it_acts(text, wrt, stated):
     assert lines[-1].startswith(f"=> {str(d).split('; ')[-1]} ")
     env, dims, name, direction = _point(d, seed=4)
     _assert_lines_hold(d, derivation, env, dims, name, direction, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(st.data())
+def test_every_line_holds_for_generated_programs(data):
+    """Programs of the fuzzer's grammar (tests/fuzz_grammar.py): definitions, broadcasts,
+    literals, entries; where matcalc differentiates them, its steps hold line by line."""
+    import fuzz_grammar
+    program = data.draw(fuzz_grammar.programs())
+    names = [n for n in program.symbols if n not in program.extra]
+    if program.by_keyword or not names:
+        return
+    wrt = data.draw(st.sampled_from(names))
+    try:
+        d = matcalc.diff(program.text, wrt)
+    except matcalc.MatcalcError:
+        return
+    derivation = d.steps()
+    try:
+        env, dims, name, direction = _point(d, seed=data.draw(st.integers(0, 1000)))
+        evaluate(d.function, env, dims)
+    except matcalc.MatcalcError:       # the point drawn is outside the program's domain
+        return
+    _assert_lines_hold(d, derivation, env, dims, name, direction, rtol=1e-4, atol=1e-5)
