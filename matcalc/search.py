@@ -1,32 +1,35 @@
 """Search: the shortest printed form of an expression, by a bounded best-first search.
 
-Contract: `shortest(e, assumptions=(), trace=None)` returns an expression equal to `e`
-(where `e` is defined, and where the assumptions hold) whose printed text
-(emit_text.to_text) has fewer tokens than e's, or `e` itself when the search finds
-none.  It starts from e with the names of e's intermediates (`let`s) written where
-their definitions reappear (`with_names`).  A move applies one identity at one place:
+Contract: `shortest(e, assumptions=(), trace=None, factorings=())` returns an expression
+equal to `e` (where `e` is defined, and where the assumptions hold) whose printed text
+(emit_text.to_text) is shorter than e's, or `e` itself when the search finds none.  It
+starts from e with its intermediates' names (`let`s) written where their definitions
+reappear (`with_names`).  A move applies one identity at one place:
   - a rule of rules/search.rules or rules/simplify.rules (a reversible one, `<=>`, in
     either direction), with its guards, at any subexpression, any window of a product's
     matrix chain (its scalar factors stay outside), any window of a trace's chain read
     cyclically (named trace-cyclic), or any choice of a sum's or Hadamard product's terms;
+  - G + G^T written 2 G where G is symmetric (named symmetric-transpose);
   - a user's assumption (any object with `lhs`, `rhs`, `text`: concrete expressions,
-    lhs replaced by rhs), at the subexpressions, product windows and sum terms that are
+    lhs replaced by rhs) at the subexpressions, product windows and sum terms that are
     its left side;
-  - a common factor pulled out of a sum (simplify.factor_sum), or a common Hadamard
-    factor with its least power (`a .* b .^ 2 - b .* a .^ 2` -> `a .* b .* (b - a)`).
-The search keeps the BEAM cheapest states by printed tokens (the project's lexer,
-matcalc.syntax; a pair of parentheses counts once) and stops after MAX_EXPANSIONS expansions, MAX_STATES states or
-PATIENCE expansions without a shorter form, so
-its answer depends on its input alone; a wall-clock limit (TIME_LIMIT) guards against
-a slow machine and returns the best found so far.  Each move on the path from `e` to
-the answer is appended to `trace` as a rules.Step(rule, before, after) of the
-subexpression it rewrote, as the Rewriter records its steps.
+  - the caller's factorings (simplify passes factor_sum, a common factor pulled out of a
+    sum), and a common Hadamard factor at its least power (a .* b .^ 2 - b .* a .^ 2 is
+    a .* b .* (b - a)).
+The cost is the printed tokens (the language's own lexer, matcalc.syntax; `cost`), then
+the nodes that are not parts of e, then the number of nodes.  The search keeps the BEAM cheapest states and stops after
+MAX_EXPANSIONS expansions, MAX_STATES states or PATIENCE expansions without a shorter
+form, then takes up to POLISH_STEPS steps to a cheaper neighbour, so its answer depends on
+its input alone; an expression of more than
+MAX_SEARCH_SIZE nodes is returned as it is.  A wall-clock limit (TIME_LIMIT) guards
+against a slow machine, returning the best form found so far.  Each move on the path
+from `e` to the answer is appended to `trace` as a rules.Step(rule, before, after) of
+the subexpression it rewrote, as the Rewriter records its steps.
 
 Soundness: every rule is an identity proved by tests/test_rules.py; a move is kept only
 where its result has the shape of what it replaces; and a sum inside a matrix product
 (`A (B + C)`) never binds a pattern variable to a broadcast scalar (A (x + t) is not
-A x + A t), which is the one place where the language's broadcast would change an
-identity's meaning.
+A x + A t), the one place where the language's broadcast would change an identity.
 """
 from __future__ import annotations
 
@@ -45,8 +48,10 @@ BEAM = 8
 MAX_EXPANSIONS = 40
 MAX_STATES = 400
 PATIENCE = 10                    # expansions without a shorter form before the search gives up
+POLISH_STEPS = 4                 # then at most this many steps to the cheapest neighbour, while one is cheaper
 TIME_LIMIT = 2.0                 # seconds; a safety net, never reached on the identity table
 MAX_CYCLIC_CHAIN = 8             # a trace of a longer chain is not rotated
+MAX_SEARCH_SIZE = 400            # nodes; a larger expression is left as the rewriter made it
 
 # operators through which a broadcast scalar keeps an identity's meaning (entry by entry)
 _ELEMENTWISE_CONTEXTS = frozenset({"add", "had", "fn", "T", "epow"})
@@ -81,19 +86,26 @@ def _named(name: str) -> Rule:
 
 
 def _unbroadcast(pattern: E.Expr) -> tuple:
+    """(the pattern variables among a sum's operands, the factors beside the sum) for each
+    sum of the pattern that sits in a matrix operation."""
     found = []
 
-    def visit(node, parent_op):
-        if node.op == "add" and parent_op is not None and parent_op not in _ELEMENTWISE_CONTEXTS:
-            found.append(tuple(a for a in node.args if a.op == "sym"))
+    def visit(node, parent):
+        if node.op == "add" and parent is not None and parent.op not in _ELEMENTWISE_CONTEXTS:
+            beside = tuple(a for a in parent.args if a is not node) if parent.op == "mul" else (parent,)
+            found.append((tuple(a for a in node.args if a.op == "sym"), beside))
         for a in node.args:
-            visit(a, node.op)
+            visit(a, node)
     visit(pattern, None)
     return tuple(found)
 
 
 def _broadcasts(move: Move, bindings: dict) -> bool:
-    for operands in move.unbroadcast:
+    """Whether the bindings put a broadcast scalar into a sum that a matrix operation
+    takes (a scalar factor beside the sum scales a broadcast as it does any term)."""
+    for operands, beside in move.unbroadcast:
+        if all(bindings[f].is_scalar if f.op == "sym" else f.is_scalar for f in beside):
+            continue
         shapes = {bindings[v].shape for v in operands if v in bindings}
         if len(shapes) > 1:
             return True
@@ -121,14 +133,20 @@ def tokens(text: str) -> int:
     return sum(1 for m in compiled.finditer(text) if m.lastgroup not in ignored)
 
 
-def cost(e: E.Expr, memo: dict) -> int:
-    """The printed tokens, a pair of parentheses counted as one: `(A + A^T) x` is no
-    longer than `A x + A^T x`, so a search does not undo the factoring a book prints."""
+def cost(e: E.Expr, memo: dict, familiar=frozenset()) -> tuple:
+    """(printed tokens, with a pair of parentheses counted once and a leading minus not
+    counted; nodes not among `familiar`, the parts of the search's input; nodes).
+    `(A + A^T) x` is no longer than `A x + A^T x`, so the search keeps the factoring a
+    book prints; `-2 Phi^T (y - Phi theta)` is no longer than `2 Phi^T (Phi theta - y)`,
+    and where two forms tie the one nearer the input wins (the difference the user typed
+    keeps its orientation), then the one of fewer nodes (S^-1 beside S^-T: as long in
+    the postfix spelling, not in the call spelling inv(S))."""
     found = memo.get(e)
     if found is None:
         from .emit_text import to_text
         text = to_text(e)
-        found = memo[e] = tokens(text) - text.count(")")
+        printed = tokens(text) - text.count(")") - text.startswith("-")
+        found = memo[e] = (printed, sum(1 for n in E.postorder(e) if n not in familiar), e.size)
     return found
 
 
@@ -211,6 +229,8 @@ def _expanded_terms(e: E.Expr, memo: dict):
             found.extend(part)
     elif e.op == "T" and e.args[0].op == "add":
         found = _expanded_terms(E.add(*(E.transpose(t) for t in e.args[0].args)), memo)
+        if found is None:
+            return None
     elif e.op == "mul":
         q, scalars, chain = E.mul_parts(e)
         products = [(E.number(q),)]
@@ -400,7 +420,8 @@ def _hadamard_power(base: E.Expr, k: int) -> E.Expr:
 # ---------------------------------------------------------------- the search
 
 class _Search:
-    def __init__(self, assumptions: tuple):
+    def __init__(self, assumptions: tuple, factorings: tuple):
+        self.factorings = factorings + (factor_hadamard,)
         self.moves_by_key: dict = {}
         for move in moves():           # a rule matches only nodes of its left side's operator
             self.moves_by_key.setdefault(key_of(move.rule.lhs), []).append(move)
@@ -415,7 +436,6 @@ class _Search:
         found = self.at_node.get(node)
         if found is not None:
             return found
-        from .simplify import factor_sum
         found = []
         for move in self.moves_by_key.get(key_of(node), ()):
             found.extend(_rule_rewrites(move, node, self.ctx))
@@ -425,15 +445,13 @@ class _Search:
             found.extend(_symmetrised_rewrites(node, self.ctx, self.symmetry))
         for assumption in self.assumptions:
             found.extend(_assumption_rewrites(assumption, node))
-        try:
-            factored = factor_sum(node)
-        except MatcalcError:
-            factored = node
-        if factored is not node:
-            found.append(((), factored))
-        factored = factor_hadamard(node)
-        if factored is not None:
-            found.append(((), factored))
+        for factoring in self.factorings:
+            try:
+                factored = factoring(node)
+            except MatcalcError:
+                continue
+            if factored is not None and factored is not node:
+                found.append(((), factored))
         found = [(steps, new) for steps, new in found if new is not node and new.shape == node.shape]
         self.at_node[node] = found
         return found
@@ -450,7 +468,8 @@ class _Search:
         """(the cheapest state found, the steps from e to it)."""
         deadline = time.perf_counter() + TIME_LIMIT
         improved_at = 0
-        best, best_cost = e, cost(e, self.costs)
+        self.familiar = frozenset(E.postorder(e))
+        best, best_cost = e, cost(e, self.costs, self.familiar)
         came_from = {e: None}
         frontier = [(best_cost, 0, e)]
         order = 1
@@ -465,7 +484,7 @@ class _Search:
                 if candidate in came_from:
                     continue
                 came_from[candidate] = (state, steps)
-                c = cost(candidate, self.costs)
+                c = cost(candidate, self.costs, self.familiar)
                 if c < best_cost:
                     best, best_cost = candidate, c
                     improved_at = expansions
@@ -474,6 +493,17 @@ class _Search:
                 if len(came_from) >= MAX_STATES:
                     break
             frontier = heapq.nsmallest(BEAM, frontier)
+        for _ in range(POLISH_STEPS):    # the budget may stop just short of the best's own neighbours
+            if time.perf_counter() > deadline:
+                break
+            start = best
+            for steps, candidate in self.neighbours(start):
+                c = cost(candidate, self.costs, self.familiar)
+                if c < best_cost:
+                    came_from.setdefault(candidate, (start, steps))
+                    best, best_cost = candidate, c
+            if best is start:
+                break
         path = []
         state = best
         while came_from[state] is not None:
@@ -482,12 +512,16 @@ class _Search:
         return best, path[::-1]
 
 
-def shortest(e: E.Expr, assumptions=(), trace: list | None = None) -> E.Expr:
+def shortest(e: E.Expr, assumptions=(), trace: list | None = None, factorings: tuple = ()) -> E.Expr:
+    """`factorings`: functions node -> node (or None) that rewrite a node in one step, moves
+    beside the rules (simplify.factor_sum), unnamed in the trace."""
     e = with_names(e)
-    key = (e, tuple((a.lhs, a.rhs, a.text) for a in assumptions))
+    if e.size > MAX_SEARCH_SIZE:
+        return e
+    key = (e, tuple((a.lhs, a.rhs, a.text) for a in assumptions), factorings)
     found = _results.get(key)
     if found is None:
-        found = _Search(tuple(assumptions)).run(e)
+        found = _Search(tuple(assumptions), tuple(factorings)).run(e)
         if len(_results) >= MAX_KEPT_RESULTS:
             _results.clear()
         _results[key] = found

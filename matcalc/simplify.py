@@ -1,11 +1,14 @@
-"""Simplify: rewrite with rules/simplify.rules and factor sums, to the textbook form.
+"""Simplify: rewrite with rules/simplify.rules and factor sums, then search for the shortest form.
 
-Contract: `simplify(e)` returns an expression equal to `e` that is no larger,
-with like terms collected and common factors pulled out of sums
-(`A x + A^T x` -> `(A + A^T) x`, `-2 y + 2 Phi theta` -> `-2 (y - Phi theta)`).
-Every step shrinks the expression (rules replace a side by a smaller one;
-factoring removes repeated factors), and the rewriter never revisits an
-expression, so simplification terminates.
+Contract: `simplify(e, trace=None, assumptions=())` returns an expression equal to `e`
+(where the assumptions hold: each `lhs` may be replaced by its `rhs`), with like terms
+collected and common factors pulled out of sums (`A x + A^T x` -> `(A + A^T) x`,
+`-2 y + 2 Phi theta` -> `-2 (y - Phi theta)`), then the shortest printed form the
+bounded search of matcalc/search.py finds from there (the softmax cancellation, the
+symmetry of S^-1, the cyclic trace...).  The rewriter's steps shrink the expression
+(rules replace a side by a smaller one; factoring removes repeated factors) and it
+never revisits an expression, so it terminates; the search is bounded by its budget.
+Both record their steps in `trace` (rules.Step), the rules named.
 """
 from __future__ import annotations
 
@@ -22,10 +25,7 @@ def simplify(e: E.Expr, trace: list | None = None, assumptions=()) -> E.Expr:
     """e rewritten to a fixed point, then searched for its shortest printed form
     (matcalc/search.py), with the user's assumptions (each lhs replaced by its rhs)."""
     rewritten = Rewriter(ruleset("simplify"), trace=trace, extra=factor_sum)(e)
-    return shortest(rewritten, assumptions, trace) if SEARCH or assumptions else rewritten
-
-
-SEARCH = False
+    return shortest(rewritten, assumptions, trace, (factor_sum,))
 
 
 def factor_sum(node: E.Expr) -> E.Expr:

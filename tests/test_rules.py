@@ -117,7 +117,8 @@ FIRING_CORPUS = [
     ("tr(kron(A, X))", "X", {}), ("diag(x x^T)", "x", {}), ("vec(x x^T)", "x", {}), ("vec(X A)", "X", {}),
     ("sum(abs(x) .* x)", "x", {"order": 2}), ("sum(relu(x) .* x)", "x", {"order": 2}),
     ("kron(x, y^T) z", "z", {}), ("kron(y^T, x) z", "z", {}), ("sum(erf(x))", "x", {}),
-    ("sum(sign(x))", "x", {}), ("sum(diag(x) diag(y))", "x", {}),
+    ("sum(sign(x))", "x", {}), ("sum(diag(x) diag(y))", "x", {}), ("scalar p; sum(x .^ p)", "p", {}),
+    ("x^T inv(X)^T X^T y", "x", {}),
 ]
 
 
