@@ -137,6 +137,8 @@ def as_vec(column: E.Expr, rows, cols) -> E.Expr | None:
     """M (rows x cols) with vec(M) = column, or None."""
     if cols == 1:
         return column
+    if rows == 1:                   # vec(r) = r^T for a row r
+        return E.transpose(column)
     op = column.op
     if op == "vec":
         inner = column.args[0]
