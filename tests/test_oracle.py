@@ -225,7 +225,7 @@ def test_oracle_assert_close_is_strict():
 # --------------------------------------------------------------------------- the table
 _KEYWORDS = {"scalar", "vector", "matrix", "symmetric", "I", "T",
              "tr", "det", "logdet", "inv", "diag", "sum", "norm", "exp", "log", "sin", "cos",
-             "tanh", "sigmoid", "sqrt", "abs", "relu", "softplus", "softmax", "logsumexp", "kron"}
+             "tanh", "sigmoid", "sqrt", "abs", "relu", "softplus", "softmax", "logsumexp", "kron", "vec"}
 
 
 def _free_symbols(expr):
