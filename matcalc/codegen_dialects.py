@@ -84,7 +84,7 @@ class Dialect:
     def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
         """A statement adding a vector (or a scalar) to the diagonal of the square `target`,
         a temporary of the code's own."""
-        value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
+        value = self.scalar(vector) if scalar else self.flat(paren(vector))
         return f"np.einsum('ii->i', {target})[...] += {value}"
 
     def accumulate(self, target: str, spec: str | None, value: str) -> str:
@@ -147,7 +147,7 @@ class JaxDialect(Dialect):
         return a
 
     def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
-        value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
+        value = self.scalar(vector) if scalar else self.flat(paren(vector))
         return f"{target} = {target}.at[jnp.arange({size}), jnp.arange({size})].add({value})"
 
     def as_array(self, name: str, vector: bool) -> str:
@@ -201,7 +201,7 @@ class TorchDialect(Dialect):
         return f"({a}).contiguous()"
 
     def add_to_diagonal(self, target: str, vector: str, size: str, scalar: bool) -> str:
-        value = self.scalar(vector) if scalar else self.flat(f"({vector})" if " " in vector else vector)
+        value = self.scalar(vector) if scalar else self.flat(paren(vector))
         return f"{target} = {target} + torch.diag_embed(torch.broadcast_to(torch.as_tensor({value}, " \
                f"dtype=torch.float64), ({size},)))"
 

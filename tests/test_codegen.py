@@ -228,3 +228,15 @@ def test_a_product_of_a_sum_is_distributed_only_where_cheaper():
     d = matcalc.diff("T: matrix[n,m]; U: matrix[n,k]; V: matrix[m,k]; ||T - U V^T||_F^2", "U")
     assert "U @ (V.T @ V)" in numpy_code(d, sizes={"n": 1000, "m": 1000, "k": 5})
     assert "(T - (U @ V.T)) @ V" in numpy_code(d, sizes={"n": 100, "m": 100, "k": 100})
+
+
+@pytest.mark.parametrize("dialect", [pytest.param("numpy")] + DIALECTS)
+def test_a_vector_written_into_a_diagonal_keeps_its_power_together(dialect):
+    """Found by the fuzzer: `np.exp(y)**(-1).reshape(-1)` reshaped the -1 (no space, yet not
+    one operand), so the diagonal of this Jacobian went wrong."""
+    d = matcalc.diff("scalar a, b; softmax(([2; a] + [b; 2]) ./ exp(x)) + (x ./ exp(y) + [2; 2])", "x")
+    rng = np.random.default_rng(5)
+    values = {"a": 0.3, "b": -0.7, "x": rng.normal(size=2), "y": rng.normal(size=2)}
+    function = _run(numpy_code(d, dialect=dialect))["derivative"]
+    got = _array(function(*(values[name] for name in d.analysis.symbols)))
+    np.testing.assert_allclose(got, d.evaluate(values), rtol=1e-9, atol=1e-12)
