@@ -66,6 +66,15 @@ def _terms(e: E.Expr, rows, cols):
         if P.shape[0] != P.shape[1] or Q.shape[0] != Q.shape[1]:
             return None
         return [(E.inverse(P), E.inverse(Q))]
+    if op == "mpow":                # (P ⊗ Q)^k = P^k ⊗ Q^k for square P and Q (the mixed product, MN 2.2)
+        base, exponent = e.args
+        inner = _terms(base, rows or cols, cols or rows)
+        if inner is None or len(inner) != 1:
+            return None
+        ((P, Q),) = inner
+        if P.shape[0] != P.shape[1] or Q.shape[0] != Q.shape[1]:
+            return None
+        return [(E.power(P, exponent), E.power(Q, exponent))]
     if op == "add":                 # (P ⊗ Q) + (R ⊗ S) stays a sum of Kronecker products
         terms = []
         for term in e.args:

@@ -82,6 +82,8 @@ KRONECKER = [
     ("tr(kron(A, B) kron(X, X) kron(C, D))", "X", {"A": "matrix[a,b]", "B": "matrix[a,b]", "X": "matrix[b,c]",
                                                    "C": "matrix[c,a]", "D": "matrix[c,a]"},
      lambda B_, A, B, X, C, D: B_.tr(B_.kron(A, B) @ B_.kron(X, X) @ B_.kron(C, D)), None),
+    ("tr(kron(A, X)^-1)", "X", {"A": "matrix[a,a] posdet", "X": "matrix[b,b] posdet"},
+     lambda B, A, X: B.tr(B.inv(B.kron(A, X))), "-tr(A^-1) (X^-2)^T"),   # tr(A^-1) tr(X^-1), MC (124)
     ("tr(kron(A, X)^-1 kron(A, B))", "X", {"A": "matrix[a,a] posdet", "X": "matrix[b,b] posdet", "B": "matrix[b,b]"},
      lambda B_, A, X, B: B_.tr(B_.inv(B_.kron(A, X)) @ B_.kron(A, B)), None),
 ]
@@ -270,7 +272,9 @@ def _kronecker_forms(a, b, c, d):
                                                 E.mul(E.number(2), E.kron(S, T))), *square),
             "inv(S ⊗ T)^T (P ⊗ Q)": (E.mul(E.transpose(E.inverse(E.kron(S, T))), E.kron(P, Q)), (a, c), (b, d)),
             "1 1^T": (E.mul(E.ones(E.dim_product(a, c), 1), E.ones(1, E.dim_product(b, d))), (a, c), (b, d)),
-            "I": (E.identity(E.dim_product(a, c)), *square)}
+            "I": (E.identity(E.dim_product(a, c)), *square),
+            "(S ⊗ T)^3": (E.power(E.kron(S, T), E.number(3)), *square),
+            "inv(S ⊗ T)^2": (E.power(E.inverse(E.kron(S, T)), E.number(2)), *square)}
 
 
 @settings(max_examples=30, deadline=None)
