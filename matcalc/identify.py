@@ -322,9 +322,12 @@ class _Walk:
                 matrix, column = matrix.args[0], E.mul(E.commutation(cols, rows), column)
             M = as_vec(column, *matrix.shape)
             if M is None:
+                hint = ("; (A ⊗ B) vec(X) = vec(B X A^T) holds for X r x c, A of c columns and B of r: "
+                        "declaring the sizes may give one"
+                        if any(n.op == "kron" for n in E.postorder(A)) else "")
                 raise _unsupported(node, f"its adjoint {_describe(A)} is not the vec of a matrix "
                                          f"expression (the gradient is then its unvec, which matcalc "
-                                         f"does not write)")
+                                         f"does not write){hint}")
             yield self.share("trace-vec", M=M, N=matrix)
         elif op == "entry":
             yield node.args[0], _unit_adjoint(node, A)
