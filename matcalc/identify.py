@@ -317,7 +317,10 @@ class _Walk:
             yield from self.push_kron(node, A, trace_form=True)
         elif op == "vec":
             matrix, column = node.args[0], E.transpose(A)
-            if matrix.op == "T":     # vec(N^T) = K_{r,c} vec(N) for r x c N (MN 3.7): A vec(N^T) = (K_{c,r} A^T)^T vec(N)
+            # vec(N^T) = K_{r,c} vec(N) for r x c N (MN 3.7), so A vec(N^T) = (K_{c,r} A^T)^T vec(N):
+            # the commutation joins the column as_vec reads, since a trace-form rule's target is
+            # the matrix inside the vec, not vec(N) itself
+            if matrix.op == "T":
                 rows, cols = matrix.args[0].shape
                 matrix, column = matrix.args[0], E.mul(E.commutation(cols, rows), column)
             M = as_vec(column, *matrix.shape)
