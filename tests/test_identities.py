@@ -1118,11 +1118,11 @@ R("kron_sum_right", "sum(kron(A, X))", "X", {"A": "matrix[k,p]", "X": "matrix[n,
   lambda B, A, X: B.sum(B.kron(A, X)), formula=lambda B, A, X: B.sum(A) * B.ones(3, 2), flags=("kron",),
   ref="sum(A ⊗ X) = sum(A) sum(X)", book="sum(A) (1 1^T)")
 R("kron_trace_mixed_right", "tr(kron(A, D) kron(C, X))", "X",
-  {"A": "matrix[n,m]", "D": "matrix[k,p]", "C": "matrix[m,n]", "X": "matrix[p,k]"},
+  {"A": "matrix[n,m]", "D": "matrix[m,k]", "C": "matrix[m,n]", "X": "matrix[k,m]"},
   lambda B, A, D, C, X: B.tr(B.kron(A, D) @ B.kron(C, X)), formula=lambda B, A, D, C, X: B.tr(A @ C) * D.T,
   flags=("kron",), ref="Magnus and Neudecker 2: tr((A ⊗ D)(C ⊗ X)) = tr(A C) tr(D X)", book="tr(A C) D^T")
 R("kron_trace_mixed", "tr(kron(A, D) kron(X, C))", "X",
-  {"A": "matrix[n,m]", "D": "matrix[k,p]", "X": "matrix[m,n]", "C": "matrix[p,k]"},
+  {"A": "matrix[n,m]", "D": "matrix[m,k]", "X": "matrix[m,n]", "C": "matrix[k,m]"},
   lambda B, A, D, X, C: B.tr(B.kron(A, D) @ B.kron(X, C)), formula=lambda B, A, D, X, C: B.tr(D @ C) * A.T,
   flags=("kron",), ref="Magnus and Neudecker 2: tr((A ⊗ D)(X ⊗ C)) = tr(A X) tr(D C)", book="tr(D C) A^T")
 R("vec_quadratic_kron", "vec(X)^T kron(A, D) vec(X)", "X", {"X": "matrix[n,m]", "A": "matrix[m,m]", "D": "matrix[n,n]"},
