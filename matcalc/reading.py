@@ -169,7 +169,7 @@ def typed(analysis) -> tuple[E.Expr, dict] | None:
     reader = _Typed(analysis, definitions)
     try:
         reading = reader.read(program.body)
-    except (MatcalcError, KeyError, ValueError, TypeError, IndexError, AttributeError):
+    except (MatcalcError, KeyError, ValueError):   # a constructor's refusal, an operator it does not read
         return None
     return (reading, reader.definitions_typed) if canonical(reading) is analysis.body else None
 

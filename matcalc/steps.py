@@ -138,9 +138,10 @@ class Derivation:
                      "=>": r"\frac{\partial " + top + r"}{\partial " + name + "}",
                      "vec=>": r"\frac{\partial \operatorname{vec} " + top + r"}{\partial \operatorname{vec}("
                               + name + r")^\top}"}
-            left = fixed.get(line.lhs)
-            if left is None:         # d<intermediate>
+            if line.of is not None:      # d<intermediate>
                 left = r"\mathrm{d}" + name_latex(line.of.value, _kind(line.of), bold_vectors)
+            else:
+                left = fixed[line.lhs]
             reason = r" && " + _latex_reason(line.reason) if line.reason else ""
             shown = _renamed(line.expr, _names_on(line, names)) if i else line.expr
             rows.append(f"{left} &= {to_latex(_differentials_named(shown), bold_vectors)}{reason}")
