@@ -184,7 +184,7 @@ def _transposed(op, sizes, a):
 
 
 def _stacked(op, sizes, a):
-    return (sizes.product(a[0], a[1]), 1)
+    return (sizes.product(a[1], a[0]), 1)
 
 
 def _diag(op, sizes, a):

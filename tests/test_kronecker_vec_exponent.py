@@ -336,3 +336,13 @@ def test_no_closed_form_is_refused_in_one_line(text, wrt, why):
         matcalc.diff(text, wrt)
     message = str(refused.value)
     assert why in message and "\n" not in message
+
+
+def test_vec_quadratic_form_needs_no_declarations():
+    """vec(X) of an r x c matrix has c*r entries, in the order kron(A, B) with A c x c and B
+    r x r multiplies (MN 2.4: (A ⊗ B) vec X = vec(B X A^T)), so analysis infers those sizes."""
+    d = matcalc.diff("vec(X)^T kron(A, B) vec(X)", "X")
+    assert str(d) == "B X A^T + B^T X A"
+    assert {n: d.analysis.symbols[n].shape for n in "XAB"} == {"X": ("n", "m"), "A": ("m", "m"), "B": ("n", "n")}
+    dims = {"X": "matrix[2,3]", "A": "matrix[3,3]", "B": "matrix[2,2]"}
+    _assert_matches_oracles("vec(X)^T kron(A, B) vec(X)", "X", dims, VEC[0][3], seed=3)
