@@ -212,11 +212,12 @@ def _text(e: E.Expr, analysis: Analysis, inverse: str, sized: bool = False) -> s
 
 
 def _reads_back(text: str, analysis: Analysis) -> bool:
-    """Whether text reads as an expression, with the declarations of the function's symbols."""
+    """Whether text reads as an expression, with the declarations of the function's symbols
+    (stated inline: one program, one parse)."""
     declarations = [_declaration(s) for s in analysis.symbols.values()
                     if not any("*" in str(dim) for dim in s.shape)]
     try:
-        parse(text, declare=declarations)
+        parse("; ".join(declarations + [text]))
     except MatcalcError:
         return False
     return True
