@@ -737,7 +737,7 @@ def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool, assumptions: tuple 
     derivative = _intermediates_kept(simplified, identify(canonical, variable, trace=used))
     used += [m.rule for m in moves]
     if df.is_scalar:
-        form = _dx_last(_trace_reading(E.transpose(derivative), dvar))
+        form = _dx_last(_trace_reading(_adjoint(derivative, simplified), dvar))
     else:
         form = E.mul(derivative, dvar)
         form = E.transpose(form) if df.is_row else form
@@ -745,6 +745,15 @@ def _read_off(df: E.Expr, variable: E.Expr, is_tensor: bool, assumptions: tuple 
     if str(form) == str(df):
         return None
     return Line("", form, _rule_names(used) or _FORM_OF[df.is_scalar, variable.shape[1] == 1])
+
+
+def _adjoint(derivative: E.Expr, simplified) -> E.Expr:
+    """G^T of tr(G^T dX) (g^T of g^T dx) as it reads shortest: G's transpose simplified
+    (3 tr(S^2 dS) for a symmetric S, not 3 tr((S^2)^T dS)), or G itself under one
+    transpose, so that the G read off is the G on the next line."""
+    pushed = _intermediates_kept(simplified, E.transpose(derivative))
+    kept = reading.transpose(derivative)
+    return kept if len(str(kept)) < len(str(pushed)) else pushed
 
 
 _FORM_OF = {(True, True): "the form df = g^T dx", (True, False): "the form df = tr(G^T dX)",

@@ -398,3 +398,13 @@ def test_every_line_holds_for_generated_programs(data):
     except matcalc.MatcalcError:       # the point drawn is outside the program's domain
         return
     _assert_lines_hold(d, derivation, env, dims, name, direction, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("text, wrt, read_off", [
+    ("tr(S^3)", "S", "   = 3 tr(S^2 dS) "),
+    ("logdet(S) + (x - mu)^T inv(S) (x - mu)", "S", "   = tr((I - inv(S) (x - mu) (x - mu)^T) inv(S) dS) "),
+])
+def test_the_read_off_line_shows_the_gradient_it_reads(text, wrt, read_off):
+    """tr(G^T dX) with G^T as short as it reads: a symmetric S's S^2 is not (S^2)^T."""
+    lines = str(matcalc.diff(text, wrt, symmetric=("S",)).steps()).splitlines()
+    assert lines[-2].startswith(read_off) and "symmetric-transpose" in lines[-2]
