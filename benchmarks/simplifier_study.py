@@ -16,6 +16,10 @@ constructors (matcalc.expr) and print with its printer (emit_text.to_text).
      matched by matcalc.rules.match, both directions where the identity is reversible)
      at one place, the K best by printed tokens are kept; bounded by expansions and time.
 
+`python benchmarks/simplifier_study.py --product` measures what was built from B instead:
+matcalc.diff as it is now (simplify runs matcalc/search.py), on the same corpus, the issue's
+rows in every layout, and the adversarial inputs.
+
 Tokens: the project's own lexer (matcalc.syntax.parser().lex), so `^T`, `^-1`, `.*`, `||`
 are one token each and juxtaposition is none.  Without egglog installed, A is skipped
 with a message and B still runs.
@@ -1022,7 +1026,66 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def product() -> int:
+    """The product (matcalc.simplify with matcalc/search.py, as every diff now runs it) on the
+    corpus: tokens of str(matcalc.diff(...)) against the book's, with the book's form also
+    read and printed by matcalc (so both are in the answer's spelling of the inverse); the
+    issue's rows in every layout; the adversarial inputs through search.shortest."""
+    from matcalc import search
+    ratios, spelled, seconds = [], [], []
+    print(f"corpus: {len(CORPUS)} rows; answer = str(matcalc.diff(...)); tokens by matcalc.syntax's lexer")
+    for row in CORPUS:
+        start = time.perf_counter()
+        d = matcalc.diff(row.text, row.wrt, **row.options)
+        seconds.append(time.perf_counter() - start)
+        answer = str(d)
+        ratio = tokens(answer) / tokens(row.book)
+        ratios.append((ratio, row.id))
+        options = {k: v for k, v in row.options.items() if k in ("scalars", "symmetric")}
+        declarations = row.text.rsplit(";", 1)[0] + "; " if ";" in row.text and ";" not in row.book else ""
+        try:
+            book = matcalc.parse(declarations + row.book, **options)
+            book_text = to_text(book, inverse="call" if "inv(" in row.text and "^-1" not in row.text else "postfix")
+            spelled.append(tokens(answer) / tokens(book_text))
+        except Exception:       # noqa: BLE001 -- a book form the reader cannot size alone: as written
+            spelled.append(ratio)
+        print(f"{row.id:22} {tokens(answer):3d} / book {tokens(row.book):3d} = {ratio:4.2f}  "
+              f"{seconds[-1] * 1000:6.0f} ms  {answer}{'' if book_value_agrees(row, d.expr) else '  <-- not equal to the book'}")
+    values = [r for r, _ in ratios]
+    for label, column in (("against the book as written", values), ("against the book in the answer's spelling", spelled)):
+        print(f"ratio {label}: median {statistics.median(column):.2f}  p90 {percentile(column, 0.9):.2f}  "
+              f"max {max(column):.2f}  > 1.5: {sum(r > 1.5 for r in column)}  <= 1.0: {sum(r <= 1.0 for r in column)}")
+    print("worst ten: " + ", ".join(f"{i} {r:.2f}" for r, i in sorted(ratios, reverse=True)[:10]))
+    print(f"diff time: median {statistics.median(seconds) * 1000:.1f} ms, max {max(seconds) * 1000:.0f} ms, "
+          f"total {sum(seconds):.1f} s")
+    print("\n## the issue's table in every layout")
+    for row in CORPUS[:9]:
+        for layout in ("mixed", "numerator", "denominator"):
+            answer = str(matcalc.diff(row.text, row.wrt, layout=layout, **row.options))
+            print(f"{row.id:20} {layout:11} {tokens(answer):3d}  {answer}")
+        print(f"{'':20} {'book':11} {tokens(row.book):3d}  {row.book}")
+    print("\n## adversarial inputs through search.shortest (budget: "
+          f"{search.MAX_EXPANSIONS} expansions, {search.MAX_STATES} states, beam {search.BEAM}, "
+          f"patience {search.PATIENCE}, time limit {search.TIME_LIMIT} s)")
+    names = "abcdefghjklq"
+    cases = [(f"sum of {n} terms A_i x", " + ".join(f"{names[i].upper()} x" for i in range(n))) for n in (4, 6, 8, 12)]
+    cases.append(("product of 6 sums (A_i + B_i)", " ".join(f"(A{i} + B{i})" for i in range(6))))
+    cases.append(("sum of 6 outer products (a + b_i)(a + b_i)^T",
+                  " + ".join(f"(a + {names[i]}) (a + {names[i]})^T" for i in range(1, 7))))
+    for label, text in cases:
+        e = matcalc.parse(text)
+        search._results.clear()
+        start = time.perf_counter()
+        found = search.shortest(e)
+        took = time.perf_counter() - start
+        print(f"{label:46} {tokens(printed(e)):3d} -> {tokens(printed(found)):3d} tokens in {took:.2f} s"
+              f"{'' if values_agree(e, found) else '  WRONG'}")
+    return 0
+
+
 def main() -> int:
+    if "--product" in sys.argv:
+        return product()
     prototypes = {}
     if G is None:
         print("egglog is not installed (pip install egglog): prototype A (e-graph) is skipped")

@@ -46,10 +46,10 @@ from .rules import (Context, Rule, Step, distinct_matches, guards_hold, instanti
 
 BEAM = 8
 MAX_EXPANSIONS = 40
-MAX_STATES = 400
+MAX_STATES = 300
 PATIENCE = 10                    # expansions without a shorter form before the search gives up
 POLISH_STEPS = 4                 # then at most this many steps to the cheapest neighbour, while one is cheaper
-TIME_LIMIT = 2.0                 # seconds; a safety net, never reached on the identity table
+TIME_LIMIT = 5.0                 # seconds; a safety net for a slow machine, far above the budget
 MAX_CYCLIC_CHAIN = 8             # a trace of a longer chain is not rotated
 MAX_SEARCH_SIZE = 400            # nodes; a larger expression is left as the rewriter made it
 
@@ -59,7 +59,7 @@ _ELEMENTWISE_CONTEXTS = frozenset({"add", "had", "fn", "T", "epow"})
 
 class Move(NamedTuple):
     rule: Rule
-    unbroadcast: tuple    # pattern variables that are operands of a sum inside a matrix product
+    unbroadcast: tuple    # the sums of its sides that must not take a broadcast scalar (_unbroadcast)
 
 
 def moves() -> tuple:
@@ -86,13 +86,13 @@ def _named(name: str) -> Rule:
 
 
 def _unbroadcast(pattern: E.Expr) -> tuple:
-    """(the pattern variables among a sum's operands, the factors beside the sum) for each
-    sum of the pattern that sits in a matrix operation."""
+    """(the pattern variables among a sum's operands, the factors beside it in a product or
+    None) for each sum of the pattern that a matrix operation takes."""
     found = []
 
     def visit(node, parent):
         if node.op == "add" and parent is not None and parent.op not in _ELEMENTWISE_CONTEXTS:
-            beside = tuple(a for a in parent.args if a is not node) if parent.op == "mul" else (parent,)
+            beside = tuple(a for a in parent.args if a is not node) if parent.op == "mul" else None
             found.append((tuple(a for a in node.args if a.op == "sym"), beside))
         for a in node.args:
             visit(a, node)
@@ -104,7 +104,7 @@ def _broadcasts(move: Move, bindings: dict) -> bool:
     """Whether the bindings put a broadcast scalar into a sum that a matrix operation
     takes (a scalar factor beside the sum scales a broadcast as it does any term)."""
     for operands, beside in move.unbroadcast:
-        if all(bindings[f].is_scalar if f.op == "sym" else f.is_scalar for f in beside):
+        if beside and all(bindings[f].is_scalar if f.op == "sym" else f.is_scalar for f in beside):
             continue
         shapes = {bindings[v].shape for v in operands if v in bindings}
         if len(shapes) > 1:
