@@ -215,6 +215,7 @@ FIRES = {
     "distribute-hadamard": "X^T (sigmoid(X w) .* (1 - y) - y .* (1 - sigmoid(X w)))",
     "transpose-of-sum": "1/2 ((I - S^-1 C) S^-1 + S^-1 (I - S^-1 C)^T)",
     "hadamard-difference": "x .* y - x .* z",
+    "scalar-out-of-power": "2 (x ./ (2 sqrt(1 + x .^ 2)))",
     "hadamard-square-of-sum": "(x + y) .^ 2 - x .^ 2 - y .^ 2",
     "hadamard-square-of-difference": "1 - sigmoid(x) .^ 2 - (1 - sigmoid(x)) .^ 2",
     "inverse-of-product": "A: matrix[n,n]; B: matrix[n,n]; A^T inv(A X B)^T B^T",
