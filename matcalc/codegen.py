@@ -87,7 +87,8 @@ def _module_code(results, value, dialect, sizes, self_test, scipy, base) -> str:
         returned.append({1: "the gradient", 2: "the Hessian"}.get(d.order, f"derivative {d.order}")
                         + f" ({d.layout} layout, {' x '.join(str(s) for s in d.shape) or 'scalar'})")
     lines = writer.header()
-    lines += writer.signature("evaluate", f"{first.function}, by {first.variable.name}", returned)
+    lines += writer.signature("evaluate", f"{first.function}, by {first.variable.name}{_resting_on(first)}",
+                              returned)
     lines += writer.body(roots)
     arguments = writer.arguments()
     call = ", ".join(arguments)
@@ -101,7 +102,12 @@ def _module_code(results, value, dialect, sizes, self_test, scipy, base) -> str:
 def derivative_title(derivative) -> str:
     by = ", ".join(v.name for v in derivative.variables)
     shape = " x ".join(str(d) for d in derivative.shape)
-    return f"d({derivative.function})/d({by}), {derivative.layout} layout, {shape}"
+    return f"d({derivative.function})/d({by}), {derivative.layout} layout, {shape}" + _resting_on(derivative)
+
+
+def _resting_on(result) -> str:
+    """The statements a result rests on, for a docstring: the code is the derivative only there."""
+    return "".join(f"; {text}" for text in result.stated)
 
 
 class _Function:

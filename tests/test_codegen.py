@@ -240,3 +240,11 @@ def test_a_vector_written_into_a_diagonal_keeps_its_power_together(dialect):
     function = _run(numpy_code(d, dialect=dialect))["derivative"]
     got = _array(function(*(values[name] for name in d.analysis.symbols)))
     np.testing.assert_allclose(got, d.evaluate(values), rtol=1e-9, atol=1e-12)
+
+
+def test_code_resting_on_an_assumption_says_so():
+    d = matcalc.diff("assume sum(y) = 1; -y^T log(softmax(W x + b))", "b")
+    assert "; assume sum(y) = 1." in _run(numpy_code(d))["derivative"].__doc__.splitlines()[0]
+    module = _run(module_code([d]))
+    assert "; assume sum(y) = 1." in module["evaluate"].__doc__.splitlines()[0]
+    assert "assume" not in _run(numpy_code(matcalc.diff("x^T x", "x")))["derivative"].__doc__
