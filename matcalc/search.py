@@ -422,13 +422,16 @@ def _hadamard_power(base: E.Expr, k: int) -> E.Expr:
 class _Search:
     def __init__(self, assumptions: tuple, factorings: tuple):
         self.factorings = factorings + (factor_hadamard,)
-        self.moves_by_key: dict = {}
-        for move in moves():           # a rule matches only nodes of its left side's operator
-            self.moves_by_key.setdefault(key_of(move.rule.lhs), []).append(move)
+        self.moves_by_key = _moves_by_key()
         self.assumptions = assumptions
-        self.symmetry: dict = {}
+        # the rewrites at a node and its symmetry are pure: kept across the searches with
+        # the same moves (the pipeline's searches of one result share most of their nodes)
+        kept = _kept.setdefault((tuple((a.lhs, a.rhs, a.text) for a in assumptions), factorings), {})
+        if len(kept.get("rewrites", ())) > MAX_KEPT_NODES:
+            kept.clear()
+        self.at_node: dict = kept.setdefault("rewrites", {})
+        self.symmetry: dict = kept.setdefault("symmetry", {})
         self.ctx = Context(is_symmetric=lambda e: symmetric_by_structure(e, self.symmetry))
-        self.at_node: dict = {}
         self.costs: dict = {}
 
     def rewrites_at(self, node: E.Expr) -> list:
@@ -544,6 +547,20 @@ def with_names(e: E.Expr) -> E.Expr:
         return lets.get(node)
     return E.transform(e, replace)
 
+
+def _moves_by_key() -> dict:
+    """The moves by the operator of their left side: a rule matches only nodes of it."""
+    global _BY_KEY
+    if _BY_KEY is None:
+        _BY_KEY = {}
+        for move in moves():
+            _BY_KEY.setdefault(key_of(move.rule.lhs), []).append(move)
+    return _BY_KEY
+
+
+_BY_KEY = None
+MAX_KEPT_NODES = 20_000
+_kept: dict = {}
 
 # a search is a pure function of its input: results kept for the pipeline's repeated calls
 MAX_KEPT_RESULTS = 2_048
