@@ -59,9 +59,21 @@ class Derivative(Result):
         from .emit_text import inverse_spelling
         return inverse_spelling(self.analysis.program)
 
+    @property
+    def display_expr(self) -> E.Expr:
+        """The result as it prints: sums the user typed keep their order (reading.py)."""
+        from .reading import in_typed_order
+        return in_typed_order(self.expr, self.analysis)
+
+    @property
+    def display_function(self) -> E.Expr:
+        """The function as the equation and the vec heading print it, sums as typed."""
+        from .reading import in_typed_order
+        return in_typed_order(self.function, self.analysis)
+
     def __str__(self) -> str:
         if not self.is_tensor:
-            return _text(self.expr, self.analysis, self.inverse_spelling)
+            return _text(self.display_expr, self.analysis, self.inverse_spelling)
         try:
             return str(self.index_form())
         except NotDifferentiableError:     # no index notation for it: the vec form says it all
@@ -99,7 +111,7 @@ class Derivative(Result):
                 return self.index_form().latex(bold_vectors, equation)
             except NotDifferentiableError:
                 return self.vec().latex(bold_vectors)
-        result = to_latex(self.expr, bold_vectors)
+        result = to_latex(self.display_expr, bold_vectors)
         if not equation:
             return result
         names = [name_latex(v.name, v.kind, bold_vectors) for v in self.variables]
@@ -110,7 +122,7 @@ class Derivative(Result):
             by = " ".join(r"\partial " + n for n in names)
         lets = [n for n in E.postorder(self.function) if n.op == "let"]
         where = ", ".join(f"{to_latex(n, bold_vectors)} = {to_latex(n.args[0], bold_vectors)}" for n in lets)
-        return (r"\frac{\partial" + power + "}{" + by + r"} \left(" + to_latex(self.function, bold_vectors)
+        return (r"\frac{\partial" + power + "}{" + by + r"} \left(" + to_latex(self.display_function, bold_vectors)
                 + r"\right) = " + result + r" \qquad \text{(" + self.layout + " layout"
                 + (r"; where } " + where + r"\text{)}" if where else ")}"))
 
@@ -186,7 +198,7 @@ class VecForm:
         from .index_form import superscript
         d = self.derivative
         if d.order == 1:
-            f = to_text(d.function, statements=False, inverse=d.inverse_spelling)
+            f = to_text(d.display_function, statements=False, inverse=d.inverse_spelling)
         else:
             f = "∂" + ("" if d.order == 2 else superscript(d.order - 1)) + "f/" + "".join(
                 f"∂{v.name}" for v in d.variables[:-1])

@@ -16,6 +16,7 @@ shows the engine's).
 """
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
 from functools import lru_cache
 
@@ -172,6 +173,27 @@ def typed(analysis) -> tuple[E.Expr, dict] | None:
     except (MatcalcError, KeyError, ValueError):   # a constructor's refusal, an operator it does not read
         return None
     return (reading, reader.definitions_typed) if canonical(reading) is analysis.body else None
+
+
+def in_typed_order(e: E.Expr, analysis) -> E.Expr:
+    """e with every sum the user typed (the same terms, canonically) in the order typed:
+    a result prints `softmax(W x + b)` where the input said `W x + b`.  Only for display;
+    e itself when the program has no typed reading or no such sum."""
+    found = typed(analysis)
+    if found is None:
+        return e
+    reading, definitions = found
+    orders: dict = {}
+    for root in (reading, *definitions.values()):
+        for node in E.postorder(root):
+            if node.op == "add":
+                orders.setdefault(canonical(node), tuple(canonical(t) for t in node.args))
+    # a typed sum whose terms the constructors merged or folded is not one of the result's sums
+    orders = {total: terms for total, terms in orders.items()
+              if total.op == "add" and terms != total.args and Counter(terms) == Counter(total.args)}
+    if not orders:
+        return e
+    return transform(e, lambda node, again: add(*(again(t) for t in orders[node])) if node in orders else None)
 
 
 class _Typed:

@@ -385,11 +385,13 @@ def derivation(derivative) -> Derivation:
         return Derivation(lines, variable, derivative.layout, symbols, typed_definitions, inverse)
     lines = _intermediates_named(lines, f)
     core = _intermediates_named([Line("=>", derivative.core, "")], f)[0].expr
+    # the read-off results print their sums as the user typed them, as the result does
+    core = reading.in_typed_order(core, derivative.analysis)
     lines.append(Line("=>", core, _identification(f, variable)))
-    if str(derivative.expr) != str(core):
-        lines.append(Line("=>", derivative.expr, f"{derivative.layout} layout"))
+    if str(derivative.display_expr) != str(core):
+        lines.append(Line("=>", derivative.display_expr, f"{derivative.layout} layout"))
     else:
-        lines[-1] = Line("=>", derivative.expr, lines[-1].reason + f", {derivative.layout} layout")
+        lines[-1] = Line("=>", derivative.display_expr, lines[-1].reason + f", {derivative.layout} layout")
     return Derivation(lines, variable, derivative.layout, symbols, typed_definitions, inverse)
 
 

@@ -1131,6 +1131,15 @@ R("vec_quadratic_kron", "vec(X)^T kron(A, D) vec(X)", "X", {"X": "matrix[n,m]", 
   formula=lambda B, X, A, D: D @ X @ A.T + D.T @ X @ A, flags=("kron",),
   ref="Magnus and Neudecker 2: (A ⊗ D) vec X = vec(D X A^T), so f = tr(X^T D X A^T)", book="D X A^T + D^T X A")
 
+R("kron_logdet_right", "logdet(kron(A, X))", "X", {"A": "matrix[2,2] posdet", "X": "matrix[2,2] posdet"},
+  lambda B, A, X: B.logdet(B.kron(A, X)), decl={"declare": ("A: matrix[2,2]", "X: matrix[2,2]")},
+  formula=lambda B, A, X: 2 * B.inv(X).T, flags=("kron",),
+  ref="Magnus and Neudecker 2: det(A ⊗ X) = det(A)^n det(X)^m for A m x m, X n x n", book="2 X^-T")
+R("kron_logdet_left", "logdet(kron(X, A))", "X", {"X": "matrix[2,2] posdet", "A": "matrix[2,2] posdet"},
+  lambda B, X, A: B.logdet(B.kron(X, A)), decl={"declare": ("X: matrix[2,2]", "A: matrix[2,2]")},
+  formula=lambda B, X, A: 2 * B.inv(X).T, flags=("kron",),
+  ref="Magnus and Neudecker 2: det(X ⊗ A) = det(X)^m det(A)^n for X n x n, A m x m", book="2 X^-T")
+
 ROW_IDS = [r.id for r in ROWS]
 PARAM_ROWS = [pytest.param(r, id=r.id) for r in ROWS]
 EXPECTED_ROWS = [r for r in ROWS if r.expected is not None]

@@ -6,6 +6,7 @@
 - A product whose factors are mostly transposes prints as the transpose of the reversed
   product where that takes fewer tokens, in text and LaTeX alike.
 - A multiple of the ones vector prints as `c 1`.
+- A sum the user typed prints in the order typed (`softmax(W x + b)`, not `softmax(b + W x)`).
 Each printed result reads back (with the same declarations) as the value it states: the
 oracle is `Derivative.evaluate`, itself checked against SymPy and finite differences by
 the identity table.  The spellings are asserted, not whole results, which the
@@ -229,3 +230,33 @@ def test_printing_tensors_imports_no_sympy(argv):
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+# sums whose terms a result keeps whole: {terms} is where a permutation of them is typed
+SUM_TEMPLATES = [
+    ("-y^T log(softmax({terms}))", "b"),
+    ("sum(tanh({terms}))", "b"),
+    ("sum(sigmoid({terms}) .* y)", "b"),
+]
+SUM_TERMS = ["W x", "b", "c"]
+SUM_DIMS = {"W": "matrix[k,n]", "x": "vector[n]", "b": "vector[k]", "c": "vector[k]", "y": "vector[k]"}
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=30)
+@given(st.sampled_from(SUM_TEMPLATES), st.permutations(SUM_TERMS), st.integers(2, 3),
+       st.sampled_from(["mixed", "numerator", "denominator"]))
+def test_a_typed_sum_prints_in_the_order_typed(template, terms, count, layout):
+    text, variable = template
+    if "b" not in terms[:count]:
+        terms = ["b"] + terms
+    typed_sum = " + ".join(terms[:count])
+    d = matcalc.diff(text.format(terms=typed_sum), variable, layout=layout)
+    printed = str(d)
+    assert f"({typed_sum})" in printed, (typed_sum, printed)
+    latex_sum = " + ".join({"W x": r"W \mathbf{x}", "b": r"\mathbf{b}", "c": r"\mathbf{c}"}[t] for t in terms[:count])
+    equation = d.latex(equation=True)
+    assert latex_sum in d.latex() and equation.split(" = ")[0].count(latex_sum) == 1, equation
+    values = oracle.to_matcalc(oracle.make_values(SUM_DIMS, 7), SUM_DIMS)
+    want = np.atleast_2d(d.evaluate(values))
+    _, got = value_read_back(d, printed, values, declarations(SUM_DIMS), {}, want.shape)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=printed)
