@@ -478,6 +478,10 @@ class _Printer:
                 chain_words.append("1")
             elif f.op == "mul":
                 chain_words.append(f"({self.text(f, context)[0]})")
+            elif f.op == "had" and len(chain) == 1:
+                # all products share one level, left to right: `2 u .* x` is (2 u) .* x, the
+                # same value, as the books write it
+                chain_words.append(self.text(f, context)[0])
             else:
                 chain_words.append(self.at(f, POWER, context))
         broadcast = e is self.outermost and len(chain) == 1 and _is_ones_column(chain[0])

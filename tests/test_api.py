@@ -33,7 +33,7 @@ TEXTBOOK = [
     ("logsumexp(x)", "x", {}, "softmax(x)"),
     ("logdet(X)", "X", {}, "X^-T"),
     ("tr(X^3)", "X", {}, "3 (X^2)^T"),
-    ("sum(log(1 + exp(-y .* (X w))))", "w", {}, "-X^T (y .* sigmoid(-(y .* (X w))))"),
+    ("sum(log(1 + exp(-y .* (X w))))", "w", {}, "-X^T (y .* sigmoid(-y .* (X w)))"),
 ]
 
 

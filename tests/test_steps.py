@@ -391,7 +391,10 @@ def test_every_line_holds_for_generated_programs(data):
         d = matcalc.diff(program.text, wrt)
     except matcalc.MatcalcError:
         return
-    derivation = d.steps()
+    try:
+        derivation = d.steps()
+    except matcalc.NotDifferentiableError:    # steps of a tensor through intermediates: refused in one line
+        return
     try:
         env, dims, name, direction = _point(d, seed=data.draw(st.integers(0, 1000)))
         evaluate(d.function, env, dims)
