@@ -25,7 +25,7 @@ def simplify(e: E.Expr, trace: list | None = None, assumptions=()) -> E.Expr:
     """e rewritten to a fixed point, then searched for its shortest printed form
     (matcalc/search.py), with the user's assumptions (each lhs replaced by its rhs)."""
     rewritten = Rewriter(ruleset("simplify"), trace=trace, extra=factor_sum)(e)
-    return shortest(rewritten, assumptions, trace, (factor_sum,))
+    return shortest(rewritten, assumptions, trace, (factor_sum, factor_common_power))
 
 
 def factor_sum(node: E.Expr) -> E.Expr:
@@ -83,6 +83,39 @@ def _factor_common_coefficient(node: E.Expr):
     inner = E.add(*(E.mul(E.number(q / common), *_without(scalars, shared), *chain)
                     for q, scalars, chain in parts))
     return E.mul(E.number(common), *shared, inner)
+
+
+def factor_common_power(node: E.Expr):
+    """A common denominator: a scalar every term of a sum divides by, to integer powers,
+    pulled out at the least of them: `a / s + b / s^2` -> `(a + b / s) / s` (s^-j s^-k =
+    s^-(j+k), s nonzero where it divides).  Positive powers stay (the books write
+    `x^2 a + x b`, not `x (x a + b)`).  Not always shorter, so a move of the search only;
+    None where no scalar qualifies or every term divides by the same power (factor_sum's case)."""
+    if node.op != "add":
+        return None
+    parts = [E.mul_parts(t) for t in node.args]
+    powers = [dict(_power_of(f) for f in scalars) for _, scalars, _ in parts]
+    for base in powers[0]:
+        exponents = [p.get(base) for p in powers]
+        if any(k is None for k in exponents) or len(set(exponents)) == 1:
+            continue
+        if not all(k < 0 for k in exponents):
+            continue
+        least = max(exponents)
+        terms = []
+        for (q, scalars, chain), k in zip(parts, exponents):
+            rest = [f for f in scalars if _power_of(f)[0] is not base]
+            terms.append(E.mul(E.number(q), *rest, *([E.power(base, E.number(k - least))] if k != least else []),
+                               *chain))
+        return E.mul(E.power(base, E.number(least)), E.add(*terms))
+    return None
+
+
+def _power_of(factor: E.Expr) -> tuple:
+    """(base, integer exponent) of a scalar factor: s^k, or s itself to the power 1."""
+    if factor.op == "pow" and factor.args[1].op == "num" and factor.args[1].value.denominator == 1:
+        return factor.args[0], factor.args[1].value
+    return factor, Fraction(1)
 
 
 def _without(scalars: tuple, shared: list) -> list:

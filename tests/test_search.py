@@ -335,3 +335,28 @@ def test_search_is_bounded_and_deterministic(label):
     assert search.shortest(e) is first
     assert _cost(first, e) <= _cost(e, e)
     assert seconds < search.TIME_LIMIT + 1
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(st.lists(st.tuples(st.integers(-3, 3).filter(bool), st.integers(-3, 3), st.sampled_from(range(3))),
+                min_size=2, max_size=4), st.booleans())
+def test_factor_common_power_is_an_equality(terms, with_matrix):
+    """Terms q s^k M, with s the 1 x 1 product x^T x: the least power of a common
+    denominator pulled out gives the same value, and only a denominator's."""
+    from matcalc.simplify import factor_common_power
+    s = E.mul(E.transpose(VECTORS[0]), VECTORS[0])
+    pieces = (SQUARES if with_matrix else VECTORS)
+    total = E.add(*(E.mul(E.number(q), *([E.power(s, E.number(k))] if k else []), pieces[i])
+                    for q, k, i in terms))
+    factored = factor_common_power(total)
+    exponents = [k for _, k, _ in terms]
+    if factored is None:
+        return
+    assert all(k < 0 for k in exponents) and len(set(exponents)) > 1
+    assert _agree(total, factored)
+
+
+def test_factor_common_power_shortens_the_rayleigh_quotient_in_every_layout():
+    for layout in ("mixed", "numerator", "denominator"):
+        printed = str(matcalc.diff("x^T A x / (x^T x)", "x", layout=layout))
+        assert printed.endswith("/ (x^T x)") and "(x^T x)^2" not in printed, printed
