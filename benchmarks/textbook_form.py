@@ -11,13 +11,12 @@ benchmarks/simplifier_study.py counts them), so `^T`, `^-1`, `.*` and `||` are o
 juxtaposition is none.  Item 3 of the issue asks a result to spell the inverse as the input did
 (`inv(S)` where only `inv(` was typed), so each ratio is given twice: against the book as written,
 and against the book in the input's spelling (`S^-1` read as `inv(S)`, `S^-T` as `inv(S)^T`, where
-the input typed only `inv(`); the distribution and the worst ten are given for both.  The book's forms are proved equal to the derivative by
+the input typed only `inv(`, by tests/test_identities.py's in_input_spelling); the distribution and the worst ten are given for both.  The book's forms are proved equal to the derivative by
 tests/test_identities.py (test_book_form_is_the_derivative), so the ratio compares equals.  A row
 matcalc refuses is listed with its error and left out of the distribution.  Writes only stdout.
 """
 from __future__ import annotations
 
-import re
 import statistics
 import sys
 import time
@@ -46,46 +45,6 @@ def cases():
             yield hid, expr, wrt, {**decl, "order": 2}, table.HESSIAN_BOOKS[hid]
 
 
-_CALL = re.compile(r"\binv\(")
-_POSTFIX = re.compile(r"\^-[1T]|\^\(-[1T]\)|⁻¹|⁻ᵀ")
-
-
-def in_input_spelling(book: str, expression: str) -> str:
-    """The book's form with its inverses spelled as the input spelled them: inv(X) where the
-    input typed only inv( (as matcalc's answer must, issue 9 item 3), the book's otherwise."""
-    if not _CALL.search(expression) or _POSTFIX.search(expression):
-        return book
-    out, i = [], 0
-    while i < len(book):
-        for mark, after in (("^-1", ""), ("^-T", "^T")):
-            if book.startswith(mark, i) and out:
-                operand = _last_operand(out)
-                out.append(f"inv({operand[1:-1] if operand.startswith('(') else operand}){after}")
-                i += len(mark)
-                break
-        else:
-            out.append(book[i])
-            i += 1
-    return "".join(out)
-
-
-def _last_operand(out: list) -> str:
-    """Take off `out` the operand that ends it: a name, or a bracketed whole."""
-    text = "".join(out)
-    if text.endswith(")"):
-        depth, start = 0, len(text)
-        for start in range(len(text) - 1, -1, -1):
-            depth += {")": 1, "(": -1}.get(text[start], 0)
-            if depth == 0:
-                break
-    else:
-        start = len(text)
-        while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start -= 1
-    out[:] = [text[:start]]
-    return text[start:]
-
-
 def measure():
     measured, refused = [], []
     for rid, expr, wrt, options, book in cases():
@@ -94,7 +53,7 @@ def measure():
         except matcalc.MatcalcError as error:
             refused.append((rid, expr, wrt, f"{type(error).__name__}: {error}"))
             continue
-        spelled = in_input_spelling(book, expr)
+        spelled = table.in_input_spelling(book, expr)
         measured.append((tokens(answer) / tokens(spelled), tokens(answer) / tokens(book), rid, expr, wrt,
                          answer, spelled, book))
     return measured, refused
@@ -132,7 +91,7 @@ def main() -> int:
             continue
         print(f"{row.id}: d({row.expr})/d{row.wrt}")
         for layout in ("mixed", "numerator", "denominator"):
-            book = in_input_spelling(row.book if layout == "mixed" else row.book_layouts[layout], row.expr)
+            book = table.in_input_spelling(row.book if layout == "mixed" else row.book_layouts[layout], row.expr)
             try:
                 answer = str(matcalc.diff(row.expr, row.wrt, layout=layout, **row.decl))
             except matcalc.MatcalcError as error:

@@ -1320,6 +1320,65 @@ BOOK_ROWS = [r for r in ROWS if r.book is not None]
 
 
 @pytest.mark.parametrize("row", BOOK_ROWS, ids=[r.id for r in BOOK_ROWS])
+def test_answer_is_about_as_short_as_the_book(row):
+    """Issue 9's measure row by row (benchmarks/textbook_form.py gives the distribution): the
+    answer takes at most 1.5 times the tokens of the book's form, spelled as the input spelled
+    the inverse (which the answer must keep); a row of the issue's own table (book_layouts) at
+    most as many, in every layout."""
+    limit = 1.0 if row.book_layouts else 1.5
+    for layout, text in {"mixed": row.book, **row.book_layouts}.items():
+        answer = str(_diff(row, layout))
+        book = in_input_spelling(text, row.expr)
+        assert tokens(answer) <= limit * tokens(book), f"{row.id} [{layout}]: {answer!r} against {book!r}"
+
+
+def tokens(text: str) -> int:
+    """Lexical tokens of printed text, by the project's lexer (`^T` one, juxtaposition none)."""
+    from matcalc.syntax import parser
+    return sum(1 for _ in parser().lex(text))
+
+
+_CALL = re.compile(r"\binv\(")
+_POSTFIX = re.compile(r"\^-[1T]|\^\(-[1T]\)|⁻¹|⁻ᵀ")
+
+
+def in_input_spelling(book: str, expression: str) -> str:
+    """The book's form with its inverses spelled as the input spelled them: inv(X) where the
+    input typed only inv( (as matcalc's answer must, issue 9 item 3), the book's otherwise."""
+    if not _CALL.search(expression) or _POSTFIX.search(expression):
+        return book
+    out, i = [], 0
+    while i < len(book):
+        for mark, after in (("^-1", ""), ("^-T", "^T")):
+            if book.startswith(mark, i) and out:
+                operand = _last_operand(out)
+                out.append(f"inv({operand[1:-1] if operand.startswith('(') else operand}){after}")
+                i += len(mark)
+                break
+        else:
+            out.append(book[i])
+            i += 1
+    return "".join(out)
+
+
+def _last_operand(out: list) -> str:
+    """Take off `out` the operand that ends it: a name, or a bracketed whole."""
+    text = "".join(out)
+    if text.endswith(")"):
+        depth, start = 0, len(text)
+        for start in range(len(text) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(text[start], 0)
+            if depth == 0:
+                break
+    else:
+        start = len(text)
+        while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+    out[:] = [text[:start]]
+    return text[start:]
+
+
+@pytest.mark.parametrize("row", BOOK_ROWS, ids=[r.id for r in BOOK_ROWS])
 def test_book_form_is_the_derivative(row):
     """The book's form (and its form in each layout where one is given), read by matcalc,
     equals the oracle's finite differences at two points: the forms the benchmark measures
