@@ -26,7 +26,7 @@ from . import expr as E
 from . import ops
 from .assumptions import STRUCTURE_KINDS, of_structure, oriented
 from .errors import MatcalcError, ShapeError, UnknownNameError
-from .syntax import Node, Program, error_at, function_names, is_latex, parse_equation, parse_program
+from .syntax import Node, Program, error_at, fold, function_names, is_latex, parse_equation, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 RESERVED = {"I"}
@@ -673,24 +673,15 @@ class _Analyser:
 
     def build(self, node: Node) -> E.Expr:
         """Bottom-up, without recursion: definitions and deep trees stay cheap."""
-        built: dict = {}
-        stack = [(node, False)]
-        while stack:
-            current, ready = stack.pop()
-            if id(current) in built:
-                continue
-            children = self._children(current)
-            if not ready:
-                stack.append((current, True))
-                stack.extend((c, False) for c in children if id(c) not in built)
-                continue
-            try:
-                built[id(current)] = self._build_one(current, [built[id(c)] for c in children])
-            except MatcalcError as exc:   # a constructor's error, pointed at its operator
-                if exc.line is not None:
-                    raise
-                raise self._fail(current, exc.message, type(exc)) from None
-        return built[id(node)]
+        return fold(node, self._children, self._build_pointed)
+
+    def _build_pointed(self, node: Node, kids: list) -> E.Expr:
+        try:
+            return self._build_one(node, kids)
+        except MatcalcError as exc:   # a constructor's error, pointed at its operator
+            if exc.line is not None:
+                raise
+            raise self._fail(node, exc.message, type(exc)) from None
 
     def _children(self, node: Node) -> list:
         if node.op in ("add", "sub"):

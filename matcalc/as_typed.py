@@ -22,6 +22,7 @@ import sympy as sp
 from . import evaluate_numpy, evaluate_sympy, ops
 from .evaluate_numpy import size_of
 from .errors import MatcalcError
+from .syntax import fold
 
 
 @dataclass(frozen=True)
@@ -100,19 +101,7 @@ class _Reader:
         return self.size(rows), self.size(cols)
 
     def value(self, node):
-        """Bottom-up without recursion, so deep inputs the parser accepts stay readable."""
-        stack = [(node, False)]
-        while stack:
-            current, ready = stack.pop()
-            if id(current) in self.memo:
-                continue
-            children = self._children(current)
-            if not ready:
-                stack.append((current, True))
-                stack.extend((c, False) for c in children if id(c) not in self.memo)
-                continue
-            self.memo[id(current)] = self._one(current, [self.memo[id(c)] for c in children])
-        return self.memo[id(node)]
+        return fold(node, self._children, self._one, self.memo)
 
     def _children(self, node) -> list:
         if node.op == "literal":

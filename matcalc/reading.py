@@ -23,6 +23,7 @@ from functools import lru_cache
 from . import expr as E
 from . import ops
 from .errors import MatcalcError
+from .syntax import fold
 from .trees import mul_parts
 
 
@@ -204,19 +205,7 @@ class _Typed:
         self.memo: dict = {}
 
     def read(self, node) -> E.Expr:
-        """Bottom-up without recursion, like the analyser's build."""
-        stack = [(node, False)]
-        while stack:
-            current, ready = stack.pop()
-            if id(current) in self.memo:
-                continue
-            children = self._children(current)
-            if not ready:
-                stack.append((current, True))
-                stack.extend((c, False) for c in children if id(c) not in self.memo)
-                continue
-            self.memo[id(current)] = self._one(current, [self.memo[id(c)] for c in children])
-        return self.memo[id(node)]
+        return fold(node, self._children, self._one, self.memo)
 
     def _children(self, node) -> list:
         if node.op == "literal":

@@ -399,6 +399,25 @@ class ToNodes(Transformer_NonRecursive):
         return ("declarations", declarations)
 
 
+def fold(node: Node, children, one, done: dict | None = None):
+    """The value of node computed bottom-up without recursion (deep inputs the parser
+    accepts stay cheap): `one(n, values of children(n))` for each node once.  `done`
+    (id(node) -> value) carries values between calls over one program."""
+    done = {} if done is None else done
+    stack = [(node, False)]
+    while stack:
+        current, ready = stack.pop()
+        if id(current) in done:
+            continue
+        kids = children(current)
+        if not ready:
+            stack.append((current, True))
+            stack.extend((c, False) for c in kids if id(c) not in done)
+            continue
+        done[id(current)] = one(current, [done[id(c)] for c in kids])
+    return done[id(node)]
+
+
 def size_of(token):
     text = str(token)
     return int(text) if text.isdigit() else text
