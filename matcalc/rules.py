@@ -247,6 +247,9 @@ def known_symmetric(e: E.Expr) -> bool:
 _GUARDS = {
     "symmetric": lambda e, ctx: ctx.is_symmetric(e),
     "square": lambda e, ctx: e.shape[0] == e.shape[1],
+    # a square matrix that is not a scalar: in `A B` a scalar A scales B, and det(c M) is
+    # c^n det(M), not c det(M)
+    "matrix": lambda e, ctx: e.shape[0] == e.shape[1] and not e.is_scalar,
     "scalar": lambda e, ctx: e.is_scalar,
     "vector": lambda e, ctx: e.shape[1] == 1,
     "constant": lambda e, ctx: ctx.is_constant(e),
