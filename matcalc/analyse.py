@@ -26,7 +26,7 @@ from . import expr as E
 from . import ops
 from .assumptions import STRUCTURE_KINDS, of_structure, oriented
 from .errors import MatcalcError, ShapeError, UnknownNameError
-from .syntax import Node, Program, error_at, fold, function_names, is_latex, parse_equation, parse_program
+from .syntax import Node, Program, error_at, fold, function_names, is_latex, operands, parse_equation, parse_program
 
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 RESERVED = {"I"}
@@ -686,13 +686,7 @@ class _Analyser:
     def _children(self, node: Node) -> list:
         if node.op in ("add", "sub"):
             return [term for term, _ in _sum_terms(node)]
-        if node.op == "literal":
-            return [x for row in node.args for x in row]
-        if node.op == "name" and node.value in self.definitions:
-            return [self.definitions[node.value]]
-        if node.op == "call" and ops.CALLS[node.value].shape == "leaf":
-            return []     # commutation(m, n): its arguments are dimensions, not expressions
-        return list(node.args)
+        return operands(node, self.definitions)
 
     def _build_one(self, node: Node, kids: list) -> E.Expr:
         op = node.op

@@ -22,7 +22,7 @@ import sympy as sp
 from . import evaluate_numpy, evaluate_sympy, ops
 from .evaluate_numpy import size_of
 from .errors import MatcalcError
-from .syntax import fold
+from .syntax import fold, operands
 
 
 @dataclass(frozen=True)
@@ -104,13 +104,7 @@ class _Reader:
         return fold(node, self._children, self._one, self.memo)
 
     def _children(self, node) -> list:
-        if node.op == "literal":
-            return [x for row in node.args for x in row]
-        if node.op == "name" and node.value in self.definitions:
-            return [self.definitions[node.value]]
-        if node.op == "call" and node.value == "commutation":
-            return []
-        return list(node.args)
+        return operands(node, self.definitions)
 
     @staticmethod
     def _is_scalar(m) -> bool:

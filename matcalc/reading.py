@@ -23,7 +23,7 @@ from functools import lru_cache
 from . import expr as E
 from . import ops
 from .errors import MatcalcError
-from .syntax import fold
+from .syntax import fold, operands
 from .trees import mul_parts
 
 
@@ -208,13 +208,9 @@ class _Typed:
         return fold(node, self._children, self._one, self.memo)
 
     def _children(self, node) -> list:
-        if node.op == "literal":
-            return [x for row in node.args for x in row]
-        if node.op == "name" and node.value in self.definitions:
-            return [self.definitions[node.value]]
         if node.op == "call" and ops.CALLS[node.value].shape == "leaf":
             raise ValueError("commutation(m, n) is read by the analyser alone")
-        return list(node.args)
+        return operands(node, self.definitions)
 
     def _one(self, node, kids: list) -> E.Expr:
         op = node.op

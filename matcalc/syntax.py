@@ -399,6 +399,18 @@ class ToNodes(Transformer_NonRecursive):
         return ("declarations", declarations)
 
 
+def operands(node: Node, definitions: dict) -> list:
+    """A node's operands as the walks over a program read them: a literal's entries row by
+    row, a defined name's definition, commutation(m, n) none (its arguments are sizes)."""
+    if node.op == "literal":
+        return [x for row in node.args for x in row]
+    if node.op == "name" and node.value in definitions:
+        return [definitions[node.value]]
+    if node.op == "call" and ops.CALLS[node.value].shape == "leaf":
+        return []
+    return list(node.args)
+
+
 def fold(node: Node, children, one, done: dict | None = None):
     """The value of node computed bottom-up without recursion (deep inputs the parser
     accepts stay cheap): `one(n, values of children(n))` for each node once.  `done`
